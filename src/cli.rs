@@ -1,0 +1,157 @@
+//! The command line: shape only. Values arrive as text and are validated in
+//! `config.rs`, so every error can name the flag, its environment variable and what is
+//! valid.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env;
+
+/// ringkeeper: makes Apache Cassandra safe to run as a plain Kubernetes StatefulSet.
+#[derive(Debug, Parser)]
+#[command(name = "ringkeeper", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Logging options.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Logging goes to stderr; stdout carries only the command's answer.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log filter, e.g. `info`, `debug`, `ringkeeper=debug,warn`.
+    #[arg(long, global = true, env = env::LOG, default_value = "info")]
+    pub log_level: String,
+    /// Log format: `plain` for people, `json` for the cluster's log pipeline.
+    #[arg(long, global = true, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the seed list Cassandra should start with (comma-separated addresses).
+    ///
+    /// Exit 0 with the list on stdout; exit 1 when no safe list exists within --seed-wait
+    /// (nothing on stdout in text format); exit 2 on bad input.
+    Seeds(SeedsArgs),
+    /// Decide how to boot, render the configuration and start (and supervise) Cassandra.
+    ///
+    /// Usage: ringkeeper entrypoint [OPTIONS] -- cassandra -f
+    ///
+    /// Exits with Cassandra's exit status (128+N if it was killed by signal N); exit 1
+    /// without starting Cassandra when no safe seed list exists; exit 2 on bad input.
+    Entrypoint(EntrypointArgs),
+}
+
+/// Who this pod is. Each value falls back to the environment the Downward API provides.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    /// This pod's name, `<statefulset>-<ordinal>` [env: POD_NAME, then HOSTNAME].
+    #[arg(long, env = env::POD_NAME, value_name = "NAME")]
+    pub pod_name: Option<String>,
+    /// This pod's namespace [default: the service-account namespace file].
+    #[arg(long, env = env::POD_NAMESPACE, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// This pod's IP: the address Cassandra listens on and gossips with.
+    #[arg(long, env = env::POD_IP, value_name = "IP")]
+    pub pod_ip: Option<String>,
+    /// The headless Service governing the StatefulSet [default: the StatefulSet name].
+    #[arg(long, env = env::SERVICE, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The cluster DNS domain [default: from /etc/resolv.conf's
+    /// `<namespace>.svc.<domain>` search entry, else cluster.local].
+    #[arg(long, env = env::CLUSTER_DOMAIN, value_name = "DOMAIN")]
+    pub cluster_domain: Option<String>,
+    /// The data volume: whether it holds a node's state decides how the node boots.
+    #[arg(long, env = env::DATA_DIR, value_name = "DIR", default_value = "/var/lib/cassandra")]
+    pub data_dir: PathBuf,
+}
+
+/// How the seed list is computed.
+#[derive(Debug, Args)]
+pub struct SeedingArgs {
+    /// How many of the StatefulSet's first ordinals are seed candidates (1 to 1000).
+    #[arg(long, env = env::SEED_COUNT, value_name = "N", default_value = "3")]
+    pub seed_count: String,
+    /// The StatefulSet's replica count: an upper bound on ordinals [default: none].
+    #[arg(long, env = env::REPLICAS, value_name = "N")]
+    pub replicas: Option<String>,
+    /// More seeds, comma-separated names or IPs: seeds of other datacenters, or nodes
+    /// outside this StatefulSet. Listed after the StatefulSet's pods.
+    #[arg(long, env = env::EXTRA_SEEDS, value_name = "LIST")]
+    pub extra_seeds: Option<String>,
+    /// How long to keep looking up names that do not resolve yet before giving up, e.g.
+    /// `90s`, `2m`, `500ms` (0 to 1h).
+    #[arg(long, env = env::SEED_WAIT, value_name = "DURATION", default_value = "60s")]
+    pub seed_wait: String,
+}
+
+/// `ringkeeper seeds`.
+#[derive(Debug, Args)]
+pub struct SeedsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub seeding: SeedingArgs,
+    /// `text`: the seed list as one line; `json`: the decision with its reasons.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// Output format of `seeds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line, comma-separated addresses.
+    Text,
+    /// The decision and every candidate's outcome.
+    Json,
+}
+
+/// `ringkeeper entrypoint`.
+#[derive(Debug, Args)]
+pub struct EntrypointArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub seeding: SeedingArgs,
+    /// The base configuration directory; never modified (it may be a read-only ConfigMap).
+    #[arg(long, env = env::CONF_TEMPLATE, value_name = "DIR", default_value = "/etc/cassandra")]
+    pub conf_template: PathBuf,
+    /// Where the effective configuration is written; Cassandra gets it as CASSANDRA_CONF.
+    #[arg(long, env = env::CONF_OUT, value_name = "DIR", default_value = "/run/ringkeeper/conf")]
+    pub conf_out: PathBuf,
+    /// cluster_name [default: the template's].
+    #[arg(long, env = env::CLUSTER_NAME, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// Datacenter name, written to cassandra-rackdc.properties.
+    #[arg(long, env = env::DC, value_name = "NAME", default_value = "dc1")]
+    pub dc: String,
+    /// Rack name, written to cassandra-rackdc.properties.
+    #[arg(long, env = env::RACK, value_name = "NAME", default_value = "rack1")]
+    pub rack: String,
+    /// Replace this process with Cassandra instead of supervising it.
+    #[arg(long, env = env::EXEC, value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
+    pub exec: bool,
+    /// The command that starts Cassandra in the foreground, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}

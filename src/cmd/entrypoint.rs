@@ -1,0 +1,147 @@
+//! `ringkeeper entrypoint -- <command>`: the pod's entrypoint. Decides how the node
+//! boots, renders the configuration, then starts Cassandra and supervises it (or execs
+//! it with `--exec`).
+
+use anyhow::Context;
+use tracing::{info, warn};
+
+use crate::cmd::seeds::{classify_logged, resolve};
+use crate::config::{EntrypointConfig, Inputs};
+use crate::decide::seeds::{BootMode, Verdict};
+use crate::decide::supervise::{self, Signal};
+use crate::edge::process::{self, Launch, Signals};
+use crate::edge::{confdir, datadir, dns::Dns};
+use crate::env;
+use crate::exit::Outcome;
+use crate::render::{self, YamlSettings};
+
+/// Runs the entrypoint.
+pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outcome> {
+    let EntrypointConfig {
+        identity,
+        seeding,
+        conf_template,
+        conf_out,
+        cluster_name,
+        dc,
+        rack,
+        exec,
+        command,
+    } = cfg;
+    // Installed first: a SIGTERM while we wait for seeds must stop us, not be lost.
+    let mut signals = Signals::install()?;
+
+    let template = confdir::read_template(&conf_template)?;
+    let yaml = render::parse_yaml(&template.yaml)
+        .with_context(|| format!("{}/cassandra.yaml", conf_template.display()))?;
+    let dirs = render::data_dirs(&yaml, &identity.data_dir)
+        .with_context(|| format!("{}/cassandra.yaml", conf_template.display()))?;
+    let cluster_name = match cluster_name {
+        Some(name) => Some(name),
+        None => match yaml.get("cluster_name").and_then(|v| v.as_str()) {
+            Some(name) => {
+                if name == "Test Cluster" {
+                    warn!(
+                        cluster_name = name,
+                        "the template's cluster_name is Cassandra's default: clusters that share it can merge by accident; set --cluster-name"
+                    );
+                }
+                None
+            }
+            None => anyhow::bail!(
+                "no cluster name: set --cluster-name (env {}) or cluster_name in {}/cassandra.yaml. \
+                 Without one every node would use Cassandra's default, and unrelated clusters could merge",
+                env::CLUSTER_NAME,
+                conf_template.display()
+            ),
+        },
+    };
+    let data = classify_logged(&datadir::list(&dirs)?);
+    let dns = Dns::from_system_conf()?;
+
+    let report = tokio::select! {
+        report = resolve(&identity, &seeding, data, &dns) => report,
+        sig = signals.stop_requested() => {
+            warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
+            return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
+        }
+    };
+    let (mode, seeds) = match &report.plan.verdict {
+        Verdict::Seeds { mode, seeds } => (*mode, seeds.clone()),
+        Verdict::Refuse { reason } => {
+            return Ok(Outcome::Refused {
+                stdout: None,
+                reason: format!("cassandra was not started: {reason}"),
+            });
+        }
+        Verdict::Wait { .. } => unreachable!("resolve() loops until the wait is over"),
+    };
+    info!(
+        ?mode,
+        ?seeds,
+        ?data,
+        why = match mode {
+            BootMode::Restart => "the data directory holds this node's state: restart with it",
+            BootMode::Join => "no data: bootstrap from the seeds, which never include this pod",
+            BootMode::Found => "no data, ordinal 0, and no other pod exists: found the cluster",
+        },
+        "boot decision"
+    );
+
+    let (yaml_text, overridden) = render::render_yaml(
+        yaml,
+        &YamlSettings {
+            cluster_name,
+            seeds,
+            pod_ip: identity.pod_ip,
+            dirs,
+        },
+    )
+    .with_context(|| format!("{}/cassandra.yaml", conf_template.display()))?;
+    for (key, old) in &overridden {
+        info!(key = %key, template_value = %old, "template value overridden by ringkeeper");
+    }
+    let rackdc = render::render_rackdc(&template.rackdc, &dc, &rack);
+    confdir::write(
+        &conf_template,
+        &conf_out,
+        &[
+            ("cassandra.yaml", &yaml_text),
+            ("cassandra-rackdc.properties", &rackdc),
+        ],
+    )?;
+    info!(conf_out = %conf_out.display(), dc = %dc, rack = %rack, "configuration rendered");
+
+    // Boot decisions that need JVM properties (a replace, later) append them here.
+    let jvm_opts: Vec<String> = Vec::new();
+    let mut launch_env = vec![(
+        env::CASSANDRA_CONF.to_owned(),
+        conf_out.display().to_string(),
+    )];
+    if !jvm_opts.is_empty() {
+        let mut all: Vec<String> = inputs.jvm_extra_opts.iter().cloned().collect();
+        all.extend(jvm_opts);
+        launch_env.push((env::JVM_EXTRA_OPTS.to_owned(), all.join(" ")));
+    }
+    let launch = Launch {
+        command,
+        env: launch_env,
+    };
+    if exec {
+        info!(command = ?launch.command, "exec cassandra (no supervision)");
+        return Err(process::exec(&launch));
+    }
+    let end = process::supervise(&launch, signals).await?;
+    let code = supervise::exit_code(end);
+    info!(?end, exit_code = code, "cassandra exited");
+    Ok(Outcome::Exit(code))
+}
+
+fn signal_number(sig: Signal) -> i32 {
+    match sig {
+        Signal::Term => 15,
+        Signal::Int => 2,
+        Signal::Hup => 1,
+        Signal::Quit => 3,
+    }
+}

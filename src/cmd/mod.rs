@@ -1,0 +1,5 @@
+//! One module per subcommand. Each gathers facts through `edge`, asks `decide`, carries
+//! out the decision and returns an `Outcome`.
+
+pub mod entrypoint;
+pub mod seeds;

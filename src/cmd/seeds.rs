@@ -1,0 +1,232 @@
+//! `ringkeeper seeds`: look up the candidate names until the seed rules can decide, and
+//! print the list (or the decision with its reasons).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::cli::OutputFormat;
+use crate::config::{CandidateName, Identity, Seeding, SeedsConfig};
+use crate::decide::data::{self, DataListing};
+use crate::decide::retry;
+use crate::decide::seeds::{self, Candidate, DataState, Facts, Lookup, Plan, Verdict};
+use crate::edge::datadir;
+use crate::edge::dns::Dns;
+use crate::exit::Outcome;
+use crate::render;
+
+/// Shortest budget for one round of lookups, even when the wait is over or zero: one
+/// round always gets a fair chance to hear back from a slow server.
+const MIN_ROUND: Duration = Duration::from_secs(1);
+/// Longest budget for one round: beyond it a silent server counts as a timeout for this
+/// round, and the next round asks again.
+const MAX_ROUND: Duration = Duration::from_secs(5);
+
+/// The decision with what it was made from, as `--format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct SeedReport {
+    /// The pod name.
+    pub pod: String,
+    /// The pod IP.
+    pub pod_ip: std::net::IpAddr,
+    /// What the data directory holds.
+    pub data: DataState,
+    /// How many lookup rounds ran.
+    pub rounds: u32,
+    /// Time spent, in milliseconds.
+    pub elapsed_ms: u128,
+    /// The decision and per-candidate reasons.
+    #[serde(flatten)]
+    pub plan: Plan,
+}
+
+impl SeedReport {
+    /// The seed list as Cassandra's `seeds` parameter wants it, if there is one.
+    pub fn seed_line(&self) -> Option<String> {
+        match &self.plan.verdict {
+            Verdict::Seeds { seeds, .. } => Some(
+                seeds
+                    .iter()
+                    .map(|ip| ip.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `ringkeeper seeds`.
+pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
+    let SeedsConfig {
+        identity,
+        seeding,
+        format,
+    } = cfg;
+    // `seeds` has no template, so it looks where Cassandra's default layout puts state.
+    let dirs = render::data_dirs(&Default::default(), &identity.data_dir)?;
+    let data = classify_logged(&datadir::list(&dirs)?);
+    let dns = Dns::from_system_conf()?;
+    let report = resolve(&identity, &seeding, data, &dns).await;
+    let json = || serde_json::to_string_pretty(&report).expect("a report serializes");
+    Ok(match (&report.plan.verdict, format) {
+        (Verdict::Seeds { .. }, OutputFormat::Text) => {
+            Outcome::Answer(report.seed_line().unwrap_or_default())
+        }
+        (Verdict::Seeds { .. }, OutputFormat::Json) => Outcome::Answer(json()),
+        (Verdict::Refuse { reason }, f) => Outcome::Refused {
+            stdout: (f == OutputFormat::Json).then(json),
+            reason: reason.clone(),
+        },
+        (Verdict::Wait { .. }, _) => unreachable!("resolve() loops until the wait is over"),
+    })
+}
+
+/// Looks up the candidates round after round until the seed rules decide. Never
+/// returns `Verdict::Wait`: the last round is made with `wait_over` set.
+pub async fn resolve(
+    identity: &Identity,
+    seeding: &Seeding,
+    data: DataState,
+    dns: &Dns,
+) -> SeedReport {
+    let names = Arc::new(seeding.candidates(identity));
+    let (timeout, attempts) = dns.timeouts();
+    info!(
+        pod = %identity.pod, pod_ip = %identity.pod_ip, ?data,
+        candidates = names.len(), seed_wait = ?seeding.wait,
+        dns_timeout = ?timeout, dns_attempts = attempts,
+        "looking up seed candidates"
+    );
+    let start = Instant::now();
+    let deadline = start + seeding.wait;
+    let mut rounds = 0;
+    loop {
+        let budget = deadline
+            .saturating_duration_since(Instant::now())
+            .clamp(MIN_ROUND, MAX_ROUND);
+        let candidates = lookup_all(dns, &names, budget).await;
+        rounds += 1;
+        let now = Instant::now();
+        let wait_over = now >= deadline;
+        let plan = seeds::plan(&Facts {
+            own_ordinal: identity.pod.ordinal,
+            pod_ip: identity.pod_ip,
+            data,
+            candidates: &candidates,
+            wait_over,
+        });
+        log_round(identity, &candidates, rounds);
+        match &plan.verdict {
+            Verdict::Wait { reason } => {
+                let delay = retry::next_delay(rounds - 1, deadline.saturating_duration_since(now));
+                info!(round = rounds, ?delay, remaining = ?deadline.saturating_duration_since(now), %reason, "no seed list yet; looking up again");
+                tokio::time::sleep(delay).await;
+            }
+            Verdict::Seeds { mode, seeds } => {
+                info!(?mode, seeds = ?seeds, rounds, elapsed = ?start.elapsed(), "seed list decided");
+                return report(identity, data, rounds, start, plan);
+            }
+            Verdict::Refuse { reason } => {
+                warn!(rounds, elapsed = ?start.elapsed(), %reason, "no safe seed list");
+                return report(identity, data, rounds, start, plan);
+            }
+        }
+    }
+}
+
+fn report(
+    identity: &Identity,
+    data: DataState,
+    rounds: u32,
+    start: Instant,
+    plan: Plan,
+) -> SeedReport {
+    SeedReport {
+        pod: identity.pod.to_string(),
+        pod_ip: identity.pod_ip,
+        data,
+        rounds,
+        elapsed_ms: start.elapsed().as_millis(),
+        plan,
+    }
+}
+
+fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
+    for c in candidates {
+        match &c.lookup {
+            Lookup::Resolved { addresses } => {
+                if c.ordinal == Some(identity.pod.ordinal) && !addresses.contains(&identity.pod_ip)
+                {
+                    warn!(name = %c.name, ?addresses, pod_ip = %identity.pod_ip, "this pod's own name resolves to another address: stale record, or the wrong --service/--namespace");
+                } else {
+                    debug!(round, name = %c.name, ?addresses, "resolved");
+                }
+            }
+            Lookup::Literal { .. } | Lookup::NotAsked => {}
+            Lookup::Absent => {
+                debug!(round, name = %c.name, "NXDOMAIN or no address: no such pod (yet)")
+            }
+            Lookup::ServerError { code } => warn!(round, name = %c.name, %code, "DNS server error"),
+            Lookup::Timeout => warn!(round, name = %c.name, "DNS lookup timed out"),
+            Lookup::Failed { error } => warn!(round, name = %c.name, %error, "DNS lookup failed"),
+        }
+    }
+}
+
+/// Looks up every candidate concurrently, each bounded by `budget`.
+async fn lookup_all(
+    dns: &Dns,
+    names: &Arc<Vec<CandidateName>>,
+    budget: Duration,
+) -> Vec<Candidate> {
+    let mut set = JoinSet::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(address) = name.literal {
+            set.spawn(async move { (i, Lookup::Literal { address }) });
+            continue;
+        }
+        let dns = dns.clone();
+        let query = name.name.clone();
+        let absolute = name.absolute;
+        set.spawn(async move {
+            let lookup = tokio::time::timeout(budget, dns.lookup(&query, absolute))
+                .await
+                .unwrap_or(Lookup::Timeout);
+            (i, lookup)
+        });
+    }
+    let mut lookups: Vec<Option<Lookup>> = vec![None; names.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, lookup)) => lookups[i] = Some(lookup),
+            Err(e) => warn!(error = %e, "lookup task failed"),
+        }
+    }
+    names
+        .iter()
+        .zip(lookups)
+        .map(|(name, lookup)| Candidate {
+            name: name.name.clone(),
+            ordinal: name.ordinal,
+            lookup: lookup.unwrap_or(Lookup::Failed {
+                error: "lookup task failed".into(),
+            }),
+        })
+        .collect()
+}
+
+/// Classifies the data directory from a listing, logging what was found.
+pub fn classify_logged(listing: &DataListing) -> DataState {
+    let state = data::classify(listing);
+    info!(
+        ?state,
+        system_local_sstables = listing.system_local_sstables,
+        other_entries = listing.other_entries,
+        "data directory inspected"
+    );
+    state
+}

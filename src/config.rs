@@ -1,0 +1,901 @@
+//! Validates the command line into typed configuration.
+//!
+//! `Inputs::gather` is the one place that reads the environment beyond clap (the
+//! `HOSTNAME` fallback) and the files that fill defaults (service-account namespace,
+//! resolv.conf). Everything after it is pure validation, so each rule is unit-tested and
+//! each error names the flag, the environment variable, the bad value and what is valid.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{EntrypointArgs, IdentityArgs, OutputFormat, SeedingArgs, SeedsArgs};
+use crate::decide::identity::{self, PodName, check_domain, check_label};
+use crate::env;
+
+/// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
+/// benchmarks without letting a typo start thousands of lookups.
+pub const MAX_SEED_COUNT: u32 = 1000;
+/// Longest `--seed-wait`: beyond an hour a pod should fail and let Kubernetes retry.
+pub const MAX_SEED_WAIT: Duration = Duration::from_secs(3600);
+/// The cluster domain when nothing else says.
+pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// Values from outside the command line that fill defaults, read once at startup.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// `$HOSTNAME`: fallback for the pod name.
+    pub hostname: Option<String>,
+    /// Contents of the service-account namespace file, if present.
+    pub sa_namespace: Option<String>,
+    /// Contents of /etc/resolv.conf, if readable.
+    pub resolv_conf: Option<String>,
+    /// `$JVM_EXTRA_OPTS`: kept, and extended, when a boot decision adds JVM properties.
+    pub jvm_extra_opts: Option<String>,
+}
+
+impl Inputs {
+    /// Reads the fallbacks from the environment and the filesystem.
+    #[allow(clippy::disallowed_methods)] // The one place env is read outside clap.
+    pub fn gather() -> Self {
+        Inputs {
+            hostname: std::env::var(env::HOSTNAME).ok(),
+            sa_namespace: std::fs::read_to_string(env::SERVICE_ACCOUNT_NAMESPACE_FILE).ok(),
+            resolv_conf: std::fs::read_to_string(env::RESOLV_CONF).ok(),
+            jvm_extra_opts: std::env::var(env::JVM_EXTRA_OPTS).ok(),
+        }
+    }
+}
+
+/// A bad input. Displayed as the whole message; exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn invalid(flag: &str, var: &str, value: &str, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("invalid {flag} (env {var}) value {value:?}: {why}"))
+}
+
+fn missing(flag: &str, var: &str, extra: &str) -> ConfigError {
+    ConfigError(format!("{flag} is required: pass it or set {var}{extra}"))
+}
+
+/// This pod, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// StatefulSet name and ordinal.
+    pub pod: PodName,
+    /// Namespace.
+    pub namespace: String,
+    /// Pod IP.
+    pub pod_ip: IpAddr,
+    /// Headless Service name.
+    pub service: String,
+    /// Cluster DNS domain.
+    pub cluster_domain: String,
+    /// The data volume.
+    pub data_dir: PathBuf,
+}
+
+/// A configured extra seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtraSeed {
+    /// Used as is.
+    Ip(IpAddr),
+    /// Looked up through the resolver (search domains apply).
+    Name(String),
+}
+
+/// How the seed list is computed, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seeding {
+    /// Candidates are ordinals `0..seed_count` (bounded by `replicas`).
+    pub seed_count: u32,
+    /// Upper bound on ordinals.
+    pub replicas: Option<u32>,
+    /// Extra seeds, in the given order.
+    pub extra_seeds: Vec<ExtraSeed>,
+    /// How long to wait for names to resolve.
+    pub wait: Duration,
+}
+
+/// One name to look up for the seed list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateName {
+    /// Ordinal for StatefulSet pods, `None` for extra seeds.
+    pub ordinal: Option<u32>,
+    /// The extra seed or the pod's FQDN (no trailing dot).
+    pub name: String,
+    /// Set for IP-literal extra seeds.
+    pub literal: Option<IpAddr>,
+    /// True for names that must be looked up exactly as written (pod FQDNs), without
+    /// trying search domains first.
+    pub absolute: bool,
+}
+
+impl Seeding {
+    /// The candidates, in priority order: the StatefulSet's first ordinals, then extras.
+    pub fn candidates(&self, id: &Identity) -> Vec<CandidateName> {
+        let count = self
+            .replicas
+            .map_or(self.seed_count, |r| r.min(self.seed_count));
+        let pods = (0..count).map(|ordinal| CandidateName {
+            ordinal: Some(ordinal),
+            name: identity::pod_fqdn(
+                &id.pod.set,
+                ordinal,
+                &id.service,
+                &id.namespace,
+                &id.cluster_domain,
+            ),
+            literal: None,
+            absolute: true,
+        });
+        let extras = self.extra_seeds.iter().map(|extra| match extra {
+            ExtraSeed::Ip(ip) => CandidateName {
+                ordinal: None,
+                name: ip.to_string(),
+                literal: Some(*ip),
+                absolute: true,
+            },
+            ExtraSeed::Name(name) => CandidateName {
+                ordinal: None,
+                name: name.trim_end_matches('.').to_owned(),
+                literal: None,
+                absolute: name.ends_with('.'),
+            },
+        });
+        pods.chain(extras).collect()
+    }
+}
+
+/// `ringkeeper seeds`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedsConfig {
+    /// This pod.
+    pub identity: Identity,
+    /// Seed settings.
+    pub seeding: Seeding,
+    /// Output format.
+    pub format: OutputFormat,
+}
+
+/// `ringkeeper entrypoint`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrypointConfig {
+    /// This pod.
+    pub identity: Identity,
+    /// Seed settings.
+    pub seeding: Seeding,
+    /// Template directory (read only).
+    pub conf_template: PathBuf,
+    /// Output directory.
+    pub conf_out: PathBuf,
+    /// `cluster_name` override.
+    pub cluster_name: Option<String>,
+    /// Datacenter.
+    pub dc: String,
+    /// Rack.
+    pub rack: String,
+    /// Replace the process instead of supervising.
+    pub exec: bool,
+    /// The Cassandra command.
+    pub command: Vec<std::ffi::OsString>,
+}
+
+impl SeedsConfig {
+    /// Validates `seeds` arguments.
+    pub fn from_args(args: SeedsArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let SeedsArgs {
+            identity,
+            seeding,
+            format,
+        } = args;
+        let identity = Identity::from_args(identity, inputs)?;
+        let seeding = Seeding::from_args(seeding, &identity)?;
+        Ok(SeedsConfig {
+            identity,
+            seeding,
+            format,
+        })
+    }
+}
+
+impl EntrypointConfig {
+    /// Validates `entrypoint` arguments.
+    pub fn from_args(args: EntrypointArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let EntrypointArgs {
+            identity,
+            seeding,
+            conf_template,
+            conf_out,
+            cluster_name,
+            dc,
+            rack,
+            exec,
+            command,
+        } = args;
+        let identity = Identity::from_args(identity, inputs)?;
+        let seeding = Seeding::from_args(seeding, &identity)?;
+        if !conf_out.is_absolute() {
+            return Err(invalid(
+                "--conf-out",
+                env::CONF_OUT,
+                &conf_out.display().to_string(),
+                "expected an absolute path",
+            ));
+        }
+        if !conf_template.is_absolute() {
+            return Err(invalid(
+                "--conf-template",
+                env::CONF_TEMPLATE,
+                &conf_template.display().to_string(),
+                "expected an absolute path",
+            ));
+        }
+        if conf_out == conf_template {
+            return Err(ConfigError(format!(
+                "--conf-out (env {}) must differ from --conf-template (env {}): the template \
+                 is never edited in place (it is often a read-only ConfigMap); both are {:?}",
+                env::CONF_OUT,
+                env::CONF_TEMPLATE,
+                conf_out
+            )));
+        }
+        if let Some(name) = &cluster_name
+            && (name.trim().is_empty() || name.contains(['\n', '\r']))
+        {
+            return Err(invalid(
+                "--cluster-name",
+                env::CLUSTER_NAME,
+                name,
+                "expected a non-empty, single-line name",
+            ));
+        }
+        for (flag, var, value) in [("--dc", env::DC, &dc), ("--rack", env::RACK, &rack)] {
+            if value.is_empty()
+                || !value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(invalid(
+                    flag,
+                    var,
+                    value,
+                    "expected letters, digits, '-', '_' or '.'",
+                ));
+            }
+        }
+        if command.first().is_none_or(|c| c.is_empty()) {
+            return Err(ConfigError(
+                "no Cassandra command given: put it after `--`, e.g. `ringkeeper entrypoint -- cassandra -f`".into(),
+            ));
+        }
+        Ok(EntrypointConfig {
+            identity,
+            seeding,
+            conf_template,
+            conf_out,
+            cluster_name,
+            dc,
+            rack,
+            exec,
+            command,
+        })
+    }
+}
+
+impl Identity {
+    /// Validates the identity flags, filling defaults from `inputs`.
+    pub fn from_args(args: IdentityArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let IdentityArgs {
+            pod_name,
+            namespace,
+            pod_ip,
+            service,
+            cluster_domain,
+            data_dir,
+        } = args;
+
+        let pod_name = pod_name
+            .or_else(|| inputs.hostname.clone())
+            .ok_or_else(|| missing("--pod-name", env::POD_NAME, " (or HOSTNAME)"))?;
+        let pod: PodName = pod_name
+            .parse()
+            .map_err(|e| invalid("--pod-name", env::POD_NAME, &pod_name, e))?;
+
+        let namespace = match namespace {
+            Some(ns) => ns,
+            None => inputs
+                .sa_namespace
+                .as_deref()
+                .map(|s| s.trim().to_owned())
+                .ok_or_else(|| {
+                    missing(
+                        "--namespace",
+                        env::POD_NAMESPACE,
+                        &format!(
+                            " (or mount the service-account file {})",
+                            env::SERVICE_ACCOUNT_NAMESPACE_FILE
+                        ),
+                    )
+                })?,
+        };
+        check_label(&namespace).map_err(|e| {
+            invalid(
+                "--namespace",
+                env::POD_NAMESPACE,
+                &namespace,
+                format!("not a Kubernetes namespace name: {e}"),
+            )
+        })?;
+
+        let pod_ip_text = pod_ip
+            .ok_or_else(|| missing("--pod-ip", env::POD_IP, " (Downward API status.podIP)"))?;
+        let pod_ip: IpAddr = pod_ip_text.trim().parse().map_err(|_| {
+            invalid(
+                "--pod-ip",
+                env::POD_IP,
+                &pod_ip_text,
+                "expected an IPv4 or IPv6 address",
+            )
+        })?;
+        if pod_ip.is_unspecified() || pod_ip.is_multicast() {
+            return Err(invalid(
+                "--pod-ip",
+                env::POD_IP,
+                &pod_ip_text,
+                "expected the pod's own unicast address",
+            ));
+        }
+
+        let service = service.unwrap_or_else(|| pod.set.clone());
+        check_label(&service).map_err(|e| {
+            invalid(
+                "--service",
+                env::SERVICE,
+                &service,
+                format!("not a Service name: {e}"),
+            )
+        })?;
+
+        let cluster_domain = match cluster_domain {
+            Some(domain) => {
+                let trimmed = domain.trim_end_matches('.');
+                check_domain(trimmed).map_err(|e| {
+                    invalid(
+                        "--cluster-domain",
+                        env::CLUSTER_DOMAIN,
+                        &domain,
+                        format!("expected a DNS domain like cluster.local: {e}"),
+                    )
+                })?;
+                trimmed.to_owned()
+            }
+            None => inputs
+                .resolv_conf
+                .as_deref()
+                .and_then(|conf| identity::cluster_domain_from_resolv_conf(conf, &namespace))
+                .unwrap_or_else(|| DEFAULT_CLUSTER_DOMAIN.to_owned()),
+        };
+
+        if !data_dir.is_absolute() {
+            return Err(invalid(
+                "--data-dir",
+                env::DATA_DIR,
+                &data_dir.display().to_string(),
+                "expected an absolute path",
+            ));
+        }
+
+        Ok(Identity {
+            pod,
+            namespace,
+            pod_ip,
+            service,
+            cluster_domain,
+            data_dir,
+        })
+    }
+}
+
+impl Seeding {
+    /// Validates the seed flags.
+    pub fn from_args(args: SeedingArgs, id: &Identity) -> Result<Self, ConfigError> {
+        let SeedingArgs {
+            seed_count,
+            replicas,
+            extra_seeds,
+            seed_wait,
+        } = args;
+        let seed_count = parse_count(&seed_count, 1, MAX_SEED_COUNT).ok_or_else(|| {
+            invalid(
+                "--seed-count",
+                env::SEED_COUNT,
+                &seed_count,
+                format!("expected a whole number from 1 to {MAX_SEED_COUNT}"),
+            )
+        })?;
+        let replicas = match replicas {
+            None => None,
+            Some(text) => {
+                let max = identity::MAX_ORDINAL;
+                let n = parse_count(&text, 1, max).ok_or_else(|| {
+                    invalid(
+                        "--replicas",
+                        env::REPLICAS,
+                        &text,
+                        format!("expected a whole number from 1 to {max}"),
+                    )
+                })?;
+                if id.pod.ordinal >= n {
+                    return Err(invalid(
+                        "--replicas",
+                        env::REPLICAS,
+                        &text,
+                        format!(
+                            "this pod's ordinal is {}, so the StatefulSet has more than {n} replicas (valid ordinals are 0 to {})",
+                            id.pod.ordinal,
+                            n - 1
+                        ),
+                    ));
+                }
+                Some(n)
+            }
+        };
+        let extra_seeds = match extra_seeds {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    parse_extra_seed(s).map_err(|why| {
+                        invalid(
+                            "--extra-seeds",
+                            env::EXTRA_SEEDS,
+                            &list,
+                            format!("{s:?} {why}"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let wait = parse_duration(&seed_wait)
+            .filter(|d| *d <= MAX_SEED_WAIT)
+            .ok_or_else(|| {
+                invalid(
+                    "--seed-wait",
+                    env::SEED_WAIT,
+                    &seed_wait,
+                    "expected a duration from 0s to 1h, like 90s, 2m or 500ms",
+                )
+            })?;
+        Ok(Seeding {
+            seed_count,
+            replicas,
+            extra_seeds,
+            wait,
+        })
+    }
+}
+
+fn parse_count(text: &str, min: u32, max: u32) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u32>().ok().filter(|n| (min..=max).contains(n))
+}
+
+fn parse_extra_seed(s: &str) -> Result<ExtraSeed, &'static str> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ExtraSeed::Ip(ip));
+    }
+    if s.contains(':') {
+        return Err(
+            "has a port or is not an address: ports are not supported, seeds use this node's storage_port",
+        );
+    }
+    let name = s.trim_end_matches('.').to_ascii_lowercase();
+    if name.len() > 253 || check_domain(&name).is_err() {
+        return Err("is neither an IP address nor a DNS name");
+    }
+    Ok(ExtraSeed::Name(if s.ends_with('.') {
+        format!("{name}.")
+    } else {
+        name
+    }))
+}
+
+/// Parses `90s`, `2m`, `1h`, `500ms`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return None;
+    }
+    let n: u64 = number.parse().ok()?;
+    let millis = match unit {
+        "ms" => n,
+        "" | "s" => n.checked_mul(1000)?,
+        "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn seeds_config(args: &[&str], inputs: &Inputs) -> Result<SeedsConfig, ConfigError> {
+        let mut argv = vec!["ringkeeper", "seeds"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).expect("clap accepts the shape");
+        let crate::cli::Command::Seeds(args) = cli.command else {
+            unreachable!()
+        };
+        SeedsConfig::from_args(args, inputs)
+    }
+
+    const BASE: &[&str] = &[
+        "--pod-name",
+        "cass-dc1-2",
+        "--namespace",
+        "db",
+        "--pod-ip",
+        "10.0.0.3",
+    ];
+
+    fn with(extra: &[&str]) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = BASE.to_vec();
+        for e in extra {
+            v.push(Box::leak(e.to_string().into_boxed_str()));
+        }
+        v
+    }
+
+    #[test]
+    fn identity_defaults() {
+        let cfg = seeds_config(BASE, &Inputs::default()).unwrap();
+        assert_eq!(
+            cfg.identity.pod,
+            PodName {
+                set: "cass-dc1".into(),
+                ordinal: 2
+            }
+        );
+        assert_eq!(cfg.identity.service, "cass-dc1");
+        assert_eq!(cfg.identity.cluster_domain, "cluster.local");
+        assert_eq!(cfg.seeding.seed_count, 3);
+        assert_eq!(cfg.seeding.wait, Duration::from_secs(60));
+        let names: Vec<String> = cfg
+            .seeding
+            .candidates(&cfg.identity)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "cass-dc1-0.cass-dc1.db.svc.cluster.local",
+                "cass-dc1-1.cass-dc1.db.svc.cluster.local",
+                "cass-dc1-2.cass-dc1.db.svc.cluster.local"
+            ]
+        );
+    }
+
+    #[test]
+    fn fallbacks_from_inputs() {
+        let inputs = Inputs {
+            hostname: Some("web-7".into()),
+            sa_namespace: Some("prod\n".into()),
+            resolv_conf: Some(
+                "search prod.svc.k8s.corp svc.k8s.corp k8s.corp\noptions ndots:5\n".into(),
+            ),
+            jvm_extra_opts: None,
+        };
+        let cfg = seeds_config(&["--pod-ip", "10.1.1.1"], &inputs).unwrap();
+        assert_eq!(cfg.identity.pod.to_string(), "web-7");
+        assert_eq!(cfg.identity.namespace, "prod");
+        assert_eq!(cfg.identity.cluster_domain, "k8s.corp");
+    }
+
+    #[test]
+    fn replicas_bound_candidates_and_extras_follow() {
+        let cfg = seeds_config(
+            &with(&[
+                "--replicas",
+                "2",
+                "--extra-seeds",
+                " 10.9.0.1, seeds.dc2 ,,Seed-3.Other.Svc.Cluster.Local.",
+            ]),
+            &Inputs::default(),
+        );
+        // Ordinal 2 with 2 replicas is out of range.
+        assert!(cfg.unwrap_err().0.contains("ordinal is 2"));
+        let cfg = seeds_config(
+            &with(&[
+                "--replicas",
+                "3",
+                "--seed-count",
+                "5",
+                "--extra-seeds",
+                " 10.9.0.1, seeds.dc2 ,,Seed-3.Other.Svc.Cluster.Local.",
+            ]),
+            &Inputs::default(),
+        )
+        .unwrap();
+        let c = cfg.seeding.candidates(&cfg.identity);
+        assert_eq!(c.len(), 6);
+        assert_eq!(c[3].literal, Some("10.9.0.1".parse().unwrap()));
+        assert_eq!((c[4].name.as_str(), c[4].absolute), ("seeds.dc2", false));
+        assert_eq!(
+            (c[5].name.as_str(), c[5].absolute),
+            ("seed-3.other.svc.cluster.local", true)
+        );
+    }
+
+    #[test]
+    fn bad_values_name_flag_env_and_value() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &[
+                    "--pod-name",
+                    "cassandra",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                ],
+                &[
+                    "--pod-name",
+                    "POD_NAME",
+                    "\"cassandra\"",
+                    "<statefulset>-<ordinal>",
+                ],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "cassandra-x",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                ],
+                &["--pod-name", "numeric ordinal"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "Db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                ],
+                &["--namespace", "POD_NAMESPACE", "\"Db\""],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0",
+                ],
+                &["--pod-ip", "POD_IP", "\"10.0.0\"", "IPv4 or IPv6"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "0.0.0.0",
+                ],
+                &["--pod-ip", "unicast"],
+            ),
+            (
+                &["--pod-name", "c-0", "--namespace", "db"],
+                &["--pod-ip is required", "POD_IP"],
+            ),
+            (
+                &["--pod-name", "c-0", "--pod-ip", "10.0.0.1"],
+                &["--namespace is required", "POD_NAMESPACE"],
+            ),
+            (
+                &["--namespace", "db", "--pod-ip", "10.0.0.1"],
+                &["--pod-name is required", "POD_NAME", "HOSTNAME"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--service",
+                    "my_svc",
+                ],
+                &["--service", "RINGKEEPER_SERVICE"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--cluster-domain",
+                    "a..b",
+                ],
+                &["--cluster-domain", "RINGKEEPER_CLUSTER_DOMAIN"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--seed-count",
+                    "0",
+                ],
+                &[
+                    "--seed-count",
+                    "RINGKEEPER_SEED_COUNT",
+                    "\"0\"",
+                    "1 to 1000",
+                ],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--seed-count=-3",
+                ],
+                &["--seed-count", "\"-3\""],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--seed-count",
+                    "1001",
+                ],
+                &["--seed-count"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--replicas",
+                    "many",
+                ],
+                &["--replicas", "RINGKEEPER_REPLICAS", "\"many\""],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--extra-seeds",
+                    "a.b,bad host",
+                ],
+                &["--extra-seeds", "RINGKEEPER_EXTRA_SEEDS", "\"bad host\""],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--extra-seeds",
+                    "10.0.0.9:7000",
+                ],
+                &["--extra-seeds", "ports are not supported"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--seed-wait",
+                    "soon",
+                ],
+                &["--seed-wait", "RINGKEEPER_SEED_WAIT", "\"soon\"", "90s"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--seed-wait",
+                    "2h",
+                ],
+                &["--seed-wait", "0s to 1h"],
+            ),
+            (
+                &[
+                    "--pod-name",
+                    "c-0",
+                    "--namespace",
+                    "db",
+                    "--pod-ip",
+                    "10.0.0.1",
+                    "--data-dir",
+                    "data",
+                ],
+                &["--data-dir", "RINGKEEPER_DATA_DIR", "absolute"],
+            ),
+        ];
+        for (args, needles) in cases {
+            let err = seeds_config(args, &Inputs::default())
+                .expect_err(&format!("{args:?} should fail"))
+                .0;
+            for needle in *needles {
+                assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let ok = |s: &str, ms: u64| {
+            assert_eq!(parse_duration(s), Some(Duration::from_millis(ms)), "{s}")
+        };
+        ok("90s", 90_000);
+        ok("90", 90_000);
+        ok("2m", 120_000);
+        ok("1h", 3_600_000);
+        ok("500ms", 500);
+        ok("0", 0);
+        for bad in [
+            "",
+            "s",
+            "1.5s",
+            "-1s",
+            "10 s",
+            "1d",
+            "99999999999999999999s",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}

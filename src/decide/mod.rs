@@ -1,0 +1,11 @@
+//! Pure decisions over observed facts. Nothing in here does IO, reads the clock or
+//! talks to tokio, DNS, CQL or Kubernetes: each function takes what the edges observed
+//! and returns plain data, and is tested by tables of cases. `tests/layering.rs` keeps
+//! it that way.
+#![deny(missing_docs)]
+
+pub mod data;
+pub mod identity;
+pub mod retry;
+pub mod seeds;
+pub mod supervise;

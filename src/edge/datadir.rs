@@ -1,0 +1,54 @@
+//! Reads what Cassandra left in its state directories.
+
+use std::io;
+use std::path::Path;
+
+use crate::decide::data::DataListing;
+use crate::render::DataDirs;
+
+/// Lists the state directories. Missing directories count as empty; any other error
+/// (permissions, I/O) is returned, because guessing "empty" could make a node with data
+/// bootstrap as new.
+pub fn list(dirs: &DataDirs) -> io::Result<DataListing> {
+    let mut listing = DataListing::default();
+    for dir in &dirs.data {
+        listing.other_entries += count_entries(dir)?;
+        let system = dir.join("system");
+        for table in read_dir_or_empty(&system)? {
+            let table = table?;
+            if table.file_name().to_string_lossy().starts_with("local-") {
+                for file in read_dir_or_empty(&table.path())? {
+                    if file?.file_name().to_string_lossy().ends_with("-Data.db") {
+                        listing.system_local_sstables += 1;
+                    }
+                }
+            }
+        }
+    }
+    for dir in [&dirs.commitlog, &dirs.hints] {
+        listing.other_entries += count_entries(dir)?;
+    }
+    Ok(listing)
+}
+
+fn count_entries(dir: &Path) -> io::Result<usize> {
+    let mut n = 0;
+    for entry in read_dir_or_empty(dir)? {
+        entry?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn read_dir_or_empty(
+    dir: &Path,
+) -> io::Result<Box<dyn Iterator<Item = io::Result<std::fs::DirEntry>>>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(Box::new(entries)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Box::new(std::iter::empty())),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot read {}: {e}", dir.display()),
+        )),
+    }
+}

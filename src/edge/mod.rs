@@ -1,0 +1,8 @@
+//! IO at the edges: DNS, the filesystem, and the Cassandra process. Each module is a
+//! thin adapter that turns the outside world into the plain facts `decide` works on, or
+//! carries out what it decided.
+
+pub mod confdir;
+pub mod datadir;
+pub mod dns;
+pub mod process;

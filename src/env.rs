@@ -1,0 +1,58 @@
+//! Names of every environment variable ringkeeper reads, in one place.
+//!
+//! Each flag that an operator may set from a manifest has an environment fallback
+//! (clap `env = ...`). Pod facts come from the Downward API under the names the
+//! Kubernetes docs use, and Cassandra settings under the names the official image uses,
+//! so existing manifests carry over.
+
+/// Equivalent to `--pod-name`. Set from the Downward API `metadata.name`.
+pub const POD_NAME: &str = "POD_NAME";
+/// Fallback for `--pod-name`: a StatefulSet pod's hostname is its name.
+pub const HOSTNAME: &str = "HOSTNAME";
+/// Equivalent to `--namespace`. Set from the Downward API `metadata.namespace`.
+pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
+/// Equivalent to `--pod-ip`. Set from the Downward API `status.podIP`.
+pub const POD_IP: &str = "POD_IP";
+/// Equivalent to `--service`: the headless Service that governs the StatefulSet.
+pub const SERVICE: &str = "RINGKEEPER_SERVICE";
+/// Equivalent to `--cluster-domain`.
+pub const CLUSTER_DOMAIN: &str = "RINGKEEPER_CLUSTER_DOMAIN";
+/// Equivalent to `--seed-count`.
+pub const SEED_COUNT: &str = "RINGKEEPER_SEED_COUNT";
+/// Equivalent to `--replicas`.
+pub const REPLICAS: &str = "RINGKEEPER_REPLICAS";
+/// Equivalent to `--extra-seeds`.
+pub const EXTRA_SEEDS: &str = "RINGKEEPER_EXTRA_SEEDS";
+/// Equivalent to `--seed-wait`.
+pub const SEED_WAIT: &str = "RINGKEEPER_SEED_WAIT";
+/// Equivalent to `--data-dir`.
+pub const DATA_DIR: &str = "RINGKEEPER_DATA_DIR";
+/// Equivalent to `--log-level` (a tracing filter such as `info` or `ringkeeper=debug`).
+pub const LOG: &str = "RINGKEEPER_LOG";
+/// Equivalent to `--log-format`.
+pub const LOG_FORMAT: &str = "RINGKEEPER_LOG_FORMAT";
+/// Equivalent to `--conf-template`.
+pub const CONF_TEMPLATE: &str = "RINGKEEPER_CONF_TEMPLATE";
+/// Equivalent to `--conf-out`.
+pub const CONF_OUT: &str = "RINGKEEPER_CONF_OUT";
+/// Equivalent to `--cluster-name` (the official image's name for it).
+pub const CLUSTER_NAME: &str = "CASSANDRA_CLUSTER_NAME";
+/// Equivalent to `--dc` (the official image's name for it).
+pub const DC: &str = "CASSANDRA_DC";
+/// Equivalent to `--rack` (the official image's name for it).
+pub const RACK: &str = "CASSANDRA_RACK";
+/// Equivalent to `--exec`.
+pub const EXEC: &str = "RINGKEEPER_EXEC";
+
+/// Set for the Cassandra command: the rendered configuration directory. The official
+/// image's `cassandra` script puts it first on the classpath.
+pub const CASSANDRA_CONF: &str = "CASSANDRA_CONF";
+/// Set for the Cassandra command: JVM flags a boot decision needs, appended to any value
+/// already in the environment. The official image's `cassandra-env.sh` reads it.
+pub const JVM_EXTRA_OPTS: &str = "JVM_EXTRA_OPTS";
+
+/// Where Kubernetes mounts the pod's namespace: fallback for `--namespace`.
+pub const SERVICE_ACCOUNT_NAMESPACE_FILE: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/// The resolver configuration: source of search domains (and the cluster domain).
+pub const RESOLV_CONF: &str = "/etc/resolv.conf";

@@ -1,0 +1,41 @@
+//! ringkeeper: an in-pod agent that makes Apache Cassandra safe to run as a plain
+//! Kubernetes StatefulSet.
+//!
+//! # Layout
+//!
+//! * `main.rs` — parses the command line, starts logging, calls [`run`], maps the outcome
+//!   to an exit code. Nothing else.
+//! * [`cli`] — the command line's shape; [`config`] validates it into typed configuration
+//!   (and is the only place that reads the environment); [`env`] names every variable.
+//! * [`decide`] — pure decisions over observed facts: pod identity, seed rules, retry
+//!   schedule, data-directory classification, supervision policy. No IO.
+//! * [`render`] — pure rendering of cassandra.yaml and cassandra-rackdc.properties.
+//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process.
+//! * [`cmd`] — one module per subcommand: gather → decide → act → report.
+//! * [`exit`] — outcomes, printing and exit codes; [`telemetry`] — logging.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod decide;
+pub mod edge;
+pub mod env;
+pub mod exit;
+pub mod render;
+pub mod telemetry;
+
+use cli::{Cli, Command};
+use config::{EntrypointConfig, Inputs, SeedsConfig};
+use exit::Outcome;
+
+/// Runs one subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let inputs = Inputs::gather();
+    match cli.command {
+        Command::Seeds(args) => cmd::seeds::run(SeedsConfig::from_args(args, &inputs)?).await,
+        Command::Entrypoint(args) => {
+            let cfg = EntrypointConfig::from_args(args, &inputs)?;
+            cmd::entrypoint::run(cfg, &inputs).await
+        }
+    }
+}
