@@ -85,6 +85,7 @@ pub struct Candidate {
     /// The pod ordinal, for names of this StatefulSet; `None` for extra seeds.
     pub ordinal: Option<u32>,
     /// What DNS answered.
+    #[serde(flatten)]
     pub lookup: Lookup,
 }
 

@@ -1,1 +1,10 @@
+//! Test-only harness for ringkeeper: real components started by the project itself.
+//!
+//! * [`dns`] — a real DNS server (hickory-server) whose answers a test controls, including
+//!   NXDOMAIN, SERVFAIL and silence.
+//! * [`netns`] — network namespaces that give "pods" a pod-style resolv.conf.
+//! * [`ring`] — a local Cassandra ring whose nodes are started by `ringkeeper entrypoint`.
 
+pub mod dns;
+pub mod netns;
+pub mod ring;

@@ -1,0 +1,503 @@
+//! A local Cassandra ring whose "pods" are real: each node is a real Cassandra started by
+//! `ringkeeper entrypoint`, inside a network namespace with a pod-style resolv.conf, and a
+//! real DNS server plays the headless Service (a pod's name resolves once it has an IP,
+//! as with `publishNotReadyAddresses: true`).
+//!
+//! Used by the integration tests (the ring lives as long as the `Ring` value) and by
+//! `rk-testkit ring up|down|status` (the ring outlives the command).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::dns::{DnsThread, Zone, ZoneSource};
+use crate::netns::{Netns, pod_resolv_conf};
+
+/// Where pods' resolv.conf points: the cluster DNS inside the namespace.
+pub const DNS_ADDR: &str = "127.0.0.53:53";
+/// First node address: ordinal i gets 127.0.0.(11 + i) unless a test picks another.
+pub const FIRST_IP_OCTET: u8 = 11;
+
+/// The repository root (tests/cassandra lives there).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit is inside the repo").to_owned()
+}
+
+/// Fetches (or finds in the cache) the Cassandra jars for `version`; returns CASSANDRA_HOME.
+pub fn cassandra_home(version: &str) -> Result<PathBuf> {
+    let out = Command::new(repo_root().join("tests/cassandra/fetch"))
+        .arg(version)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running tests/cassandra/fetch")?;
+    if !out.status.success() {
+        bail!("tests/cassandra/fetch {version} failed");
+    }
+    Ok(PathBuf::from(String::from_utf8(out.stdout)?.trim()))
+}
+
+/// Default address of an ordinal.
+pub fn default_ip(ordinal: u32) -> IpAddr {
+    IpAddr::from([127, 0, 0, FIRST_IP_OCTET + u8::try_from(ordinal).expect("small ordinal")])
+}
+
+/// How the ring is laid out.
+#[derive(Debug, Clone)]
+pub struct RingSpec {
+    /// StatefulSet name (pods are `<set>-<ordinal>`); also the headless Service name.
+    pub set: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Cluster DNS domain.
+    pub domain: String,
+    /// cluster_name.
+    pub cluster_name: String,
+    /// State directory: one sub-directory per node, the zone file, logs.
+    pub dir: PathBuf,
+    /// Network namespace name.
+    pub netns: String,
+    /// The ringkeeper binary.
+    pub ringkeeper: PathBuf,
+    /// CASSANDRA_HOME (with lib/).
+    pub cassandra_home: PathBuf,
+    /// `--seed-wait` for every node.
+    pub seed_wait: String,
+    /// Heap per node.
+    pub heap: String,
+}
+
+impl RingSpec {
+    /// A spec with the usual names, state under `dir`.
+    pub fn new(dir: PathBuf, netns: &str, ringkeeper: PathBuf, cassandra_home: PathBuf) -> Self {
+        RingSpec {
+            set: "cassandra".into(),
+            namespace: "default".into(),
+            domain: "cluster.local".into(),
+            cluster_name: "ringkeeper-test".into(),
+            dir,
+            netns: netns.into(),
+            ringkeeper,
+            cassandra_home,
+            seed_wait: "60s".into(),
+            heap: "512m".into(),
+        }
+    }
+
+    /// DNS name of an ordinal.
+    pub fn fqdn(&self, ordinal: u32) -> String {
+        format!("{}-{ordinal}.{}.{}.svc.{}", self.set, self.set, self.namespace, self.domain)
+    }
+
+    fn node_dir(&self, ordinal: u32) -> PathBuf {
+        self.dir.join(format!("node-{ordinal}"))
+    }
+
+    fn zone_file(&self) -> PathBuf {
+        self.dir.join("zone.txt")
+    }
+
+    /// JMX port of an ordinal (JMX binds 127.0.0.1 only, so each node needs its own).
+    pub fn jmx_port(ordinal: u32) -> u16 {
+        7199 + u16::try_from(ordinal).expect("small ordinal")
+    }
+}
+
+/// How the DNS server runs.
+enum DnsMode {
+    /// In this process, for as long as the ring value lives.
+    Thread(#[allow(dead_code)] DnsThread),
+    /// A detached `rk-testkit dns` process (ring up/down).
+    Detached,
+}
+
+/// A running node ("pod").
+pub struct Node {
+    /// Ordinal.
+    pub ordinal: u32,
+    /// Pod IP.
+    pub ip: IpAddr,
+    /// PID of `ringkeeper entrypoint` (the pod's PID 1).
+    pub pid: i32,
+    child: Option<Child>,
+}
+
+/// Extra settings for one node start.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOpts {
+    /// Extra `ringkeeper entrypoint` flags (before `--`).
+    pub args: Vec<String>,
+    /// Extra environment for the entrypoint.
+    pub env: Vec<(String, String)>,
+    /// Do not publish the pod's DNS record.
+    pub no_dns: bool,
+}
+
+/// A local ring.
+pub struct Ring {
+    /// Layout.
+    pub spec: RingSpec,
+    netns: Netns,
+    _dns: DnsMode,
+    nodes: BTreeMap<u32, Node>,
+    detached: bool,
+}
+
+impl Ring {
+    /// Creates the namespace and DNS server (served from a thread of this process).
+    pub fn create(spec: RingSpec) -> Result<Ring> {
+        fs::create_dir_all(&spec.dir)?;
+        fs::write(spec.zone_file(), "")?;
+        let netns = Netns::create(&spec.netns, &pod_resolv_conf(&spec.namespace, &spec.domain, "127.0.0.53"))?;
+        let dns = DnsThread::start(DNS_ADDR.parse()?, Some(&netns), ZoneSource::File(spec.zone_file()))?;
+        Ok(Ring { spec, netns, _dns: DnsMode::Thread(dns), nodes: BTreeMap::new(), detached: false })
+    }
+
+    /// Creates the namespace and a detached DNS server process; the ring outlives this value.
+    pub fn create_detached(spec: RingSpec, testkit: &Path) -> Result<Ring> {
+        fs::create_dir_all(&spec.dir)?;
+        fs::write(spec.zone_file(), "")?;
+        let netns = Netns::create(&spec.netns, &pod_resolv_conf(&spec.namespace, &spec.domain, "127.0.0.53"))?.keep();
+        let log = File::create(spec.dir.join("dns.log"))?;
+        let child = Command::new(testkit)
+            .args(["dns", "--netns", &spec.netns, "--listen", DNS_ADDR, "--zone-file"])
+            .arg(spec.zone_file())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .context("starting the DNS server")?;
+        fs::write(spec.dir.join("dns.pid"), child.id().to_string())?;
+        Ok(Ring { spec, netns, _dns: DnsMode::Detached, nodes: BTreeMap::new(), detached: true })
+    }
+
+    /// The network namespace.
+    pub fn netns(&self) -> &Netns {
+        &self.netns
+    }
+
+    /// Changes the DNS zone.
+    pub fn edit_zone(&self, f: impl FnOnce(&mut Zone)) -> Result<()> {
+        let path = self.spec.zone_file();
+        let mut zone = Zone::parse(&fs::read_to_string(&path).unwrap_or_default())?;
+        f(&mut zone);
+        let tmp = path.with_extension("tmp");
+        fs::write(&tmp, zone.to_text())?;
+        fs::rename(tmp, path)?;
+        Ok(())
+    }
+
+    /// Publishes (or withdraws) a pod's DNS record.
+    pub fn publish(&self, ordinal: u32, ip: Option<IpAddr>) -> Result<()> {
+        let name = self.spec.fqdn(ordinal);
+        self.edit_zone(|zone| match ip {
+            Some(ip) => zone.set(&name, &[ip]),
+            None => zone.remove(&name),
+        })
+    }
+
+    /// Starts ordinal `ordinal` on `ip` through `ringkeeper entrypoint`, like the kubelet
+    /// starting the pod's container. Does not wait for it to be ready.
+    pub fn start(&mut self, ordinal: u32, ip: IpAddr, opts: &NodeOpts) -> Result<()> {
+        if self.nodes.get_mut(&ordinal).is_some_and(|n| n.running()) {
+            bail!("node {ordinal} is already running");
+        }
+        let spec = &self.spec;
+        let dir = spec.node_dir(ordinal);
+        for sub in ["data", "conf", "logs"] {
+            fs::create_dir_all(dir.join(sub))?;
+        }
+        if !opts.no_dns {
+            self.publish(ordinal, Some(ip))?;
+        }
+        let repo = repo_root();
+        let log = OpenOptions::new().create(true).append(true).open(dir.join("entrypoint.log"))?;
+        let jvm_opts = [
+            format!("-Dcassandra.jmx.local.port={}", RingSpec::jmx_port(ordinal)),
+            "-Dcom.sun.management.jmxremote.authenticate=false".into(),
+            // Test-only speed-ups (see shared/reference/cassandra-internals.md §9).
+            "-Dcassandra.ring_delay_ms=3000".into(),
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0".into(),
+            "-Dcassandra.superuser_setup_delay_ms=0".into(),
+            "-Dcassandra.unsafesystem=true".into(),
+            "-Dcassandra.available_processors=2".into(),
+        ]
+        .join(" ");
+        let mut cmd = self.netns.command(&spec.ringkeeper);
+        cmd.args(["--log-format", "json", "entrypoint"])
+            .args(["--pod-name", &format!("{}-{ordinal}", spec.set)])
+            .args(["--namespace", &spec.namespace])
+            .args(["--pod-ip", &ip.to_string()])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--conf-template")
+            .arg(repo.join("tests/cassandra/conf"))
+            .arg("--conf-out")
+            .arg(dir.join("conf"))
+            .args(["--cluster-name", &spec.cluster_name])
+            .args(["--seed-wait", &spec.seed_wait])
+            .args(&opts.args)
+            .arg("--")
+            .arg(repo.join("tests/cassandra/cassandra-node"))
+            .env("CASSANDRA_HOME", &spec.cassandra_home)
+            .env("CASSANDRA_LOG_DIR", dir.join("logs"))
+            .env("CASSANDRA_HEAP", &spec.heap)
+            .env("JVM_EXTRA_OPTS", jvm_opts)
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        let child = cmd.spawn().context("starting ringkeeper entrypoint")?;
+        let pid = i32::try_from(child.id())?;
+        fs::write(dir.join("pid"), pid.to_string())?;
+        let child = if self.detached { None } else { Some(child) };
+        self.nodes.insert(ordinal, Node { ordinal, ip, pid, child });
+        Ok(())
+    }
+
+    /// Waits until the node answers on the CQL port; fails early if its entrypoint exits.
+    pub fn wait_ready(&mut self, ordinal: u32, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let ip = self.node(ordinal)?.ip;
+        loop {
+            if let Some(status) = self.try_exit(ordinal)? {
+                bail!("node {ordinal} exited ({status}) before it was ready\n{}", self.logs_tail(ordinal));
+            }
+            if self.port_open(SocketAddr::new(ip, 9042))? {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("node {ordinal} not ready after {timeout:?}\n{}", self.logs_tail(ordinal));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// True when something listens on `addr` inside the namespace.
+    pub fn port_open(&self, addr: SocketAddr) -> Result<bool> {
+        self.netns
+            .in_thread(move || TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok())
+    }
+
+    /// Starts a node and waits for it, like an OrderedReady StatefulSet.
+    pub fn start_ready(&mut self, ordinal: u32, timeout: Duration) -> Result<()> {
+        self.start(ordinal, default_ip(ordinal), &NodeOpts::default())?;
+        self.wait_ready(ordinal, timeout)
+    }
+
+    /// A running (or exited but not reaped) node.
+    pub fn node(&self, ordinal: u32) -> Result<&Node> {
+        self.nodes.get(&ordinal).with_context(|| format!("no node {ordinal}"))
+    }
+
+    /// The entrypoint's exit status, if it has exited.
+    pub fn try_exit(&mut self, ordinal: u32) -> Result<Option<ExitStatus>> {
+        let node = self.nodes.get_mut(&ordinal).with_context(|| format!("no node {ordinal}"))?;
+        match &mut node.child {
+            Some(child) => Ok(child.try_wait()?),
+            None => Ok(None),
+        }
+    }
+
+    /// Sends a signal to the node's entrypoint (the pod's PID 1).
+    pub fn signal(&self, ordinal: u32, signal: Signal) -> Result<()> {
+        kill(Pid::from_raw(self.node(ordinal)?.pid), signal)?;
+        Ok(())
+    }
+
+    /// Waits for the node's entrypoint to exit and returns its status.
+    pub fn wait_exit(&mut self, ordinal: u32, timeout: Duration) -> Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_exit(ordinal)? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                bail!("node {ordinal} did not exit within {timeout:?}\n{}", self.logs_tail(ordinal));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops a node with SIGTERM (as the kubelet would) and waits for it.
+    pub fn stop(&mut self, ordinal: u32, timeout: Duration) -> Result<ExitStatus> {
+        self.signal(ordinal, Signal::SIGTERM)?;
+        self.wait_exit(ordinal, timeout)
+    }
+
+    /// Runs nodetool against a node; returns stdout.
+    pub fn nodetool(&self, ordinal: u32, args: &[&str]) -> Result<String> {
+        Ring::nodetool_detached(&self.spec, ordinal, args)
+    }
+
+    /// Runs nodetool against a node of a ring described by `spec`.
+    pub fn nodetool_detached(spec: &RingSpec, ordinal: u32, args: &[&str]) -> Result<String> {
+        let out = Netns::existing(&spec.netns)
+            .command(repo_root().join("tests/cassandra/nodetool"))
+            .env("CASSANDRA_HOME", &spec.cassandra_home)
+            .args(["-p", &RingSpec::jmx_port(ordinal).to_string()])
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "nodetool {args:?} on node {ordinal} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    }
+
+    /// `nodetool status` as (state, address) pairs, e.g. ("UN", 127.0.0.11).
+    pub fn ring_states(&self, ordinal: u32) -> Result<Vec<(String, IpAddr)>> {
+        Ok(parse_status(&self.nodetool(ordinal, &["status"])?))
+    }
+
+    /// `nodetool describecluster`: (cluster name, number of schema versions).
+    pub fn describe_cluster(&self, ordinal: u32) -> Result<(String, usize)> {
+        Ok(parse_describecluster(&self.nodetool(ordinal, &["describecluster"])?))
+    }
+
+    /// The entrypoint log of a node (JSON lines).
+    pub fn entrypoint_log(&self, ordinal: u32) -> String {
+        fs::read_to_string(self.spec.node_dir(ordinal).join("entrypoint.log")).unwrap_or_default()
+    }
+
+    /// Cassandra's system.log of a node.
+    pub fn system_log(&self, ordinal: u32) -> String {
+        fs::read_to_string(self.spec.node_dir(ordinal).join("logs/system.log")).unwrap_or_default()
+    }
+
+    /// The ends of a node's logs, for failure messages.
+    pub fn logs_tail(&self, ordinal: u32) -> String {
+        let dir = self.spec.node_dir(ordinal);
+        format!(
+            "--- entrypoint.log (node {ordinal}) ---\n{}\n--- system.log (node {ordinal}) ---\n{}",
+            tail(&dir.join("entrypoint.log"), 4000),
+            tail(&dir.join("logs/system.log"), 6000)
+        )
+    }
+
+    /// Ordinals started so far.
+    pub fn ordinals(&self) -> Vec<u32> {
+        self.nodes.keys().copied().collect()
+    }
+
+    /// Stops every node (SIGTERM, then SIGKILL after `grace`).
+    pub fn stop_all(&mut self, grace: Duration) {
+        let ordinals = self.ordinals();
+        for &o in &ordinals {
+            let _ = self.signal(o, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + grace;
+        for o in ordinals {
+            while self.try_exit(o).ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            if self.try_exit(o).ok().flatten().is_none() {
+                let _ = self.signal(o, Signal::SIGKILL);
+                let _ = self.wait_exit(o, Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+impl Node {
+    fn running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => kill(Pid::from_raw(self.pid), None).is_ok(),
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if !self.detached {
+            self.stop_all(Duration::from_secs(30));
+            // Anything the entrypoints left behind in their process groups.
+            for node in self.nodes.values() {
+                let _ = kill(Pid::from_raw(-node.pid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Parses `nodetool status` lines like `UN  127.0.0.11  70 KiB  8  ...`.
+pub fn parse_status(text: &str) -> Vec<(String, IpAddr)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let state = words.next()?;
+            let addr = words.next()?;
+            let valid = state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
+            let ip = addr.split(':').next()?.parse().ok()?;
+            valid.then(|| (state.to_owned(), ip))
+        })
+        .collect()
+}
+
+/// Parses `nodetool describecluster` into (cluster name, schema version count).
+pub fn parse_describecluster(text: &str) -> (String, usize) {
+    let name = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Name:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let mut in_schema = false;
+    let mut versions = 0;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("Schema versions:") {
+            in_schema = true;
+        } else if in_schema {
+            if t.contains(": [") {
+                versions += 1;
+            } else if !t.is_empty() {
+                in_schema = false;
+            }
+        }
+    }
+    (name, versions)
+}
+
+fn tail(path: &Path, bytes: u64) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return "(missing)".into();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(bytes)));
+    let mut s = String::new();
+    let _ = f.read_to_string(&mut s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_parsing() {
+        let text = "Datacenter: dc1\n===============\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n--  Address     Load       Tokens  Owns (effective)  Host ID                               Rack \nUN  127.0.0.11  70.3 KiB   8       64.2%             1c7b1f4e-9d7b-4b8e-9f0a-0a7c1a1b2c3d  rack1\nDN  127.0.0.12  ?          8       70.1%             2c7b1f4e-9d7b-4b8e-9f0a-0a7c1a1b2c3d  rack1\nUJ  127.0.0.13  1 KiB      8       ?                 3c7b1f4e-9d7b-4b8e-9f0a-0a7c1a1b2c3d  rack1\n";
+        let got = parse_status(text);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1], ("DN".to_owned(), "127.0.0.12".parse().unwrap()));
+    }
+
+    #[test]
+    fn describecluster_parsing() {
+        let text = "Cluster Information:\n\tName: ringkeeper-test\n\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n\tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\tSchema versions:\n\t\t5a2c...: [127.0.0.11, 127.0.0.12, 127.0.0.13]\n\nStats for all nodes:\n\tLive: 3\n";
+        assert_eq!(parse_describecluster(text), ("ringkeeper-test".to_owned(), 1));
+    }
+}
