@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output};
 
+#[allow(clippy::disallowed_methods)] // The test passes PATH through to a cleared environment.
 fn ringkeeper(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ringkeeper"))
         .env_clear()
@@ -17,49 +18,155 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-const ID: &[&str] = &["--pod-name", "cassandra-1", "--namespace", "db", "--pod-ip", "10.0.0.2"];
+const ID: &[&str] = &[
+    "--pod-name",
+    "cassandra-1",
+    "--namespace",
+    "db",
+    "--pod-ip",
+    "10.0.0.2",
+];
 
 #[test]
 fn help_lists_every_environment_variable() {
     let common = [
-        "POD_NAME", "HOSTNAME", "POD_NAMESPACE", "POD_IP", "RINGKEEPER_SERVICE",
-        "RINGKEEPER_CLUSTER_DOMAIN", "RINGKEEPER_SEED_COUNT", "RINGKEEPER_REPLICAS",
-        "RINGKEEPER_EXTRA_SEEDS", "RINGKEEPER_SEED_WAIT", "RINGKEEPER_DATA_DIR",
-        "RINGKEEPER_LOG", "RINGKEEPER_LOG_FORMAT",
+        "POD_NAME",
+        "HOSTNAME",
+        "POD_NAMESPACE",
+        "POD_IP",
+        "RINGKEEPER_SERVICE",
+        "RINGKEEPER_CLUSTER_DOMAIN",
+        "RINGKEEPER_SEED_COUNT",
+        "RINGKEEPER_REPLICAS",
+        "RINGKEEPER_EXTRA_SEEDS",
+        "RINGKEEPER_SEED_WAIT",
+        "RINGKEEPER_DATA_DIR",
+        "RINGKEEPER_LOG",
+        "RINGKEEPER_LOG_FORMAT",
     ];
     let entrypoint_only = [
-        "RINGKEEPER_CONF_TEMPLATE", "RINGKEEPER_CONF_OUT", "CASSANDRA_CLUSTER_NAME",
-        "CASSANDRA_DC", "CASSANDRA_RACK", "RINGKEEPER_EXEC",
+        "RINGKEEPER_CONF_TEMPLATE",
+        "RINGKEEPER_CONF_OUT",
+        "CASSANDRA_CLUSTER_NAME",
+        "CASSANDRA_DC",
+        "CASSANDRA_RACK",
+        "RINGKEEPER_EXEC",
     ];
     for (sub, extra) in [("seeds", &[][..]), ("entrypoint", &entrypoint_only[..])] {
         let out = ringkeeper(&[sub, "--help"], &[]);
         assert!(out.status.success(), "{sub} --help");
         let help = String::from_utf8_lossy(&out.stdout);
         for var in common.iter().chain(extra) {
-            assert!(help.contains(var), "`ringkeeper {sub} --help` does not mention {var}:\n{help}");
+            assert!(
+                help.contains(var),
+                "`ringkeeper {sub} --help` does not mention {var}:\n{help}"
+            );
         }
     }
 }
 
+/// Arguments, environment, and the words the error message must contain.
+type BadInput<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+
 #[test]
 fn bad_input_exits_2_and_names_the_input() {
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, Vec<&str>)> = vec![
-        (vec!["seeds", "--namespace", "db", "--pod-ip", "10.0.0.2"], vec![], vec!["--pod-name", "POD_NAME", "HOSTNAME"]),
-        (vec!["seeds", "--namespace", "db", "--pod-ip", "10.0.0.2"], vec![("HOSTNAME", "cassandra")], vec!["--pod-name", "\"cassandra\"", "<statefulset>-<ordinal>"]),
-        (vec!["seeds", "--namespace", "db", "--pod-ip", "10.0.0.2"], vec![("POD_NAME", "cassandra-one")], vec!["POD_NAME", "\"cassandra-one\""]),
-        (vec!["seeds", "--pod-name", "cassandra-99999999999", "--namespace", "db", "--pod-ip", "10.0.0.2"], vec![], vec!["--pod-name", "larger than"]),
-        (vec!["seeds", "--pod-name", "cassandra-1", "--pod-ip", "10.0.0.2"], vec![], vec!["--namespace", "POD_NAMESPACE"]),
-        (vec!["seeds", "--pod-name", "cassandra-1", "--namespace", "db"], vec![], vec!["--pod-ip", "POD_IP"]),
-        (vec!["seeds", "--pod-name", "cassandra-1", "--namespace", "db"], vec![("POD_IP", "10.0.0.256")], vec!["--pod-ip", "POD_IP", "\"10.0.0.256\"", "IPv4 or IPv6"]),
-        (ID.iter().copied().chain(["--seed-count", "three"]).collect(), vec![], vec!["--seed-count", "RINGKEEPER_SEED_COUNT", "\"three\"", "1 to 1000"]),
-        (ID.to_vec(), vec![("RINGKEEPER_SEED_COUNT", "0")], vec!["--seed-count", "RINGKEEPER_SEED_COUNT", "\"0\""]),
-        (ID.to_vec(), vec![("RINGKEEPER_REPLICAS", "1")], vec!["--replicas", "RINGKEEPER_REPLICAS", "ordinal is 1"]),
-        (ID.to_vec(), vec![("RINGKEEPER_SEED_WAIT", "forever")], vec!["--seed-wait", "RINGKEEPER_SEED_WAIT", "\"forever\""]),
-        (ID.to_vec(), vec![("RINGKEEPER_EXTRA_SEEDS", "ok.example,not valid")], vec!["--extra-seeds", "\"not valid\""]),
-        (ID.to_vec(), vec![("RINGKEEPER_CLUSTER_DOMAIN", "cluster..local")], vec!["--cluster-domain", "RINGKEEPER_CLUSTER_DOMAIN"]),
-        (ID.to_vec(), vec![("RINGKEEPER_SERVICE", "Cassandra")], vec!["--service", "RINGKEEPER_SERVICE"]),
-        (ID.to_vec(), vec![("RINGKEEPER_DATA_DIR", "relative/dir")], vec!["--data-dir", "absolute"]),
-        (ID.to_vec(), vec![("RINGKEEPER_LOG", "info,=[")], vec!["--log-level", "RINGKEEPER_LOG"]),
+    let cases: Vec<BadInput> = vec![
+        (
+            vec!["seeds", "--namespace", "db", "--pod-ip", "10.0.0.2"],
+            vec![],
+            vec!["--pod-name", "POD_NAME", "HOSTNAME"],
+        ),
+        (
+            vec!["seeds", "--namespace", "db", "--pod-ip", "10.0.0.2"],
+            vec![("HOSTNAME", "cassandra")],
+            vec!["--pod-name", "\"cassandra\"", "<statefulset>-<ordinal>"],
+        ),
+        (
+            vec!["seeds", "--namespace", "db", "--pod-ip", "10.0.0.2"],
+            vec![("POD_NAME", "cassandra-one")],
+            vec!["POD_NAME", "\"cassandra-one\""],
+        ),
+        (
+            vec![
+                "seeds",
+                "--pod-name",
+                "cassandra-99999999999",
+                "--namespace",
+                "db",
+                "--pod-ip",
+                "10.0.0.2",
+            ],
+            vec![],
+            vec!["--pod-name", "larger than"],
+        ),
+        (
+            vec!["seeds", "--pod-name", "cassandra-1", "--pod-ip", "10.0.0.2"],
+            vec![],
+            vec!["--namespace", "POD_NAMESPACE"],
+        ),
+        (
+            vec!["seeds", "--pod-name", "cassandra-1", "--namespace", "db"],
+            vec![],
+            vec!["--pod-ip", "POD_IP"],
+        ),
+        (
+            vec!["seeds", "--pod-name", "cassandra-1", "--namespace", "db"],
+            vec![("POD_IP", "10.0.0.256")],
+            vec!["--pod-ip", "POD_IP", "\"10.0.0.256\"", "IPv4 or IPv6"],
+        ),
+        (
+            ID.iter()
+                .copied()
+                .chain(["--seed-count", "three"])
+                .collect(),
+            vec![],
+            vec![
+                "--seed-count",
+                "RINGKEEPER_SEED_COUNT",
+                "\"three\"",
+                "1 to 1000",
+            ],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_SEED_COUNT", "0")],
+            vec!["--seed-count", "RINGKEEPER_SEED_COUNT", "\"0\""],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_REPLICAS", "1")],
+            vec!["--replicas", "RINGKEEPER_REPLICAS", "ordinal is 1"],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_SEED_WAIT", "forever")],
+            vec!["--seed-wait", "RINGKEEPER_SEED_WAIT", "\"forever\""],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_EXTRA_SEEDS", "ok.example,not valid")],
+            vec!["--extra-seeds", "\"not valid\""],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_CLUSTER_DOMAIN", "cluster..local")],
+            vec!["--cluster-domain", "RINGKEEPER_CLUSTER_DOMAIN"],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_SERVICE", "Cassandra")],
+            vec!["--service", "RINGKEEPER_SERVICE"],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_DATA_DIR", "relative/dir")],
+            vec!["--data-dir", "absolute"],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_LOG", "info,=[")],
+            vec!["--log-level", "RINGKEEPER_LOG"],
+        ),
     ];
     for (args, env, needles) in cases {
         let mut argv = args.clone();
@@ -69,10 +176,16 @@ fn bad_input_exits_2_and_names_the_input() {
         let out = ringkeeper(&argv, &env);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{argv:?} {env:?}: {err}");
-        assert!(out.stdout.is_empty(), "{argv:?}: stdout must stay empty on errors");
+        assert!(
+            out.stdout.is_empty(),
+            "{argv:?}: stdout must stay empty on errors"
+        );
         assert!(!err.contains("panicked"), "{argv:?}: {err}");
         for needle in needles {
-            assert!(err.contains(needle), "{argv:?} {env:?}: {err:?} lacks {needle:?}");
+            assert!(
+                err.contains(needle),
+                "{argv:?} {env:?}: {err:?} lacks {needle:?}"
+            );
         }
     }
 }
@@ -89,15 +202,90 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
     let d = data.to_str().unwrap();
     let marker = dir.path().join("started");
     let touch = format!("touch {}", marker.display());
-    let base: Vec<&str> = ["entrypoint"].iter().copied().chain(ID.iter().copied()).chain(["--data-dir", d]).collect();
+    let base: Vec<&str> = ["entrypoint"]
+        .iter()
+        .copied()
+        .chain(ID.iter().copied())
+        .chain(["--data-dir", d])
+        .collect();
 
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
         // No command after `--` (clap's own usage error, also 2).
-        (base.iter().copied().chain(["--conf-template", t, "--conf-out", o]).collect(), vec!["COMMAND"]),
-        (base.iter().copied().chain(["--conf-template", t, "--conf-out", t, "--", "sh", "-c", &touch]).collect(), vec!["--conf-out", "--conf-template", "never edited in place"]),
-        (base.iter().copied().chain(["--conf-template", t, "--conf-out", o, "--", "sh", "-c", &touch]).collect(), vec!["cassandra.yaml", "--conf-template"]),
-        (base.iter().copied().chain(["--conf-template", t, "--conf-out", o, "--dc", "dc 1", "--", "sh", "-c", &touch]).collect(), vec!["--dc", "CASSANDRA_DC", "\"dc 1\""]),
-        (base.iter().copied().chain(["--conf-template", t, "--conf-out", o, "--cluster-name", " ", "--", "sh", "-c", &touch]).collect(), vec!["--cluster-name", "CASSANDRA_CLUSTER_NAME"]),
+        (
+            base.iter()
+                .copied()
+                .chain(["--conf-template", t, "--conf-out", o])
+                .collect(),
+            vec!["COMMAND"],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    t,
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec!["--conf-out", "--conf-template", "never edited in place"],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec!["cassandra.yaml", "--conf-template"],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--dc",
+                    "dc 1",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec!["--dc", "CASSANDRA_DC", "\"dc 1\""],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--cluster-name",
+                    " ",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec!["--cluster-name", "CASSANDRA_CLUSTER_NAME"],
+        ),
     ];
     for (args, needles) in cases {
         let out = ringkeeper(&args, &[]);
@@ -110,18 +298,41 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
     }
 
     // A template whose state directories lie outside the data volume is refused.
-    std::fs::write(template.join("cassandra.yaml"), "cluster_name: x\ncommitlog_directory: /elsewhere/commitlog\n").unwrap();
-    let args: Vec<&str> = base.iter().copied().chain(["--conf-template", t, "--conf-out", o, "--", "sh", "-c", &touch]).collect();
+    std::fs::write(
+        template.join("cassandra.yaml"),
+        "cluster_name: x\ncommitlog_directory: /elsewhere/commitlog\n",
+    )
+    .unwrap();
+    let args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain([
+            "--conf-template",
+            t,
+            "--conf-out",
+            o,
+            "--",
+            "sh",
+            "-c",
+            &touch,
+        ])
+        .collect();
     let out = ringkeeper(&args, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("commitlog_directory") && err.contains("outside the data directory"), "{err}");
+    assert!(
+        err.contains("commitlog_directory") && err.contains("outside the data directory"),
+        "{err}"
+    );
     // A template without a cluster name and no --cluster-name is refused.
     std::fs::write(template.join("cassandra.yaml"), "num_tokens: 8\n").unwrap();
     let out = ringkeeper(&args, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--cluster-name") && err.contains("CASSANDRA_CLUSTER_NAME"), "{err}");
+    assert!(
+        err.contains("--cluster-name") && err.contains("CASSANDRA_CLUSTER_NAME"),
+        "{err}"
+    );
     // Broken YAML names the file.
     std::fs::write(template.join("cassandra.yaml"), "cluster_name: [x\n").unwrap();
     let out = ringkeeper(&args, &[]);

@@ -22,10 +22,21 @@ impl Pod {
     fn new(test: &str, namespace: &str, domain: &str) -> Pod {
         // Short, unique names: tests run in parallel.
         let name = format!("rkd-{}-{test}", std::process::id() % 100_000);
-        let netns = Netns::create(&name, &pod_resolv_conf(namespace, domain, "127.0.0.53")).expect("netns (run as root)");
+        let netns = Netns::create(&name, &pod_resolv_conf(namespace, domain, "127.0.0.53"))
+            .expect("netns (run as root)");
         let zone = Arc::new(RwLock::new(Zone::default()));
-        let dns = DnsThread::start("127.0.0.53:53".parse().unwrap(), Some(&netns), ZoneSource::Shared(zone.clone())).unwrap();
-        Pod { netns, zone, _dns: dns, data: tempfile::tempdir().unwrap() }
+        let dns = DnsThread::start(
+            "127.0.0.53:53".parse().unwrap(),
+            Some(&netns),
+            ZoneSource::Shared(zone.clone()),
+        )
+        .unwrap();
+        Pod {
+            netns,
+            zone,
+            _dns: dns,
+            data: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn set(&self, name: &str, ips: &[&str]) {
@@ -38,7 +49,10 @@ impl Pod {
     }
 
     fn give_data(&self) {
-        let local = self.data.path().join("data/system/local-7ad54392bcdd35a684174e047860b377");
+        let local = self
+            .data
+            .path()
+            .join("data/system/local-7ad54392bcdd35a684174e047860b377");
         std::fs::create_dir_all(&local).unwrap();
         std::fs::write(local.join("nb-1-big-Data.db"), b"x").unwrap();
     }
@@ -71,11 +85,21 @@ const FQDN1: &str = "cassandra-1.cassandra.default.svc.cluster.local";
 const FQDN2: &str = "cassandra-2.cassandra.default.svc.cluster.local";
 
 fn id(ordinal: u32, ip: &str) -> Vec<String> {
-    vec!["--pod-name".into(), format!("cassandra-{ordinal}"), "--namespace".into(), "default".into(), "--pod-ip".into(), ip.into()]
+    vec![
+        "--pod-name".into(),
+        format!("cassandra-{ordinal}"),
+        "--namespace".into(),
+        "default".into(),
+        "--pod-ip".into(),
+        ip.into(),
+    ]
 }
 
 fn args<'a>(v: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
-    v.iter().map(String::as_str).chain(more.iter().copied()).collect()
+    v.iter()
+        .map(String::as_str)
+        .chain(more.iter().copied())
+        .collect()
 }
 
 #[test]
@@ -86,20 +110,37 @@ fn joins_through_resolved_pods_and_search_domains() {
     pod.set(FQDN1, &["127.0.0.12"]);
     pod.set(FQDN2, &["127.0.0.13"]);
     // A short extra-seed name only resolves through the search list (ndots:5).
-    pod.set("seeds-dc2.default.svc.cluster.local", &["127.0.1.1", "127.0.1.2"]);
+    pod.set(
+        "seeds-dc2.default.svc.cluster.local",
+        &["127.0.1.1", "127.0.1.2"],
+    );
     let me = id(2, "127.0.0.13");
-    let (out, _) = pod.seeds(&args(&me, &["--extra-seeds", "seeds-dc2,127.0.0.11,10.9.9.9"]));
+    let (out, _) = pod.seeds(&args(
+        &me,
+        &["--extra-seeds", "seeds-dc2,127.0.0.11,10.9.9.9"],
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "127.0.0.11,127.0.0.12,127.0.1.1,127.0.1.2,10.9.9.9");
+    assert_eq!(
+        stdout(&out),
+        "127.0.0.11,127.0.0.12,127.0.1.1,127.0.1.2,10.9.9.9"
+    );
 
     // The JSON form explains every candidate.
-    let (out, _) = pod.seeds(&args(&me, &["--format", "json", "--extra-seeds", "seeds-dc2"]));
+    let (out, _) = pod.seeds(&args(
+        &me,
+        &["--format", "json", "--extra-seeds", "seeds-dc2"],
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["verdict"], "seeds");
     assert_eq!(json["mode"], "join");
     assert_eq!(json["data"], "empty");
-    let uses: Vec<&str> = json["candidates"].as_array().unwrap().iter().map(|c| c["use"].as_str().unwrap()).collect();
+    let uses: Vec<&str> = json["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["use"].as_str().unwrap())
+        .collect();
     assert_eq!(uses, ["seed", "seed", "skipped_self", "seed"]);
     assert_eq!(json["candidates"][2]["addresses"][0], "127.0.0.13");
 }
@@ -109,7 +150,14 @@ fn joins_through_resolved_pods_and_search_domains() {
 fn cluster_domain_comes_from_the_pods_search_list() {
     let pod = Pod::new("domain", "prod", "k8s.example");
     pod.set("db-0.db.prod.svc.k8s.example", &["127.0.0.21"]);
-    let (out, _) = pod.seeds(&["--pod-name", "db-1", "--namespace", "prod", "--pod-ip", "127.0.0.22"]);
+    let (out, _) = pod.seeds(&[
+        "--pod-name",
+        "db-1",
+        "--namespace",
+        "prod",
+        "--pod-ip",
+        "127.0.0.22",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.21");
 }
@@ -123,14 +171,21 @@ fn ordinal_0_founds_only_when_every_other_name_is_nxdomain() {
     let (out, elapsed) = pod.seeds(&me.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.11");
-    assert!(elapsed < Duration::from_secs(5), "founding must not wait: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "founding must not wait: {elapsed:?}"
+    );
 
     // One SERVFAIL among the others: never found, whatever the wait.
     pod.answer(FQDN2, Answer::ServFail);
     let (out, _) = pod.seeds(&args(&me, &["--seed-wait", "2s"]));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
-    assert!(stderr(&out).contains(&format!("{FQDN2} (SERVFAIL)")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{FQDN2} (SERVFAIL)")),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -141,13 +196,18 @@ fn a_name_that_appears_during_the_wait_is_seen() {
     let zone = pod.zone.clone();
     let later = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(2));
-        zone.write().unwrap().set(FQDN0, &["127.0.0.11".parse().unwrap()]);
+        zone.write()
+            .unwrap()
+            .set(FQDN0, &["127.0.0.11".parse().unwrap()]);
     });
     let (out, elapsed) = pod.seeds(&args(&me, &["--seed-wait", "30s"]));
     later.join().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.11");
-    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(15), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(15),
+        "{elapsed:?}"
+    );
 }
 
 #[test]
@@ -165,12 +225,22 @@ fn dns_trouble_gives_a_bounded_wait_and_never_an_empty_list() {
         let (out, elapsed) = pod.seeds(&args(&me, &["--seed-wait", "3s"]));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{what}: {err}");
-        assert!(stdout(&out).is_empty(), "{what}: printed {:?}", stdout(&out));
-        assert!(err.contains(FQDN0) && err.contains(FQDN2), "{what}: names tried are missing: {err}");
+        assert!(
+            stdout(&out).is_empty(),
+            "{what}: printed {:?}",
+            stdout(&out)
+        );
+        assert!(
+            err.contains(FQDN0) && err.contains(FQDN2),
+            "{what}: names tried are missing: {err}"
+        );
         assert!(err.contains(needle), "{what}: {err}");
         assert!(!err.contains("panicked"));
         // The wait is bounded: 3 s, plus at most one more round of lookups.
-        assert!(elapsed < Duration::from_secs(3 + 6), "{what}: took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(3 + 6),
+            "{what}: took {elapsed:?}"
+        );
         // The JSON form reports the refusal too, with exit 1.
         let (out, _) = pod.seeds(&args(&me, &["--seed-wait", "0s", "--format", "json"]));
         assert_eq!(out.status.code(), Some(1), "{what}");
@@ -190,7 +260,11 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
     let me = id(1, "127.0.0.12");
     let (out, _) = pod.seeds(&me.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "127.0.0.13", "never this pod's own address without data");
+    assert_eq!(
+        stdout(&out),
+        "127.0.0.13",
+        "never this pod's own address without data"
+    );
 
     pod.give_data();
     pod.set(FQDN0, &["127.0.0.11"]);
@@ -206,7 +280,10 @@ fn three_hundred_names_resolve_concurrently() {
     let mut want = Vec::new();
     for i in 0..300u32 {
         let ip = format!("127.1.{}.{}", i / 250, i % 250 + 1);
-        pod.set(&format!("cassandra-{i}.cassandra.default.svc.cluster.local"), &[&ip]);
+        pod.set(
+            &format!("cassandra-{i}.cassandra.default.svc.cluster.local"),
+            &[&ip],
+        );
         if i != 299 {
             want.push(ip);
         }

@@ -5,8 +5,21 @@
 use std::path::Path;
 
 const FORBIDDEN: &[&str] = &[
-    "tokio", "hickory", "scylla", "kube", "nix::", "std::fs", "std::net::Tcp", "std::net::Udp",
-    "std::process", "std::env", "Instant::now", "SystemTime", "tracing", "crate::edge", "crate::cmd",
+    "tokio",
+    "hickory",
+    "scylla",
+    "kube",
+    "nix::",
+    "std::fs",
+    "std::net::Tcp",
+    "std::net::Udp",
+    "std::process",
+    "std::env",
+    "Instant::now",
+    "SystemTime",
+    "tracing",
+    "crate::edge",
+    "crate::cmd",
 ];
 
 #[test]
@@ -19,7 +32,12 @@ fn decide_does_no_io() {
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();
             for word in FORBIDDEN {
-                assert!(!code.contains(word), "{}:{}: `{word}` does not belong in pure decision code: {line}", path.display(), n + 1);
+                assert!(
+                    !code.contains(word),
+                    "{}:{}: `{word}` does not belong in pure decision code: {line}",
+                    path.display(),
+                    n + 1
+                );
             }
         }
         checked += 1;

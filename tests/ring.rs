@@ -3,6 +3,7 @@
 //! Needs root, Java 17 and the cassandra-all jars (fetched and cached by
 //! tests/cassandra/fetch): run through `scripts/test`. At most 3 nodes at once.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -11,12 +12,25 @@ use ringkeeper_testkit::ring::{self, Ring, RingSpec};
 const CASSANDRA: &str = "5.0.8";
 const BOOT: Duration = Duration::from_secs(240);
 
+/// At most 3 Cassandra nodes run at once on a 2-core machine: rings take turns.
+static ONE_RING_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn new_ring(name: &str) -> Ring {
     let home = ring::cassandra_home(CASSANDRA).expect("cassandra jars");
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ring-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let spec = RingSpec::new(dir, &format!("rkr-{name}"), env!("CARGO_BIN_EXE_ringkeeper").into(), home);
+    let spec = RingSpec::new(
+        dir,
+        &format!("rkr-{name}"),
+        env!("CARGO_BIN_EXE_ringkeeper").into(),
+        home,
+    );
     Ring::create(spec).expect("ring (run as root)")
+}
+
+fn turn() -> MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the next ring may still run.
+    ONE_RING_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Polls `check` until it returns Ok or `timeout` passes; returns the last error.
@@ -34,43 +48,61 @@ fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, String>
 fn boot_decision(ring: &Ring, ordinal: u32) -> serde_json::Value {
     ring.entrypoint_log(ordinal)
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["message"] == "boot decision")
-        .last()
-        .unwrap_or_else(|| panic!("no boot decision logged by node {ordinal}\n{}", ring.logs_tail(ordinal)))
+        .find(|v| v["message"] == "boot decision")
+        .unwrap_or_else(|| {
+            panic!(
+                "no boot decision logged by node {ordinal}\n{}",
+                ring.logs_tail(ordinal)
+            )
+        })
 }
 
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
+    let _turn = turn();
     let mut ring = new_ring("three");
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
 
     // Pods start one after another, like an OrderedReady StatefulSet.
     for ordinal in 0..3 {
-        ring.start_ready(ordinal, BOOT).unwrap_or_else(|e| panic!("{e:#}"));
+        ring.start_ready(ordinal, BOOT)
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
     assert_eq!(boot_decision(&ring, 0)["mode"], "Found");
     for ordinal in 1..3 {
         let decision = boot_decision(&ring, ordinal);
         assert_eq!(decision["mode"], "Join", "{decision}");
         let seeds = decision["seeds"].as_str().unwrap();
-        assert!(!seeds.contains(&ips[ordinal as usize].to_string()), "node {ordinal} seeded itself: {seeds}");
+        assert!(
+            !seeds.contains(&ips[ordinal as usize].to_string()),
+            "node {ordinal} seeded itself: {seeds}"
+        );
     }
 
     // Every node sees the same three nodes Up/Normal, one cluster name, one schema.
     for ordinal in 0..3 {
         eventually(Duration::from_secs(90), || {
             let states = ring.ring_states(ordinal).map_err(|e| e.to_string())?;
-            let mut up: Vec<_> = states.iter().filter(|(s, _)| s == "UN").map(|(_, ip)| *ip).collect();
+            let mut up: Vec<_> = states
+                .iter()
+                .filter(|(s, _)| s == "UN")
+                .map(|(_, ip)| *ip)
+                .collect();
             up.sort();
-            (states.len() == 3 && up == ips).then_some(()).ok_or(format!("node {ordinal} sees {states:?}"))
+            (states.len() == 3 && up == ips)
+                .then_some(())
+                .ok_or(format!("node {ordinal} sees {states:?}"))
         });
         eventually(Duration::from_secs(60), || {
             let (name, schemas) = ring.describe_cluster(ordinal).map_err(|e| e.to_string())?;
             (name == "ringkeeper-test" && schemas == 1)
                 .then_some(())
-                .ok_or(format!("node {ordinal}: cluster {name:?}, {schemas} schema versions"))
+                .ok_or(format!(
+                    "node {ordinal}: cluster {name:?}, {schemas} schema versions"
+                ))
         });
     }
 
@@ -80,20 +112,33 @@ fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
     let status = ring.wait_exit(2, Duration::from_secs(120)).unwrap();
     assert_eq!(status.code(), Some(143), "{}", ring.logs_tail(2));
     let log = ring.system_log(2);
-    assert!(log.contains("Cassandra shutdown complete"), "no clean shutdown:\n{}", ring.logs_tail(2));
+    assert!(
+        log.contains("Cassandra shutdown complete"),
+        "no clean shutdown:\n{}",
+        ring.logs_tail(2)
+    );
     let entry = ring.entrypoint_log(2);
-    assert!(entry.contains("forwarding signal to cassandra") && entry.contains("\"exit_code\":143"), "{entry}");
+    assert!(
+        entry.contains("forwarding signal to cassandra") && entry.contains("\"exit_code\":143"),
+        "{entry}"
+    );
     eventually(Duration::from_secs(60), || {
         let states = ring.ring_states(0).map_err(|e| e.to_string())?;
-        states.contains(&("DN".to_owned(), ips[2])).then_some(()).ok_or(format!("{states:?}"))
+        states
+            .contains(&("DN".to_owned(), ips[2]))
+            .then_some(())
+            .ok_or(format!("{states:?}"))
     });
 
     // Restarted with its data, the node comes back as itself (restart, may seed itself).
-    ring.start_ready(2, BOOT).unwrap_or_else(|e| panic!("{e:#}"));
+    ring.start_ready(2, BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let decision = boot_decision(&ring, 2);
     assert_eq!(decision["mode"], "Restart", "{decision}");
     eventually(Duration::from_secs(90), || {
         let states = ring.ring_states(0).map_err(|e| e.to_string())?;
-        (states.iter().filter(|(s, _)| s == "UN").count() == 3).then_some(()).ok_or(format!("{states:?}"))
+        (states.iter().filter(|(s, _)| s == "UN").count() == 3)
+            .then_some(())
+            .ok_or(format!("{states:?}"))
     });
 }

@@ -437,11 +437,14 @@ mod tests {
     use DataState::*;
     use Lookup::Absent;
 
+    /// One row: name, own ordinal, data, candidates, wait over, expected verdict.
+    type Case = (&'static str, u32, DataState, Vec<Candidate>, bool, Want);
+
     #[test]
     fn seed_rules_table() {
         let me = || Lookup::NotAsked;
         #[rustfmt::skip]
-        let cases: Vec<(&str, u32, DataState, Vec<Candidate>, bool, Want)> = vec![
+        let cases: Vec<Case> = vec![
             // --- with data: may list itself ---
             ("restart, all resolve", 1, Present,
              vec![pod(0, at(&["10.0.0.1"])), pod(1, me()), pod(2, at(&["10.0.0.3"]))], false,

@@ -73,7 +73,11 @@ impl Zone {
         let mut out = String::new();
         let line = |name: &str, answer: &Answer| {
             let what = match answer {
-                Answer::Addresses(ips) => ips.iter().map(|ip| ip.to_string()).collect::<Vec<_>>().join(","),
+                Answer::Addresses(ips) => ips
+                    .iter()
+                    .map(|ip| ip.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 Answer::NxDomain => "NXDOMAIN".into(),
                 Answer::ServFail => "SERVFAIL".into(),
                 Answer::Drop => "DROP".into(),
@@ -108,7 +112,9 @@ impl Zone {
                     ips.split(',')
                         .map(|ip| ip.trim().parse())
                         .collect::<Result<_, _>>()
-                        .with_context(|| format!("zone line {}: bad address list {ips:?}", n + 1))?,
+                        .with_context(|| {
+                            format!("zone line {}: bad address list {ips:?}", n + 1)
+                        })?,
                 ),
             };
             if name == "*" {
@@ -155,7 +161,11 @@ struct Handler {
 
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
-    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, mut response: R) -> ResponseInfo {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response: R,
+    ) -> ResponseInfo {
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.authoritative = true;
         let silent = ResponseInfo::from(Header {
@@ -222,10 +232,18 @@ fn bind(addr: SocketAddr, netns: Option<&Netns>) -> Result<Sockets> {
 }
 
 /// Serves on bound sockets; must run inside a tokio runtime. Dropping the server stops it.
-fn serve_sockets(udp: std::net::UdpSocket, tcp: std::net::TcpListener, zone: ZoneSource) -> Result<Server<Handler>> {
+fn serve_sockets(
+    udp: std::net::UdpSocket,
+    tcp: std::net::TcpListener,
+    zone: ZoneSource,
+) -> Result<Server<Handler>> {
     let mut server = Server::new(Handler { zone });
     server.register_socket(tokio::net::UdpSocket::from_std(udp)?);
-    server.register_listener(tokio::net::TcpListener::from_std(tcp)?, Duration::from_secs(5), 4096);
+    server.register_listener(
+        tokio::net::TcpListener::from_std(tcp)?,
+        Duration::from_secs(5),
+        4096,
+    );
     Ok(server)
 }
 
@@ -234,23 +252,6 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr> {
     match text.parse() {
         Ok(addr) => Ok(addr),
         Err(_) => bail!("{text:?} is not an ip:port"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zone_text_round_trips() {
-        let mut zone = Zone::default();
-        zone.set("A.Example.", &["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()]);
-        zone.answer("b.example", Answer::ServFail);
-        zone.answer("c.example", Answer::Drop);
-        zone.otherwise = Some(Answer::NxDomain);
-        assert_eq!(Zone::parse(&zone.to_text()).unwrap(), zone);
-        assert_eq!(zone.lookup("a.example"), Answer::Addresses(vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()]));
-        assert!(Zone::parse("x 10.0.0.300").is_err());
     }
 }
 
@@ -268,29 +269,37 @@ impl DnsThread {
         let (udp, tcp) = bind(addr, netns)?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
-        let thread = std::thread::Builder::new().name("test-dns".into()).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.into()));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                match serve_sockets(udp, tcp, zone) {
-                    Ok(server) => {
-                        let _ = ready_tx.send(Ok(()));
-                        let _ = stop_rx.await;
-                        drop(server);
-                    }
+        let thread = std::thread::Builder::new()
+            .name("test-dns".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e));
+                        let _ = ready_tx.send(Err(e.into()));
+                        return;
                     }
-                }
-            });
-        })?;
+                };
+                runtime.block_on(async move {
+                    match serve_sockets(udp, tcp, zone) {
+                        Ok(server) => {
+                            let _ = ready_tx.send(Ok(()));
+                            let _ = stop_rx.await;
+                            drop(server);
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
         ready_rx.recv().context("DNS thread died")??;
-        Ok(DnsThread { stop: Some(stop_tx), thread: Some(thread) })
+        Ok(DnsThread {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
     }
 }
 
@@ -302,5 +311,31 @@ impl Drop for DnsThread {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_text_round_trips() {
+        let mut zone = Zone::default();
+        zone.set(
+            "A.Example.",
+            &["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()],
+        );
+        zone.answer("b.example", Answer::ServFail);
+        zone.answer("c.example", Answer::Drop);
+        zone.otherwise = Some(Answer::NxDomain);
+        assert_eq!(Zone::parse(&zone.to_text()).unwrap(), zone);
+        assert_eq!(
+            zone.lookup("a.example"),
+            Answer::Addresses(vec![
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.2".parse().unwrap()
+            ])
+        );
+        assert!(Zone::parse("x 10.0.0.300").is_err());
     }
 }

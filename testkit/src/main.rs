@@ -72,19 +72,34 @@ const NETNS: &str = "rk-local";
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Dns { netns, listen, zone_file } => {
+        Cmd::Dns {
+            netns,
+            listen,
+            zone_file,
+        } => {
             let ns = netns.as_deref().map(Netns::existing);
-            let _server = DnsThread::start(dns::parse_listen(&listen)?, ns.as_ref(), ZoneSource::File(zone_file))?;
+            let _server = DnsThread::start(
+                dns::parse_listen(&listen)?,
+                ns.as_ref(),
+                ZoneSource::File(zone_file),
+            )?;
             eprintln!("serving DNS on {listen}");
             loop {
                 std::thread::park();
             }
         }
         Cmd::Ring { action } => match action {
-            RingCmd::Up { nodes, dir, cassandra } => up(nodes, dir, &cassandra),
+            RingCmd::Up {
+                nodes,
+                dir,
+                cassandra,
+            } => up(nodes, dir, &cassandra),
             RingCmd::Down { dir } => down(&dir),
             RingCmd::Status { dir } => {
-                let spec = spec_for(&dir, &ring::cassandra_home(&read(&dir, "cassandra-version")?)?)?;
+                let spec = spec_for(
+                    &dir,
+                    &ring::cassandra_home(&read(&dir, "cassandra-version")?)?,
+                )?;
                 let out = Ring::nodetool_detached(&spec, 0, &["status"])?;
                 print!("{out}");
                 Ok(())
@@ -97,9 +112,17 @@ fn spec_for(dir: &std::path::Path, home: &std::path::Path) -> Result<RingSpec> {
     let me = std::env::current_exe()?;
     let ringkeeper = me.with_file_name("ringkeeper");
     if !ringkeeper.exists() {
-        bail!("{} not found: build it first (cargo build)", ringkeeper.display());
+        bail!(
+            "{} not found: build it first (cargo build)",
+            ringkeeper.display()
+        );
     }
-    Ok(RingSpec::new(dir.to_owned(), NETNS, ringkeeper, home.to_owned()))
+    Ok(RingSpec::new(
+        dir.to_owned(),
+        NETNS,
+        ringkeeper,
+        home.to_owned(),
+    ))
 }
 
 fn read(dir: &std::path::Path, name: &str) -> Result<String> {
@@ -114,7 +137,10 @@ fn up(nodes: u32, dir: PathBuf, version: &str) -> Result<()> {
         bail!("--nodes must be 1 to 3 on this machine");
     }
     if dir.join("dns.pid").exists() {
-        bail!("a ring already runs in {} (run `ring down` first)", dir.display());
+        bail!(
+            "a ring already runs in {} (run `ring down` first)",
+            dir.display()
+        );
     }
     let home = ring::cassandra_home(version)?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -122,9 +148,16 @@ fn up(nodes: u32, dir: PathBuf, version: &str) -> Result<()> {
     let mut ring = Ring::create_detached(spec, &std::env::current_exe()?)?;
     std::fs::write(dir.join("cassandra-version"), version)?;
     for ordinal in 0..nodes {
-        eprintln!("starting {} through `ringkeeper entrypoint` ...", ring.spec.fqdn(ordinal));
+        eprintln!(
+            "starting {} through `ringkeeper entrypoint` ...",
+            ring.spec.fqdn(ordinal)
+        );
         ring.start_ready(ordinal, Duration::from_secs(240))?;
-        eprintln!("  {} is up (CQL on {}:9042)", ring.spec.fqdn(ordinal), ring::default_ip(ordinal));
+        eprintln!(
+            "  {} is up (CQL on {}:9042)",
+            ring.spec.fqdn(ordinal),
+            ring::default_ip(ordinal)
+        );
     }
     print!("{}", ring.nodetool(0, &["status"])?);
     eprintln!(
@@ -138,7 +171,9 @@ fn down(dir: &std::path::Path) -> Result<()> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("no ring in {}", dir.display()))? {
         let path = entry?.path();
-        if path.is_dir() && let Ok(pid) = std::fs::read_to_string(path.join("pid")) {
+        if path.is_dir()
+            && let Ok(pid) = std::fs::read_to_string(path.join("pid"))
+        {
             pids.push(pid.trim().parse::<i32>()?);
         }
     }

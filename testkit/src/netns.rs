@@ -24,9 +24,14 @@ pub fn pod_resolv_conf(namespace: &str, domain: &str, nameserver: &str) -> Strin
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
     if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -40,7 +45,10 @@ impl Netns {
         }
         run(Command::new("ip").args(["netns", "add", name]))
             .context("creating a network namespace (this needs root: run the tests as root)")?;
-        let ns = Netns { name: name.to_owned(), keep: false };
+        let ns = Netns {
+            name: name.to_owned(),
+            keep: false,
+        };
         run(Command::new("ip").args(["netns", "exec", name, "ip", "link", "set", "lo", "up"]))?;
         let etc = ns.etc_dir();
         std::fs::create_dir_all(&etc)?;
@@ -50,7 +58,10 @@ impl Netns {
 
     /// Refers to an existing namespace (e.g. one made by `ring up`) without owning it.
     pub fn existing(name: &str) -> Netns {
-        Netns { name: name.to_owned(), keep: true }
+        Netns {
+            name: name.to_owned(),
+            keep: true,
+        }
     }
 
     /// Keeps the namespace after this value is dropped.
@@ -78,7 +89,10 @@ impl Netns {
 
     /// Runs `f` on a fresh thread that has joined the namespace: sockets it creates live
     /// in the namespace and stay there when handed back.
-    pub fn in_thread<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    pub fn in_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
         let path = PathBuf::from("/run/netns").join(&self.name);
         let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         std::thread::spawn(move || -> Result<T> {

@@ -29,7 +29,10 @@ pub const FIRST_IP_OCTET: u8 = 11;
 
 /// The repository root (tests/cassandra lives there).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit is inside the repo").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit is inside the repo")
+        .to_owned()
 }
 
 /// Fetches (or finds in the cache) the Cassandra jars for `version`; returns CASSANDRA_HOME.
@@ -47,7 +50,12 @@ pub fn cassandra_home(version: &str) -> Result<PathBuf> {
 
 /// Default address of an ordinal.
 pub fn default_ip(ordinal: u32) -> IpAddr {
-    IpAddr::from([127, 0, 0, FIRST_IP_OCTET + u8::try_from(ordinal).expect("small ordinal")])
+    IpAddr::from([
+        127,
+        0,
+        0,
+        FIRST_IP_OCTET + u8::try_from(ordinal).expect("small ordinal"),
+    ])
 }
 
 /// How the ring is laid out.
@@ -94,7 +102,10 @@ impl RingSpec {
 
     /// DNS name of an ordinal.
     pub fn fqdn(&self, ordinal: u32) -> String {
-        format!("{}-{ordinal}.{}.{}.svc.{}", self.set, self.set, self.namespace, self.domain)
+        format!(
+            "{}-{ordinal}.{}.{}.svc.{}",
+            self.set, self.set, self.namespace, self.domain
+        )
     }
 
     fn node_dir(&self, ordinal: u32) -> PathBuf {
@@ -156,19 +167,43 @@ impl Ring {
     pub fn create(spec: RingSpec) -> Result<Ring> {
         fs::create_dir_all(&spec.dir)?;
         fs::write(spec.zone_file(), "")?;
-        let netns = Netns::create(&spec.netns, &pod_resolv_conf(&spec.namespace, &spec.domain, "127.0.0.53"))?;
-        let dns = DnsThread::start(DNS_ADDR.parse()?, Some(&netns), ZoneSource::File(spec.zone_file()))?;
-        Ok(Ring { spec, netns, _dns: DnsMode::Thread(dns), nodes: BTreeMap::new(), detached: false })
+        let netns = Netns::create(
+            &spec.netns,
+            &pod_resolv_conf(&spec.namespace, &spec.domain, "127.0.0.53"),
+        )?;
+        let dns = DnsThread::start(
+            DNS_ADDR.parse()?,
+            Some(&netns),
+            ZoneSource::File(spec.zone_file()),
+        )?;
+        Ok(Ring {
+            spec,
+            netns,
+            _dns: DnsMode::Thread(dns),
+            nodes: BTreeMap::new(),
+            detached: false,
+        })
     }
 
     /// Creates the namespace and a detached DNS server process; the ring outlives this value.
     pub fn create_detached(spec: RingSpec, testkit: &Path) -> Result<Ring> {
         fs::create_dir_all(&spec.dir)?;
         fs::write(spec.zone_file(), "")?;
-        let netns = Netns::create(&spec.netns, &pod_resolv_conf(&spec.namespace, &spec.domain, "127.0.0.53"))?.keep();
+        let netns = Netns::create(
+            &spec.netns,
+            &pod_resolv_conf(&spec.namespace, &spec.domain, "127.0.0.53"),
+        )?
+        .keep();
         let log = File::create(spec.dir.join("dns.log"))?;
         let child = Command::new(testkit)
-            .args(["dns", "--netns", &spec.netns, "--listen", DNS_ADDR, "--zone-file"])
+            .args([
+                "dns",
+                "--netns",
+                &spec.netns,
+                "--listen",
+                DNS_ADDR,
+                "--zone-file",
+            ])
             .arg(spec.zone_file())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -177,7 +212,13 @@ impl Ring {
             .spawn()
             .context("starting the DNS server")?;
         fs::write(spec.dir.join("dns.pid"), child.id().to_string())?;
-        Ok(Ring { spec, netns, _dns: DnsMode::Detached, nodes: BTreeMap::new(), detached: true })
+        Ok(Ring {
+            spec,
+            netns,
+            _dns: DnsMode::Detached,
+            nodes: BTreeMap::new(),
+            detached: true,
+        })
     }
 
     /// The network namespace.
@@ -220,7 +261,10 @@ impl Ring {
             self.publish(ordinal, Some(ip))?;
         }
         let repo = repo_root();
-        let log = OpenOptions::new().create(true).append(true).open(dir.join("entrypoint.log"))?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("entrypoint.log"))?;
         let jvm_opts = [
             format!("-Dcassandra.jmx.local.port={}", RingSpec::jmx_port(ordinal)),
             "-Dcom.sun.management.jmxremote.authenticate=false".into(),
@@ -261,7 +305,15 @@ impl Ring {
         let pid = i32::try_from(child.id())?;
         fs::write(dir.join("pid"), pid.to_string())?;
         let child = if self.detached { None } else { Some(child) };
-        self.nodes.insert(ordinal, Node { ordinal, ip, pid, child });
+        self.nodes.insert(
+            ordinal,
+            Node {
+                ordinal,
+                ip,
+                pid,
+                child,
+            },
+        );
         Ok(())
     }
 
@@ -271,13 +323,19 @@ impl Ring {
         let ip = self.node(ordinal)?.ip;
         loop {
             if let Some(status) = self.try_exit(ordinal)? {
-                bail!("node {ordinal} exited ({status}) before it was ready\n{}", self.logs_tail(ordinal));
+                bail!(
+                    "node {ordinal} exited ({status}) before it was ready\n{}",
+                    self.logs_tail(ordinal)
+                );
             }
             if self.port_open(SocketAddr::new(ip, 9042))? {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("node {ordinal} not ready after {timeout:?}\n{}", self.logs_tail(ordinal));
+                bail!(
+                    "node {ordinal} not ready after {timeout:?}\n{}",
+                    self.logs_tail(ordinal)
+                );
             }
             std::thread::sleep(Duration::from_millis(500));
         }
@@ -285,8 +343,9 @@ impl Ring {
 
     /// True when something listens on `addr` inside the namespace.
     pub fn port_open(&self, addr: SocketAddr) -> Result<bool> {
-        self.netns
-            .in_thread(move || TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok())
+        self.netns.in_thread(move || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+        })
     }
 
     /// Starts a node and waits for it, like an OrderedReady StatefulSet.
@@ -297,12 +356,17 @@ impl Ring {
 
     /// A running (or exited but not reaped) node.
     pub fn node(&self, ordinal: u32) -> Result<&Node> {
-        self.nodes.get(&ordinal).with_context(|| format!("no node {ordinal}"))
+        self.nodes
+            .get(&ordinal)
+            .with_context(|| format!("no node {ordinal}"))
     }
 
     /// The entrypoint's exit status, if it has exited.
     pub fn try_exit(&mut self, ordinal: u32) -> Result<Option<ExitStatus>> {
-        let node = self.nodes.get_mut(&ordinal).with_context(|| format!("no node {ordinal}"))?;
+        let node = self
+            .nodes
+            .get_mut(&ordinal)
+            .with_context(|| format!("no node {ordinal}"))?;
         match &mut node.child {
             Some(child) => Ok(child.try_wait()?),
             None => Ok(None),
@@ -323,7 +387,10 @@ impl Ring {
                 return Ok(status);
             }
             if Instant::now() > deadline {
-                bail!("node {ordinal} did not exit within {timeout:?}\n{}", self.logs_tail(ordinal));
+                bail!(
+                    "node {ordinal} did not exit within {timeout:?}\n{}",
+                    self.logs_tail(ordinal)
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -365,7 +432,9 @@ impl Ring {
 
     /// `nodetool describecluster`: (cluster name, number of schema versions).
     pub fn describe_cluster(&self, ordinal: u32) -> Result<(String, usize)> {
-        Ok(parse_describecluster(&self.nodetool(ordinal, &["describecluster"])?))
+        Ok(parse_describecluster(
+            &self.nodetool(ordinal, &["describecluster"])?,
+        ))
     }
 
     /// The entrypoint log of a node (JSON lines).
@@ -440,7 +509,8 @@ pub fn parse_status(text: &str) -> Vec<(String, IpAddr)> {
             let mut words = line.split_whitespace();
             let state = words.next()?;
             let addr = words.next()?;
-            let valid = state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
+            let valid =
+                state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
             let ip = addr.split(':').next()?.parse().ok()?;
             valid.then(|| (state.to_owned(), ip))
         })
@@ -498,6 +568,9 @@ mod tests {
     #[test]
     fn describecluster_parsing() {
         let text = "Cluster Information:\n\tName: ringkeeper-test\n\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n\tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\tSchema versions:\n\t\t5a2c...: [127.0.0.11, 127.0.0.12, 127.0.0.13]\n\nStats for all nodes:\n\tLive: 3\n";
-        assert_eq!(parse_describecluster(text), ("ringkeeper-test".to_owned(), 1));
+        assert_eq!(
+            parse_describecluster(text),
+            ("ringkeeper-test".to_owned(), 1)
+        );
     }
 }
