@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
@@ -21,6 +22,10 @@ use crate::render;
 /// Shortest budget for one round of lookups, even when the wait is over or zero: one
 /// round always gets a fair chance to hear back from a slow server.
 const MIN_ROUND: Duration = Duration::from_secs(1);
+/// Most lookups in flight at once. A burst of hundreds of UDP queries overflows a DNS
+/// server's socket buffer and costs re-sends; a few dozen keep the server busy without that
+/// (measured in BENCHMARKS.md), and are polite to a cluster DNS that every pod asks at boot.
+const MAX_IN_FLIGHT: usize = 32;
 /// Longest budget for one round: beyond it a silent server counts as a timeout for this
 /// round, and the next round asks again.
 const MAX_ROUND: Duration = Duration::from_secs(5);
@@ -177,12 +182,14 @@ fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
     }
 }
 
-/// Looks up every candidate concurrently, each bounded by `budget`.
+/// Looks up every candidate concurrently (at most `MAX_IN_FLIGHT` at a time), each
+/// bounded by `budget`.
 async fn lookup_all(
     dns: &Dns,
     names: &Arc<Vec<CandidateName>>,
     budget: Duration,
 ) -> Vec<Candidate> {
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut set = JoinSet::new();
     for (i, name) in names.iter().enumerate() {
         if let Some(address) = name.literal {
@@ -192,7 +199,13 @@ async fn lookup_all(
         let dns = dns.clone();
         let query = name.name.clone();
         let absolute = name.absolute;
+        let permits = permits.clone();
         set.spawn(async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
             let lookup = tokio::time::timeout(budget, dns.lookup(&query, absolute))
                 .await
                 .unwrap_or(Lookup::Timeout);

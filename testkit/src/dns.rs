@@ -136,27 +136,53 @@ fn normalize(name: &str) -> String {
 pub enum ZoneSource {
     /// Shared with the test, which changes it in place.
     Shared(Arc<RwLock<Zone>>),
-    /// A file in the text form, re-read at every query (so edits apply at once).
+    /// A file in the text form, checked at every query (so edits apply at once) and
+    /// parsed again only when it changed. An unreadable file answers SERVFAIL.
     File(PathBuf),
 }
 
-impl ZoneSource {
-    fn current(&self) -> Zone {
-        match self {
-            ZoneSource::Shared(zone) => zone.read().expect("zone lock poisoned").clone(),
-            ZoneSource::File(path) => std::fs::read_to_string(path)
-                .ok()
-                .and_then(|text| Zone::parse(&text).ok())
-                .unwrap_or_else(|| Zone {
-                    otherwise: Some(Answer::ServFail),
-                    ..Zone::default()
-                }),
-        }
-    }
-}
+/// Identity of a zone file version: replaced files (rename) get a new inode.
+type FileStamp = (std::time::SystemTime, u64, u64);
 
 struct Handler {
     zone: ZoneSource,
+    parsed: std::sync::Mutex<Option<(FileStamp, Answerer)>>,
+}
+
+type Answerer = Arc<Zone>;
+
+impl Handler {
+    fn new(zone: ZoneSource) -> Self {
+        Handler {
+            zone,
+            parsed: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn answer(&self, name: &str) -> Answer {
+        match &self.zone {
+            ZoneSource::Shared(zone) => zone.read().expect("zone lock poisoned").lookup(name),
+            ZoneSource::File(path) => match self.file_zone(path) {
+                Some(zone) => zone.lookup(name),
+                None => Answer::ServFail,
+            },
+        }
+    }
+
+    fn file_zone(&self, path: &std::path::Path) -> Option<Answerer> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        let stamp = (meta.modified().ok()?, meta.len(), meta.ino());
+        let mut cache = self.parsed.lock().expect("zone cache poisoned");
+        if let Some((cached, zone)) = cache.as_ref()
+            && *cached == stamp
+        {
+            return Some(zone.clone());
+        }
+        let zone = Arc::new(Zone::parse(&std::fs::read_to_string(path).ok()?).ok()?);
+        *cache = Some((stamp, zone.clone()));
+        Some(zone)
+    }
 }
 
 #[async_trait::async_trait]
@@ -178,7 +204,7 @@ impl RequestHandler for Handler {
         let name = normalize(&info.query.name().to_string());
         let qtype = info.query.query_type();
         let builder = MessageResponseBuilder::from_message_request(request);
-        let answer = self.zone.current().lookup(&name);
+        let answer = self.answer(&name);
         let result = match answer {
             Answer::Drop => return silent,
             Answer::NxDomain => {
@@ -237,7 +263,7 @@ fn serve_sockets(
     tcp: std::net::TcpListener,
     zone: ZoneSource,
 ) -> Result<Server<Handler>> {
-    let mut server = Server::new(Handler { zone });
+    let mut server = Server::new(Handler::new(zone));
     server.register_socket(tokio::net::UdpSocket::from_std(udp)?);
     server.register_listener(
         tokio::net::TcpListener::from_std(tcp)?,
