@@ -340,3 +340,29 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
     assert!(stderr(&out).contains("cassandra.yaml"), "{}", stderr(&out));
     assert!(!marker.exists());
 }
+
+/// The README's flag table documents every flag `--help` shows, so the two cannot drift.
+#[test]
+fn readme_documents_every_flag() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for sub in ["seeds", "entrypoint"] {
+        let help = String::from_utf8(ringkeeper(&[sub, "--help"], &[]).stdout).unwrap();
+        let flags = help
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
+            .filter(|w| {
+                w.starts_with("--")
+                    && w.len() > 2
+                    && w[2..].chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            });
+        for flag in flags {
+            if flag == "--help" || flag == "--version" {
+                continue;
+            }
+            assert!(
+                readme.contains(&format!("`{flag}`")),
+                "README.md does not document `{flag}` of `ringkeeper {sub}`"
+            );
+        }
+    }
+}

@@ -2,74 +2,20 @@
 //! namespace whose /etc/resolv.conf is what the kubelet writes (search domains, ndots:5).
 //! Needs root (network namespaces): run through `scripts/test`.
 
-use std::net::IpAddr;
 use std::process::Output;
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use ringkeeper_testkit::dns::{Answer, DnsThread, Zone, ZoneSource};
-use ringkeeper_testkit::netns::{Netns, pod_resolv_conf};
+use ringkeeper_testkit::dns::Answer;
+use ringkeeper_testkit::pod::Pod;
 
-/// A "pod": a namespace with a pod-style resolv.conf, a DNS server in it, a data dir.
-struct Pod {
-    netns: Netns,
-    zone: Arc<RwLock<Zone>>,
-    _dns: DnsThread,
-    data: tempfile::TempDir,
-}
-
-impl Pod {
-    fn new(test: &str, namespace: &str, domain: &str) -> Pod {
-        // Short, unique names: tests run in parallel.
-        let name = format!("rkd-{}-{test}", std::process::id() % 100_000);
-        let netns = Netns::create(&name, &pod_resolv_conf(namespace, domain, "127.0.0.53"))
-            .expect("netns (run as root)");
-        let zone = Arc::new(RwLock::new(Zone::default()));
-        let dns = DnsThread::start(
-            "127.0.0.53:53".parse().unwrap(),
-            Some(&netns),
-            ZoneSource::Shared(zone.clone()),
-        )
+fn seeds(pod: &Pod, args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = pod
+        .ringkeeper(env!("CARGO_BIN_EXE_ringkeeper"), "seeds")
+        .args(args)
+        .output()
         .unwrap();
-        Pod {
-            netns,
-            zone,
-            _dns: dns,
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn set(&self, name: &str, ips: &[&str]) {
-        let ips: Vec<IpAddr> = ips.iter().map(|s| s.parse().unwrap()).collect();
-        self.zone.write().unwrap().set(name, &ips);
-    }
-
-    fn answer(&self, name: &str, answer: Answer) {
-        self.zone.write().unwrap().answer(name, answer);
-    }
-
-    fn give_data(&self) {
-        let local = self
-            .data
-            .path()
-            .join("data/system/local-7ad54392bcdd35a684174e047860b377");
-        std::fs::create_dir_all(&local).unwrap();
-        std::fs::write(local.join("nb-1-big-Data.db"), b"x").unwrap();
-    }
-
-    fn seeds(&self, args: &[&str]) -> (Output, Duration) {
-        let start = Instant::now();
-        let out = self
-            .netns
-            .command(env!("CARGO_BIN_EXE_ringkeeper"))
-            .env_clear()
-            .arg("seeds")
-            .args(["--data-dir", self.data.path().to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        (out, start.elapsed())
-    }
+    (out, start.elapsed())
 }
 
 fn stdout(out: &Output) -> String {
@@ -115,10 +61,10 @@ fn joins_through_resolved_pods_and_search_domains() {
         &["127.0.1.1", "127.0.1.2"],
     );
     let me = id(2, "127.0.0.13");
-    let (out, _) = pod.seeds(&args(
-        &me,
-        &["--extra-seeds", "seeds-dc2,127.0.0.11,10.9.9.9"],
-    ));
+    let (out, _) = seeds(
+        &pod,
+        &args(&me, &["--extra-seeds", "seeds-dc2,127.0.0.11,10.9.9.9"]),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -126,10 +72,10 @@ fn joins_through_resolved_pods_and_search_domains() {
     );
 
     // The JSON form explains every candidate.
-    let (out, _) = pod.seeds(&args(
-        &me,
-        &["--format", "json", "--extra-seeds", "seeds-dc2"],
-    ));
+    let (out, _) = seeds(
+        &pod,
+        &args(&me, &["--format", "json", "--extra-seeds", "seeds-dc2"]),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["verdict"], "seeds");
@@ -150,14 +96,17 @@ fn joins_through_resolved_pods_and_search_domains() {
 fn cluster_domain_comes_from_the_pods_search_list() {
     let pod = Pod::new("domain", "prod", "k8s.example");
     pod.set("db-0.db.prod.svc.k8s.example", &["127.0.0.21"]);
-    let (out, _) = pod.seeds(&[
-        "--pod-name",
-        "db-1",
-        "--namespace",
-        "prod",
-        "--pod-ip",
-        "127.0.0.22",
-    ]);
+    let (out, _) = seeds(
+        &pod,
+        &[
+            "--pod-name",
+            "db-1",
+            "--namespace",
+            "prod",
+            "--pod-ip",
+            "127.0.0.22",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.21");
 }
@@ -168,7 +117,7 @@ fn ordinal_0_founds_only_when_every_other_name_is_nxdomain() {
     let pod = Pod::new("found", "default", "cluster.local");
     pod.set(FQDN0, &["127.0.0.11"]);
     let me = id(0, "127.0.0.11");
-    let (out, elapsed) = pod.seeds(&me.iter().map(String::as_str).collect::<Vec<_>>());
+    let (out, elapsed) = seeds(&pod, &me.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.11");
     assert!(
@@ -178,7 +127,7 @@ fn ordinal_0_founds_only_when_every_other_name_is_nxdomain() {
 
     // One SERVFAIL among the others: never found, whatever the wait.
     pod.answer(FQDN2, Answer::ServFail);
-    let (out, _) = pod.seeds(&args(&me, &["--seed-wait", "2s"]));
+    let (out, _) = seeds(&pod, &args(&me, &["--seed-wait", "2s"]));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
     assert!(
@@ -200,7 +149,7 @@ fn a_name_that_appears_during_the_wait_is_seen() {
             .unwrap()
             .set(FQDN0, &["127.0.0.11".parse().unwrap()]);
     });
-    let (out, elapsed) = pod.seeds(&args(&me, &["--seed-wait", "30s"]));
+    let (out, elapsed) = seeds(&pod, &args(&me, &["--seed-wait", "30s"]));
     later.join().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.11");
@@ -221,8 +170,8 @@ fn dns_trouble_gives_a_bounded_wait_and_never_an_empty_list() {
         ("no answer", Answer::Drop, "timed out"),
     ];
     for (what, answer, needle) in cases {
-        pod.zone.write().unwrap().otherwise = Some(answer);
-        let (out, elapsed) = pod.seeds(&args(&me, &["--seed-wait", "3s"]));
+        pod.otherwise(answer);
+        let (out, elapsed) = seeds(&pod, &args(&me, &["--seed-wait", "3s"]));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{what}: {err}");
         assert!(
@@ -242,7 +191,7 @@ fn dns_trouble_gives_a_bounded_wait_and_never_an_empty_list() {
             "{what}: took {elapsed:?}"
         );
         // The JSON form reports the refusal too, with exit 1.
-        let (out, _) = pod.seeds(&args(&me, &["--seed-wait", "0s", "--format", "json"]));
+        let (out, _) = seeds(&pod, &args(&me, &["--seed-wait", "0s", "--format", "json"]));
         assert_eq!(out.status.code(), Some(1), "{what}");
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["verdict"], "refuse", "{what}");
@@ -258,7 +207,7 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
     pod.set(FQDN1, &["127.0.0.12"]);
     pod.set(FQDN2, &["127.0.0.13"]);
     let me = id(1, "127.0.0.12");
-    let (out, _) = pod.seeds(&me.iter().map(String::as_str).collect::<Vec<_>>());
+    let (out, _) = seeds(&pod, &me.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -268,7 +217,7 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
 
     pod.give_data();
     pod.set(FQDN0, &["127.0.0.11"]);
-    let (out, _) = pod.seeds(&me.iter().map(String::as_str).collect::<Vec<_>>());
+    let (out, _) = seeds(&pod, &me.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.11,127.0.0.12,127.0.0.13");
 }
@@ -289,7 +238,7 @@ fn three_hundred_names_resolve_concurrently() {
         }
     }
     let me = id(299, "127.1.1.50");
-    let (out, elapsed) = pod.seeds(&args(&me, &["--seed-count", "300"]));
+    let (out, elapsed) = seeds(&pod, &args(&me, &["--seed-count", "300"]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), want.join(","));
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");

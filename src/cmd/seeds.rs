@@ -173,7 +173,7 @@ fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
             }
             Lookup::Literal { .. } | Lookup::NotAsked => {}
             Lookup::Absent => {
-                debug!(round, name = %c.name, "NXDOMAIN or no address: no such pod (yet)")
+                info!(round, name = %c.name, "NXDOMAIN or no address: no such pod (yet)")
             }
             Lookup::ServerError { code } => warn!(round, name = %c.name, %code, "DNS server error"),
             Lookup::Timeout => warn!(round, name = %c.name, "DNS lookup timed out"),

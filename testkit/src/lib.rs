@@ -7,4 +7,5 @@
 
 pub mod dns;
 pub mod netns;
+pub mod pod;
 pub mod ring;
