@@ -24,8 +24,9 @@ pub struct Cli {
 /// Logging goes to stderr; stdout carries only the command's answer.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// Log filter, e.g. `info`, `debug`, `ringkeeper=debug,warn`.
-    #[arg(long, global = true, env = env::LOG, default_value = "info")]
+    /// Log filter, e.g. `info`, `debug`, `ringkeeper=debug,warn`; the CQL driver's own
+    /// logs are off by default (`scylla=debug` turns them on).
+    #[arg(long, global = true, env = env::LOG, default_value = "info,scylla=off")]
     pub log_level: String,
     /// Log format: `plain` for people, `json` for the cluster's log pipeline.
     #[arg(long, global = true, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Plain)]
@@ -56,6 +57,78 @@ pub enum Command {
     /// Exits with Cassandra's exit status (128+N if it was killed by signal N); exit 1
     /// without starting Cassandra when no safe seed list exists; exit 2 on bad input.
     Entrypoint(EntrypointArgs),
+    /// Readiness probe: is the local node joined and serving?
+    ///
+    /// Exit 0 when the node answers CQL, its bootstrap is COMPLETED and (4.1+) its own
+    /// gossip status is NORMAL; exit 1 with a one-line reason otherwise; exit 2 on bad input.
+    /// Asks only the local node.
+    Ready(ReadyArgs),
+    /// The StatefulSet's pods side by side with the ring, and ring members that match no pod.
+    ///
+    /// Exit 0 when every expected pod is Up/Normal, nothing else is in the ring and all
+    /// agree on the schema; exit 1 otherwise (the table or JSON says why); exit 2 on bad input.
+    Status(StatusArgs),
+}
+
+/// How to reach Cassandra's native transport (CQL).
+#[derive(Debug, Args)]
+pub struct CqlArgs {
+    /// CQL (native transport) port.
+    #[arg(long, env = env::CQL_PORT, value_name = "PORT", default_value = "9042")]
+    pub cql_port: String,
+    /// File holding the CQL username (PasswordAuthenticator); never on the command line.
+    #[arg(long, env = env::CQL_USERNAME_FILE, value_name = "FILE")]
+    pub cql_username_file: Option<PathBuf>,
+    /// File holding the CQL password.
+    #[arg(long, env = env::CQL_PASSWORD_FILE, value_name = "FILE")]
+    pub cql_password_file: Option<PathBuf>,
+    /// CA certificate(s) (PEM) to verify nodes with; turns on TLS.
+    #[arg(long, env = env::CQL_CA_FILE, value_name = "FILE")]
+    pub cql_ca_file: Option<PathBuf>,
+    /// Client certificate chain (PEM), for nodes that require client certificates.
+    #[arg(long, env = env::CQL_CERT_FILE, value_name = "FILE")]
+    pub cql_cert_file: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, env = env::CQL_KEY_FILE, value_name = "FILE")]
+    pub cql_key_file: Option<PathBuf>,
+}
+
+/// `ringkeeper ready`.
+#[derive(Debug, Args)]
+pub struct ReadyArgs {
+    /// The local node's CQL address [default: 127.0.0.1].
+    #[arg(long, env = env::POD_IP, value_name = "IP")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub cql: CqlArgs,
+    /// Give up (not ready) after this long; keep it below the probe's timeoutSeconds.
+    #[arg(long, env = env::READY_TIMEOUT, value_name = "DURATION", default_value = "2s")]
+    pub timeout: String,
+}
+
+/// `ringkeeper status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub identity: IdentityArgs,
+    /// The StatefulSet's replica count: pods 0..N are expected [default: the pods whose
+    /// names resolve].
+    #[arg(long, env = env::REPLICAS, value_name = "N")]
+    pub replicas: Option<String>,
+    /// The node to ask [default: this pod's IP].
+    #[arg(long, value_name = "IP")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub cql: CqlArgs,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub output: StatusFormat,
+    /// Give up after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
 }
 
 /// Who this pod is. Each value falls back to the environment the Downward API provides.
@@ -113,6 +186,15 @@ pub struct SeedsArgs {
     /// `text`: the seed list as one line; `json`: the decision with its reasons.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// Output format of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table for people.
+    Table,
+    /// The whole report, for scripts.
+    Json,
 }
 
 /// Output format of `seeds`.

@@ -9,8 +9,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{EntrypointArgs, IdentityArgs, OutputFormat, SeedingArgs, SeedsArgs};
+use crate::cli::{
+    CqlArgs, EntrypointArgs, IdentityArgs, OutputFormat, ReadyArgs, SeedingArgs, SeedsArgs,
+    StatusArgs, StatusFormat,
+};
 use crate::decide::identity::{self, PodName, check_domain, check_label};
+use crate::edge::cql::CqlFiles;
 use crate::env;
 
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
@@ -476,6 +480,174 @@ impl Seeding {
             replicas,
             extra_seeds,
             wait,
+        })
+    }
+}
+
+/// How to reach CQL, validated (files are read later, by the CQL edge).
+#[derive(Debug, Clone)]
+pub struct CqlConfig {
+    /// Native transport port.
+    pub port: u16,
+    /// Credential and TLS files.
+    pub files: CqlFiles,
+}
+
+impl CqlConfig {
+    /// Validates the CQL flags.
+    pub fn from_args(args: CqlArgs) -> Result<Self, ConfigError> {
+        let CqlArgs {
+            cql_port,
+            cql_username_file,
+            cql_password_file,
+            cql_ca_file,
+            cql_cert_file,
+            cql_key_file,
+        } = args;
+        let port = parse_count(&cql_port, 1, 65535).ok_or_else(|| {
+            invalid(
+                "--cql-port",
+                env::CQL_PORT,
+                &cql_port,
+                "expected a port number from 1 to 65535",
+            )
+        })?;
+        if cql_username_file.is_some() != cql_password_file.is_some() {
+            return Err(ConfigError(format!(
+                "--cql-username-file (env {}) and --cql-password-file (env {}) go together: give both or neither",
+                env::CQL_USERNAME_FILE,
+                env::CQL_PASSWORD_FILE
+            )));
+        }
+        if cql_cert_file.is_some() != cql_key_file.is_some() {
+            return Err(ConfigError(format!(
+                "--cql-cert-file (env {}) and --cql-key-file (env {}) go together: give both or neither",
+                env::CQL_CERT_FILE,
+                env::CQL_KEY_FILE
+            )));
+        }
+        if cql_cert_file.is_some() && cql_ca_file.is_none() {
+            return Err(ConfigError(format!(
+                "--cql-cert-file needs --cql-ca-file (env {}): client certificates are only sent over TLS",
+                env::CQL_CA_FILE
+            )));
+        }
+        Ok(CqlConfig {
+            port: port as u16,
+            files: CqlFiles {
+                username: cql_username_file,
+                password: cql_password_file,
+                ca: cql_ca_file,
+                cert: cql_cert_file,
+                key: cql_key_file,
+            },
+        })
+    }
+}
+
+/// `ringkeeper ready`, validated.
+#[derive(Debug, Clone)]
+pub struct ReadyConfig {
+    /// The local node's address.
+    pub host: IpAddr,
+    /// CQL settings.
+    pub cql: CqlConfig,
+    /// Overall deadline.
+    pub timeout: Duration,
+}
+
+impl ReadyConfig {
+    /// Validates `ready` arguments.
+    pub fn from_args(args: ReadyArgs) -> Result<Self, ConfigError> {
+        let ReadyArgs { host, cql, timeout } = args;
+        let host = match host {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(text) => text.trim().parse().map_err(|_| {
+                invalid(
+                    "--host",
+                    env::POD_IP,
+                    &text,
+                    "expected an IPv4 or IPv6 address",
+                )
+            })?,
+        };
+        let timeout_value = timeout;
+        let timeout = parse_duration(&timeout_value)
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
+            .ok_or_else(|| {
+                invalid(
+                    "--timeout",
+                    env::READY_TIMEOUT,
+                    &timeout_value,
+                    "expected a duration above 0 and at most 5m, like 2s or 500ms",
+                )
+            })?;
+        Ok(ReadyConfig {
+            host,
+            cql: CqlConfig::from_args(cql)?,
+            timeout,
+        })
+    }
+}
+
+/// `ringkeeper status`, validated.
+#[derive(Debug, Clone)]
+pub struct StatusConfig {
+    /// This pod.
+    pub identity: Identity,
+    /// Expected replica count.
+    pub replicas: Option<u32>,
+    /// The node to ask.
+    pub host: IpAddr,
+    /// CQL settings.
+    pub cql: CqlConfig,
+    /// Output format.
+    pub output: StatusFormat,
+    /// Overall deadline.
+    pub timeout: Duration,
+}
+
+impl StatusConfig {
+    /// Validates `status` arguments.
+    pub fn from_args(args: StatusArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let StatusArgs {
+            identity,
+            replicas,
+            host,
+            cql,
+            output,
+            timeout,
+        } = args;
+        let identity = Identity::from_args(identity, inputs)?;
+        let replicas = match replicas {
+            None => None,
+            Some(text) => Some(parse_count(&text, 1, identity::MAX_ORDINAL).ok_or_else(|| {
+                invalid(
+                    "--replicas",
+                    env::REPLICAS,
+                    &text,
+                    "expected a whole number of at least 1",
+                )
+            })?),
+        };
+        let host = match host {
+            None => identity.pod_ip,
+            Some(text) => text.trim().parse().map_err(|_| {
+                ConfigError(format!(
+                    "invalid --host value {text:?}: expected an IPv4 or IPv6 address"
+                ))
+            })?,
+        };
+        let timeout = parse_duration(&timeout)
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(600))
+            .ok_or_else(|| ConfigError(format!("invalid --timeout value {timeout:?}: expected a duration above 0 and at most 10m")))?;
+        Ok(StatusConfig {
+            identity,
+            replicas,
+            host,
+            cql: CqlConfig::from_args(cql)?,
+            output,
+            timeout,
         })
     }
 }

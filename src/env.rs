@@ -44,6 +44,21 @@ pub const RACK: &str = "CASSANDRA_RACK";
 /// Equivalent to `--exec`.
 pub const EXEC: &str = "RINGKEEPER_EXEC";
 
+/// Equivalent to `--cql-port`.
+pub const CQL_PORT: &str = "RINGKEEPER_CQL_PORT";
+/// Equivalent to `--cql-username-file`.
+pub const CQL_USERNAME_FILE: &str = "RINGKEEPER_CQL_USERNAME_FILE";
+/// Equivalent to `--cql-password-file`.
+pub const CQL_PASSWORD_FILE: &str = "RINGKEEPER_CQL_PASSWORD_FILE";
+/// Equivalent to `--cql-ca-file`.
+pub const CQL_CA_FILE: &str = "RINGKEEPER_CQL_CA_FILE";
+/// Equivalent to `--cql-cert-file`.
+pub const CQL_CERT_FILE: &str = "RINGKEEPER_CQL_CERT_FILE";
+/// Equivalent to `--cql-key-file`.
+pub const CQL_KEY_FILE: &str = "RINGKEEPER_CQL_KEY_FILE";
+/// Equivalent to `ready --timeout`.
+pub const READY_TIMEOUT: &str = "RINGKEEPER_READY_TIMEOUT";
+
 /// Set for the Cassandra command: the rendered configuration directory. The official
 /// image's `cassandra` script puts it first on the classpath.
 pub const CASSANDRA_CONF: &str = "CASSANDRA_CONF";

@@ -25,7 +25,7 @@ pub mod render;
 pub mod telemetry;
 
 use cli::{Cli, Command};
-use config::{EntrypointConfig, Inputs, SeedsConfig};
+use config::{EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig};
 use exit::Outcome;
 
 /// Runs one subcommand.
@@ -37,5 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let cfg = EntrypointConfig::from_args(args, &inputs)?;
             cmd::entrypoint::run(cfg, &inputs).await
         }
+        Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
+        Command::Status(args) => cmd::status::run(StatusConfig::from_args(args, &inputs)?).await,
     }
 }

@@ -45,6 +45,26 @@ fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, String>
     }
 }
 
+/// `ringkeeper status --output json` as pod `ordinal` would run it, with 3 replicas.
+fn status_json(ring: &Ring, ordinal: u32) -> (i32, String, String) {
+    let ip = ring::default_ip(ordinal).to_string();
+    let pod = format!("cassandra-{ordinal}");
+    ring.ringkeeper(&[
+        "status",
+        "--pod-name",
+        &pod,
+        "--namespace",
+        "default",
+        "--pod-ip",
+        &ip,
+        "--replicas",
+        "3",
+        "--output",
+        "json",
+    ])
+    .unwrap()
+}
+
 fn boot_decision(ring: &Ring, ordinal: u32) -> serde_json::Value {
     ring.entrypoint_log(ordinal)
         .lines()
@@ -106,6 +126,27 @@ fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
         });
     }
 
+    // `ready` says yes on every node; `status` sees three UN pods and nothing else.
+    for ip in &ips {
+        let (code, out, err) = ring
+            .ringkeeper(&["ready", "--host", &ip.to_string()])
+            .unwrap();
+        assert_eq!((code, out.trim()), (0, "ready"), "ready on {ip}: {err}");
+    }
+    let status = status_json(&ring, 0);
+    assert_eq!(status.0, 0, "{}", status.1);
+    let report: serde_json::Value = serde_json::from_str(&status.1).unwrap();
+    assert_eq!(report["healthy"], true, "{report}");
+    assert_eq!(report["cluster_name"], "ringkeeper-test");
+    let states: Vec<&str> = report["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["UN", "UN", "UN"]);
+    assert_eq!(report["schema_versions"], 1);
+
     // SIGTERM to the entrypoint (the pod's PID 1) reaches Cassandra, whose shutdown hook
     // drains the node; the entrypoint exits with Cassandra's status.
     ring.signal(2, Signal::SIGTERM).unwrap();
@@ -129,6 +170,18 @@ fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
             .then_some(())
             .ok_or(format!("{states:?}"))
     });
+
+    // A drained, stopped node is not ready, and the ring is not healthy without it.
+    let (code, _, err) = ring
+        .ringkeeper(&["ready", "--host", &ips[2].to_string(), "--timeout", "1s"])
+        .unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("ringkeeper: not ready:"), "{err}");
+    let (code, out, err) = status_json(&ring, 0);
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["pods"][2]["state"], "DN", "{report}");
+    assert!(err.contains("cassandra-2 is DN"), "{err}");
 
     // Restarted with its data, the node comes back as itself (restart, may seed itself).
     ring.start_ready(2, BOOT)

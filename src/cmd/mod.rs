@@ -2,4 +2,6 @@
 //! out the decision and returns an `Outcome`.
 
 pub mod entrypoint;
+pub mod ready;
 pub mod seeds;
+pub mod status;

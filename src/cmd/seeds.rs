@@ -184,7 +184,7 @@ fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
 
 /// Looks up every candidate concurrently (at most `MAX_IN_FLIGHT` at a time), each
 /// bounded by `budget`.
-async fn lookup_all(
+pub(crate) async fn lookup_all(
     dns: &Dns,
     names: &Arc<Vec<CandidateName>>,
     budget: Duration,

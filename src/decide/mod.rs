@@ -7,5 +7,7 @@
 pub mod data;
 pub mod identity;
 pub mod retry;
+pub mod ring;
 pub mod seeds;
+pub mod status;
 pub mod supervise;

@@ -3,6 +3,7 @@
 //! carries out what it decided.
 
 pub mod confdir;
+pub mod cql;
 pub mod datadir;
 pub mod dns;
 pub mod process;

@@ -425,6 +425,23 @@ impl Ring {
         Ok(String::from_utf8(out.stdout)?)
     }
 
+    /// Runs `ringkeeper <args>` inside the namespace (as a pod's probe or `kubectl exec`
+    /// would); returns the exit code, stdout and stderr.
+    pub fn ringkeeper(&self, args: &[&str]) -> Result<(i32, String, String)> {
+        let out = self
+            .netns
+            .command(&self.spec.ringkeeper)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .args(args)
+            .output()?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout)?,
+            String::from_utf8(out.stderr)?,
+        ))
+    }
+
     /// `nodetool status` as (state, address) pairs, e.g. ("UN", 127.0.0.11).
     pub fn ring_states(&self, ordinal: u32) -> Result<Vec<(String, IpAddr)>> {
         Ok(parse_status(&self.nodetool(ordinal, &["status"])?))

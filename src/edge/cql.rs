@@ -1,0 +1,414 @@
+//! CQL to exactly the node it is asked about: a scylla session whose host filter admits
+//! only that address (no pools to the rest of the cluster), with no schema fetch, one
+//! connection, and explicit connect and request timeouts. Credentials and CA come from
+//! files; neither the password nor file contents ever reach a log line or an error.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use scylla::client::PoolSize;
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::policies::host_filter::AllowListHostFilter;
+
+use crate::decide::ring::{GossipRow, LocalRow, PeerRow};
+
+/// How to reach and authenticate to nodes.
+#[derive(Clone)]
+pub struct CqlSettings {
+    /// Native transport port.
+    pub port: u16,
+    /// Bound on connecting (TCP, TLS, handshake, authentication).
+    pub connect_timeout: Duration,
+    /// Bound on each request.
+    pub request_timeout: Duration,
+    /// Username and password, read from files.
+    pub credentials: Option<(String, Secret)>,
+    /// TLS client configuration.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// A password that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Why talking to a node failed, classified for decisions and messages.
+#[derive(Debug, thiserror::Error)]
+pub enum CqlError {
+    /// Nothing answered in time, or the connection was refused.
+    #[error("{addr} does not answer CQL: {detail}")]
+    Unreachable {
+        /// The node.
+        addr: SocketAddr,
+        /// What happened (no secrets).
+        detail: String,
+    },
+    /// The node rejected the credentials.
+    #[error(
+        "{addr} rejected the CQL credentials (check --cql-username-file / --cql-password-file): {detail}"
+    )]
+    Auth {
+        /// The node.
+        addr: SocketAddr,
+        /// The server's message (it names the user, never the password).
+        detail: String,
+    },
+    /// A query failed.
+    #[error("query to {addr} failed: {detail}")]
+    Query {
+        /// The node.
+        addr: SocketAddr,
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// Reads the credentials and TLS files named by the flags. Errors name the flag and the
+/// path, never the contents.
+pub fn load_settings(
+    port: u16,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    files: &CqlFiles,
+) -> anyhow::Result<CqlSettings> {
+    let read = |flag: &str, path: &Path| -> anyhow::Result<String> {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+            .map_err(|e| anyhow::anyhow!("cannot read {flag} {}: {e}", path.display()))
+    };
+    let credentials = match (&files.username, &files.password) {
+        (None, None) => None,
+        (Some(u), Some(p)) => Some((
+            read("--cql-username-file", u)?,
+            Secret(read("--cql-password-file", p)?),
+        )),
+        _ => anyhow::bail!(
+            "--cql-username-file and --cql-password-file go together: give both or neither"
+        ),
+    };
+    let tls = match &files.ca {
+        None => {
+            if files.cert.is_some() || files.key.is_some() {
+                anyhow::bail!("--cql-cert-file and --cql-key-file need --cql-ca-file (TLS)");
+            }
+            None
+        }
+        Some(ca) => Some(Arc::new(tls_config(
+            ca,
+            files.cert.as_deref(),
+            files.key.as_deref(),
+        )?)),
+    };
+    Ok(CqlSettings {
+        port,
+        connect_timeout,
+        request_timeout,
+        credentials,
+        tls,
+    })
+}
+
+/// The CQL-related file paths from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct CqlFiles {
+    /// Username file.
+    pub username: Option<PathBuf>,
+    /// Password file.
+    pub password: Option<PathBuf>,
+    /// CA certificate(s), PEM.
+    pub ca: Option<PathBuf>,
+    /// Client certificate chain, PEM.
+    pub cert: Option<PathBuf>,
+    /// Client private key, PEM.
+    pub key: Option<PathBuf>,
+}
+
+fn tls_config(
+    ca: &Path,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+) -> anyhow::Result<rustls::ClientConfig> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let pem = |flag: &str, path: &Path| -> anyhow::Result<Vec<u8>> {
+        std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {flag} {}: {e}", path.display()))
+    };
+    let certs = |flag: &str, path: &Path| -> anyhow::Result<Vec<CertificateDer<'static>>> {
+        let bytes = pem(flag, path)?;
+        let certs = rustls_pemfile::certs(&mut bytes.as_slice())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                anyhow::anyhow!("{flag} {} is not PEM certificates: {e}", path.display())
+            })?;
+        if certs.is_empty() {
+            anyhow::bail!("{flag} {} holds no PEM certificate", path.display());
+        }
+        Ok(certs)
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs("--cql-ca-file", ca)? {
+        roots.add(c).map_err(|e| {
+            anyhow::anyhow!(
+                "--cql-ca-file {}: unusable CA certificate: {e}",
+                ca.display()
+            )
+        })?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow::anyhow!("TLS setup: {e}"))?
+        .with_root_certificates(roots);
+    match (cert, key) {
+        (None, None) => Ok(builder.with_no_client_auth()),
+        (Some(cert), Some(key)) => {
+            let chain = certs("--cql-cert-file", cert)?;
+            let bytes = pem("--cql-key-file", key)?;
+            let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut bytes.as_slice())
+                .ok()
+                .flatten()
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--cql-key-file {} holds no PEM private key", key.display())
+                })?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                anyhow::anyhow!(
+                    "--cql-cert-file/--cql-key-file do not form a usable client identity: {e}"
+                )
+            })
+        }
+        _ => anyhow::bail!("--cql-cert-file and --cql-key-file go together: give both or neither"),
+    }
+}
+
+/// An open session to one node.
+pub struct Node {
+    session: Session,
+    addr: SocketAddr,
+}
+
+/// Connects to `ip` only.
+pub async fn connect(ip: IpAddr, settings: &CqlSettings) -> Result<Node, CqlError> {
+    let addr = SocketAddr::new(ip, settings.port);
+    let unreachable = |detail: String| CqlError::Unreachable { addr, detail };
+    let filter = AllowListHostFilter::new([addr]).map_err(|e| unreachable(e.to_string()))?;
+    let profile = ExecutionProfile::builder()
+        .request_timeout(Some(settings.request_timeout))
+        .build();
+    let mut builder = SessionBuilder::new()
+        .known_node_addr(addr)
+        .host_filter(Arc::new(filter))
+        .fetch_schema_metadata(false)
+        .fetch_full_schema_metadata(false)
+        .pool_size(PoolSize::PerHost(NonZeroUsize::MIN))
+        .connection_timeout(settings.connect_timeout)
+        .metadata_request_serverside_timeout(settings.request_timeout)
+        .auto_await_schema_agreement(false)
+        .default_execution_profile_handle(profile.into_handle());
+    if let Some((user, Secret(password))) = &settings.credentials {
+        builder = builder.user(user.clone(), password.clone());
+    }
+    if let Some(tls) = &settings.tls {
+        builder = builder.tls_context(Some(tls.clone()));
+    }
+    // The driver's own timeouts bound each step; this bounds the whole handshake.
+    let session = match tokio::time::timeout(settings.connect_timeout * 2, builder.build()).await {
+        Err(_) => {
+            return Err(unreachable(format!(
+                "no session within {:?}",
+                settings.connect_timeout * 2
+            )));
+        }
+        Ok(Err(e)) => {
+            let detail = e.to_string();
+            let lower = detail.to_ascii_lowercase();
+            return Err(
+                if lower.contains("authenticat")
+                    || lower.contains("password")
+                    || lower.contains("credentials")
+                {
+                    CqlError::Auth { addr, detail }
+                } else {
+                    unreachable(detail)
+                },
+            );
+        }
+        Ok(Ok(session)) => session,
+    };
+    Ok(Node { session, addr })
+}
+
+impl Node {
+    /// The node's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn query_error(&self, e: impl std::fmt::Display) -> CqlError {
+        CqlError::Query {
+            addr: self.addr,
+            detail: e.to_string(),
+        }
+    }
+
+    /// `system.local`.
+    pub async fn local(&self) -> Result<LocalRow, CqlError> {
+        type Row = (
+            Option<String>,
+            Option<uuid::Uuid>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<Vec<String>>,
+            Option<String>,
+            Option<IpAddr>,
+            Option<uuid::Uuid>,
+        );
+        let result = self
+            .session
+            .query_unpaged(
+                "SELECT cluster_name, host_id, data_center, rack, bootstrapped, tokens, release_version, \
+                 broadcast_address, schema_version FROM system.local WHERE key = 'local'",
+                &[],
+            )
+            .await
+            .map_err(|e| self.query_error(e))?
+            .into_rows_result()
+            .map_err(|e| self.query_error(e))?;
+        let row: Option<Row> = result.maybe_first_row().map_err(|e| self.query_error(e))?;
+        let (
+            cluster_name,
+            host_id,
+            dc,
+            rack,
+            bootstrapped,
+            tokens,
+            release_version,
+            broadcast_address,
+            schema,
+        ) = row.ok_or_else(|| self.query_error("system.local is empty"))?;
+        Ok(LocalRow {
+            cluster_name,
+            host_id: host_id.map(|u| u.to_string()),
+            dc,
+            rack,
+            bootstrapped,
+            tokens: tokens.map_or(0, |t| t.len()),
+            release_version,
+            broadcast_address,
+            schema_version: schema.map(|u| u.to_string()),
+        })
+    }
+
+    /// `system.peers_v2`, falling back to `system.peers`.
+    pub async fn peers(&self) -> Result<Vec<PeerRow>, CqlError> {
+        type Row = (
+            Option<IpAddr>,
+            Option<uuid::Uuid>,
+            Option<String>,
+            Option<String>,
+            Option<Vec<String>>,
+            Option<String>,
+            Option<uuid::Uuid>,
+        );
+        let columns = "peer, host_id, data_center, rack, tokens, release_version, schema_version";
+        let result = match self
+            .session
+            .query_unpaged(format!("SELECT {columns} FROM system.peers_v2"), &[])
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => self
+                .session
+                .query_unpaged(format!("SELECT {columns} FROM system.peers"), &[])
+                .await
+                .map_err(|e| self.query_error(e))?,
+        };
+        let rows = result.into_rows_result().map_err(|e| self.query_error(e))?;
+        let mut out = Vec::new();
+        for row in rows.rows::<Row>().map_err(|e| self.query_error(e))? {
+            let (address, host_id, dc, rack, tokens, release_version, schema) =
+                row.map_err(|e| self.query_error(e))?;
+            out.push(PeerRow {
+                address,
+                host_id: host_id.map(|u| u.to_string()),
+                dc,
+                rack,
+                tokens: tokens.map_or(0, |t| t.len()),
+                release_version,
+                schema_version: schema.map(|u| u.to_string()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `system_views.gossip_info` (Cassandra 4.1+). `Ok(None)` when the node has no such
+    /// table or the role may not read it: the caller reports that liveness is unknown.
+    pub async fn gossip(&self) -> Result<Option<Vec<GossipRow>>, CqlError> {
+        type Row = (
+            Option<IpAddr>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i32>,
+            Option<i32>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        // Explicit columns: `hostname` may cost a reverse DNS lookup per row.
+        let result = match self
+            .session
+            .query_unpaged(
+                "SELECT address, host_id, status_with_port, status, heartbeat, generation, dc, rack, \"schema\" \
+                 FROM system_views.gossip_info",
+                &[],
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let text = e.to_string();
+                if text.contains("gossip_info") || text.contains("system_views") || text.contains("nauthorized") {
+                    return Ok(None);
+                }
+                return Err(self.query_error(text));
+            }
+        };
+        let rows = result.into_rows_result().map_err(|e| self.query_error(e))?;
+        let mut out = Vec::new();
+        for row in rows.rows::<Row>().map_err(|e| self.query_error(e))? {
+            let (
+                address,
+                host_id,
+                status_with_port,
+                status,
+                heartbeat,
+                generation,
+                dc,
+                rack,
+                schema,
+            ) = row.map_err(|e| self.query_error(e))?;
+            out.push(GossipRow {
+                address,
+                host_id,
+                status: status_with_port.filter(|s| !s.is_empty()).or(status),
+                heartbeat,
+                generation,
+                dc,
+                rack,
+                schema,
+            });
+        }
+        Ok(Some(out))
+    }
+}
