@@ -172,6 +172,17 @@ pub struct SeedingArgs {
     /// `90s`, `2m`, `500ms` (0 to 1h).
     #[arg(long, env = env::SEED_WAIT, value_name = "DURATION", default_value = "60s")]
     pub seed_wait: String,
+    /// cluster_name: a candidate that answers as a node of another cluster is refused
+    /// [entrypoint default: the template's].
+    #[arg(long, env = env::CLUSTER_NAME, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// The old IP of this pod's previous incarnation, when it lost its disk: boot with
+    /// -Dcassandra.replace_address_first_boot=<IP> (never as a seed). It must be a ring member.
+    #[arg(long, env = env::REPLACE_ADDRESS, value_name = "IP")]
+    pub replace_address: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub cql: CqlArgs,
 }
 
 /// `ringkeeper seeds`.
@@ -221,9 +232,6 @@ pub struct EntrypointArgs {
     /// Where the effective configuration is written; Cassandra gets it as CASSANDRA_CONF.
     #[arg(long, env = env::CONF_OUT, value_name = "DIR", default_value = "/run/ringkeeper/conf")]
     pub conf_out: PathBuf,
-    /// cluster_name [default: the template's].
-    #[arg(long, env = env::CLUSTER_NAME, value_name = "NAME")]
-    pub cluster_name: Option<String>,
     /// Datacenter name, written to cassandra-rackdc.properties.
     #[arg(long, env = env::DC, value_name = "NAME", default_value = "dc1")]
     pub dc: String,

@@ -101,6 +101,12 @@ pub struct Seeding {
     pub extra_seeds: Vec<ExtraSeed>,
     /// How long to wait for names to resolve.
     pub wait: Duration,
+    /// Expected cluster name (entrypoint falls back to the template's).
+    pub cluster_name: Option<String>,
+    /// Explicit evidence for a replace: the old address.
+    pub replace_address: Option<IpAddr>,
+    /// How to reach candidates over CQL.
+    pub cql: CqlConfig,
 }
 
 /// One name to look up for the seed list.
@@ -175,8 +181,6 @@ pub struct EntrypointConfig {
     pub conf_template: PathBuf,
     /// Output directory.
     pub conf_out: PathBuf,
-    /// `cluster_name` override.
-    pub cluster_name: Option<String>,
     /// Datacenter.
     pub dc: String,
     /// Rack.
@@ -213,7 +217,6 @@ impl EntrypointConfig {
             seeding,
             conf_template,
             conf_out,
-            cluster_name,
             dc,
             rack,
             exec,
@@ -246,16 +249,6 @@ impl EntrypointConfig {
                 conf_out
             )));
         }
-        if let Some(name) = &cluster_name
-            && (name.trim().is_empty() || name.contains(['\n', '\r']))
-        {
-            return Err(invalid(
-                "--cluster-name",
-                env::CLUSTER_NAME,
-                name,
-                "expected a non-empty, single-line name",
-            ));
-        }
         for (flag, var, value) in [("--dc", env::DC, &dc), ("--rack", env::RACK, &rack)] {
             if value.is_empty()
                 || !value
@@ -280,7 +273,6 @@ impl EntrypointConfig {
             seeding,
             conf_template,
             conf_out,
-            cluster_name,
             dc,
             rack,
             exec,
@@ -411,6 +403,9 @@ impl Seeding {
             replicas,
             extra_seeds,
             seed_wait,
+            cluster_name,
+            replace_address,
+            cql,
         } = args;
         let seed_count = parse_count(&seed_count, 1, MAX_SEED_COUNT).ok_or_else(|| {
             invalid(
@@ -475,17 +470,47 @@ impl Seeding {
                     "expected a duration from 0s to 1h, like 90s, 2m or 500ms",
                 )
             })?;
+        if let Some(name) = &cluster_name
+            && (name.trim().is_empty() || name.contains(['\n', '\r']))
+        {
+            return Err(invalid(
+                "--cluster-name",
+                env::CLUSTER_NAME,
+                name,
+                "expected a non-empty, single-line name",
+            ));
+        }
+        let replace_address = match replace_address {
+            None => None,
+            Some(text) => {
+                let ip: IpAddr = text.trim().parse().map_err(|_| {
+                    invalid("--replace-address", env::REPLACE_ADDRESS, &text, "expected the old node's IP address (not a DNS name: a pod's name resolves to its new IP)")
+                })?;
+                if ip == id.pod_ip {
+                    return Err(invalid(
+                        "--replace-address",
+                        env::REPLACE_ADDRESS,
+                        &text,
+                        "it is this pod's own IP; a node cannot replace itself at the same address here (give the previous incarnation's old IP)",
+                    ));
+                }
+                Some(ip)
+            }
+        };
         Ok(Seeding {
             seed_count,
             replicas,
             extra_seeds,
             wait,
+            cluster_name,
+            replace_address,
+            cql: CqlConfig::from_args(cql)?,
         })
     }
 }
 
 /// How to reach CQL, validated (files are read later, by the CQL edge).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CqlConfig {
     /// Native transport port.
     pub port: u16,

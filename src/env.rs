@@ -44,6 +44,8 @@ pub const RACK: &str = "CASSANDRA_RACK";
 /// Equivalent to `--exec`.
 pub const EXEC: &str = "RINGKEEPER_EXEC";
 
+/// Equivalent to `--replace-address`.
+pub const REPLACE_ADDRESS: &str = "RINGKEEPER_REPLACE_ADDRESS";
 /// Equivalent to `--cql-port`.
 pub const CQL_PORT: &str = "RINGKEEPER_CQL_PORT";
 /// Equivalent to `--cql-username-file`.

@@ -366,3 +366,102 @@ fn readme_documents_every_flag() {
         }
     }
 }
+
+#[test]
+fn cql_credential_and_tls_flags_are_validated_without_leaking_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("user");
+    let pass = dir.path().join("pass");
+    std::fs::write(&user, "probe\n").unwrap();
+    std::fs::write(&pass, "s3cr3t-P@ss\n").unwrap();
+    let (u, p) = (user.to_str().unwrap(), pass.to_str().unwrap());
+    let missing = dir.path().join("nope.pem");
+    let m = missing.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["ready", "--cql-username-file", u],
+            vec!["--cql-username-file", "--cql-password-file", "together"],
+        ),
+        (
+            vec!["ready", "--cql-cert-file", u, "--cql-key-file", p],
+            vec!["--cql-cert-file", "--cql-ca-file"],
+        ),
+        (
+            vec!["ready", "--cql-ca-file", m],
+            vec!["--cql-ca-file", "nope.pem"],
+        ),
+        (
+            vec!["ready", "--cql-ca-file", u],
+            vec!["--cql-ca-file", "no PEM certificate"],
+        ),
+        (
+            vec!["ready", "--cql-port", "70000"],
+            vec!["--cql-port", "RINGKEEPER_CQL_PORT", "\"70000\""],
+        ),
+        (
+            vec!["ready", "--timeout", "0s"],
+            vec!["--timeout", "RINGKEEPER_READY_TIMEOUT"],
+        ),
+        (
+            vec!["ready", "--host", "node-0"],
+            vec!["--host", "\"node-0\""],
+        ),
+        (
+            ID.iter()
+                .copied()
+                .chain(["--replace-address", "cassandra-0.cassandra"])
+                .collect(),
+            vec![
+                "--replace-address",
+                "RINGKEEPER_REPLACE_ADDRESS",
+                "not a DNS name",
+            ],
+        ),
+        (
+            ID.iter()
+                .copied()
+                .chain(["--replace-address", "10.0.0.2"])
+                .collect(),
+            vec!["--replace-address", "this pod's own IP"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let mut argv = args.clone();
+        if argv[0] != "ready" {
+            argv.insert(0, "seeds");
+        }
+        let out = ringkeeper(&argv, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{argv:?}: {err}");
+        assert!(
+            !err.contains("s3cr3t"),
+            "{argv:?}: the password leaked: {err}"
+        );
+        for needle in needles {
+            assert!(err.contains(needle), "{argv:?}: {err:?} lacks {needle:?}");
+        }
+    }
+    // Credentials that cannot be used because nothing answers: "not ready", no secret.
+    let out = ringkeeper(
+        &[
+            "ready",
+            "--host",
+            "127.0.0.1",
+            "--cql-port",
+            "1",
+            "--cql-username-file",
+            u,
+            "--cql-password-file",
+            p,
+            "--timeout",
+            "1s",
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("ringkeeper: not ready:") && !err.contains("s3cr3t"),
+        "{err}"
+    );
+}

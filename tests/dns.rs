@@ -50,8 +50,9 @@ fn args<'a>(v: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 #[ignore = "needs root and a real DNS server in a network namespace: run scripts/test"]
-fn joins_through_resolved_pods_and_search_domains() {
+fn restart_lists_resolved_pods_and_extra_seeds_through_search_domains() {
     let pod = Pod::new("join", "default", "cluster.local");
+    pod.give_data();
     pod.set(FQDN0, &["127.0.0.11"]);
     pod.set(FQDN1, &["127.0.0.12"]);
     pod.set(FQDN2, &["127.0.0.13"]);
@@ -68,7 +69,7 @@ fn joins_through_resolved_pods_and_search_domains() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "127.0.0.11,127.0.0.12,127.0.1.1,127.0.1.2,10.9.9.9"
+        "127.0.0.11,127.0.0.12,127.0.0.13,127.0.1.1,127.0.1.2,10.9.9.9"
     );
 
     // The JSON form explains every candidate.
@@ -79,22 +80,25 @@ fn joins_through_resolved_pods_and_search_domains() {
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["verdict"], "seeds");
-    assert_eq!(json["mode"], "join");
-    assert_eq!(json["data"], "empty");
+    assert_eq!(json["mode"], "restart");
+    assert_eq!(json["data"], "present");
     let uses: Vec<&str> = json["candidates"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["use"].as_str().unwrap())
         .collect();
-    assert_eq!(uses, ["seed", "seed", "skipped_self", "seed"]);
+    assert_eq!(uses, ["seed", "seed", "seed_self", "seed"]);
     assert_eq!(json["candidates"][2]["addresses"][0], "127.0.0.13");
+    // No Cassandra runs here: the other candidates were asked over CQL and did not answer.
+    assert_eq!(json["candidates"][0]["cql"]["answer"], "no_answer");
 }
 
 #[test]
 #[ignore = "needs root and a real DNS server in a network namespace: run scripts/test"]
 fn cluster_domain_comes_from_the_pods_search_list() {
     let pod = Pod::new("domain", "prod", "k8s.example");
+    pod.give_data();
     pod.set("db-0.db.prod.svc.k8s.example", &["127.0.0.21"]);
     let (out, _) = seeds(
         &pod,
@@ -108,7 +112,7 @@ fn cluster_domain_comes_from_the_pods_search_list() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "127.0.0.21");
+    assert_eq!(stdout(&out), "127.0.0.21,127.0.0.22");
 }
 
 #[test]
@@ -139,8 +143,11 @@ fn ordinal_0_founds_only_when_every_other_name_is_nxdomain() {
 
 #[test]
 #[ignore = "needs root and a real DNS server in a network namespace: run scripts/test"]
-fn a_name_that_appears_during_the_wait_is_seen() {
+fn a_name_that_starts_resolving_during_the_wait_is_seen() {
+    // A restarting node retries DNS errors within the wait; no cache hides the fix.
     let pod = Pod::new("appear", "default", "cluster.local");
+    pod.give_data();
+    pod.answer(FQDN0, Answer::ServFail);
     let me = id(1, "127.0.0.12");
     let zone = pod.zone.clone();
     let later = std::thread::spawn(move || {
@@ -152,11 +159,20 @@ fn a_name_that_appears_during_the_wait_is_seen() {
     let (out, elapsed) = seeds(&pod, &args(&me, &["--seed-wait", "30s"]));
     later.join().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "127.0.0.11");
+    assert_eq!(stdout(&out), "127.0.0.11,127.0.0.12");
     assert!(
         elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(15),
         "{elapsed:?}"
     );
+
+    // A node without data needs more than a name: a pod that resolves but does not answer
+    // CQL as a ring member is no seed, so the node refuses rather than seeding itself.
+    let empty = Pod::new("appear2", "default", "cluster.local");
+    empty.set(FQDN0, &["127.0.0.11"]);
+    let (out, _) = seeds(&empty, &args(&me, &["--seed-wait", "2s"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("no CQL answer"), "{}", stderr(&out));
 }
 
 #[test]
@@ -207,12 +223,16 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
     pod.set(FQDN1, &["127.0.0.12"]);
     pod.set(FQDN2, &["127.0.0.13"]);
     let me = id(1, "127.0.0.12");
-    let (out, _) = seeds(&pod, &me.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        stdout(&out),
-        "127.0.0.13",
+    let (out, _) = seeds(&pod, &args(&me, &["--seed-wait", "1s"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).is_empty(),
         "never this pod's own address without data"
+    );
+    assert!(
+        stderr(&out).contains(&format!("{FQDN0} (resolves to this pod's own IP)")),
+        "{}",
+        stderr(&out)
     );
 
     pod.give_data();
@@ -226,6 +246,7 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
 #[ignore = "needs root and a real DNS server in a network namespace: run scripts/test"]
 fn three_hundred_names_resolve_concurrently() {
     let pod = Pod::new("many", "default", "cluster.local");
+    pod.give_data();
     let mut want = Vec::new();
     for i in 0..300u32 {
         let ip = format!("127.1.{}.{}", i / 250, i % 250 + 1);
@@ -233,9 +254,11 @@ fn three_hundred_names_resolve_concurrently() {
             &format!("cassandra-{i}.cassandra.default.svc.cluster.local"),
             &[&ip],
         );
-        if i != 299 {
-            want.push(ip);
-        }
+        want.push(if i == 299 {
+            "127.1.1.50".to_owned()
+        } else {
+            ip
+        });
     }
     let me = id(299, "127.1.1.50");
     let (out, elapsed) = seeds(&pod, &args(&me, &["--seed-count", "300"]));

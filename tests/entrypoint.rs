@@ -68,6 +68,7 @@ fn snapshot(dir: &str) -> Vec<(String, Vec<u8>)> {
 #[ignore = "needs root (network namespaces) and a real DNS server: run scripts/test"]
 fn renders_the_config_and_runs_the_command_with_its_status() {
     let pod = Pod::new("render", "default", "cluster.local");
+    pod.give_data(); // restart: no live ring needed
     pod.set(FQDN0, &["127.0.0.11"]);
     let out_dir = tempfile::tempdir().unwrap();
     let before = snapshot(&template());
@@ -93,7 +94,18 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
             stdout.contains(&format!("CONF={}", out_dir.path().display())),
             "{stdout}"
         );
-        assert!(stdout.contains("seeds: \"127.0.0.11\""), "{stdout}");
+        let seeds_line = stdout
+            .lines()
+            .find(|l| l.contains("seeds:"))
+            .unwrap_or_default();
+        assert_eq!(
+            seeds_line
+                .split("seeds:")
+                .nth(1)
+                .map(|v| v.trim().trim_matches('"')),
+            Some("127.0.0.11,127.0.0.12"),
+            "{stdout}"
+        );
         assert!(stdout.contains("cluster_name: prod-ring"), "{stdout}");
         assert!(
             stdout.contains("listen_address: \"127.0.0.12\""),
@@ -178,6 +190,7 @@ fn sigterm_while_waiting_for_seeds_stops_without_starting_cassandra() {
 #[ignore = "needs root (network and PID namespaces) and a real DNS server: run scripts/test"]
 fn as_pid_1_it_reaps_orphans_and_forwards_sigterm() {
     let pod = Pod::new("pid1", "default", "cluster.local");
+    pod.give_data();
     pod.set(FQDN0, &["127.0.0.11"]);
     let out_dir = tempfile::tempdir().unwrap();
     // "Cassandra" orphans a short-lived grandchild (which PID 1 must reap), then waits for

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use ringkeeper_testkit::ring::{self, Ring, RingSpec};
+use ringkeeper_testkit::ring::{self, NodeOpts, Ring, RingSpec};
 
 const CASSANDRA: &str = "5.0.8";
 const BOOT: Duration = Duration::from_secs(240);
@@ -183,15 +183,159 @@ fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
     assert_eq!(report["pods"][2]["state"], "DN", "{report}");
     assert!(err.contains("cassandra-2 is DN"), "{err}");
 
-    // Restarted with its data, the node comes back as itself (restart, may seed itself).
-    ring.start_ready(2, BOOT)
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    // Restarted with its data on a new IP (a rescheduled pod), the node comes back as
+    // itself: same host ID, Up/Normal, the old address gone from the ring.
+    let host_id =
+        |report: &serde_json::Value, i: usize| report["pods"][i]["member"]["host_id"].clone();
+    let before = host_id(&report, 2);
+    let new_ip: std::net::IpAddr = "127.0.0.23".parse().unwrap();
+    ring.start(2, new_ip, &NodeOpts::default()).unwrap();
+    ring.wait_ready(2, BOOT).unwrap_or_else(|e| panic!("{e:#}"));
     let decision = boot_decision(&ring, 2);
     assert_eq!(decision["mode"], "Restart", "{decision}");
-    eventually(Duration::from_secs(90), || {
-        let states = ring.ring_states(0).map_err(|e| e.to_string())?;
-        (states.iter().filter(|(s, _)| s == "UN").count() == 3)
-            .then_some(())
-            .ok_or(format!("{states:?}"))
+    let report = eventually(Duration::from_secs(90), || {
+        let (code, out, err) = status_json(&ring, 0);
+        (code == 0)
+            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
+            .ok_or(format!("{err}\n{out}"))
     });
+    assert_eq!(report["pods"][2]["address"], new_ip.to_string(), "{report}");
+    assert_eq!(
+        host_id(&report, 2),
+        before,
+        "same host ID after the IP change: {report}"
+    );
+    assert!(
+        report["ghosts"].as_array().unwrap().is_empty(),
+        "old address left behind: {report}"
+    );
+    let (code, _, err) = ring
+        .ringkeeper(&["ready", "--host", &new_ip.to_string()])
+        .unwrap();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
+fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_together() {
+    let _turn = turn();
+    let mut ring = new_ring("parallel");
+    // Every pod uses the same settings, as in one StatefulSet; the kubelet restarts a pod
+    // whose entrypoint refused to boot yet.
+    ring.spec.seed_wait = "20s".into();
+    let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
+    let all = [0, 1, 2];
+    let start = Instant::now();
+    for o in all {
+        ring.start(o, ips[o as usize], &NodeOpts::default())
+            .unwrap();
+    }
+    let restarts = ring
+        .run_until_ready(&all, Duration::from_secs(2), Duration::from_secs(600))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!(
+        "parallel start: all ready after {:?}, restarts {restarts:?}",
+        start.elapsed()
+    );
+
+    // One ring: only ordinal 0 founded, the others joined, never seeding themselves.
+    let founders: Vec<u32> = all
+        .iter()
+        .copied()
+        .filter(|&o| ring.entrypoint_log(o).contains("\"mode\":\"Found\""))
+        .collect();
+    assert_eq!(founders, [0], "only ordinal 0 may found");
+    assert_eq!(
+        restarts[&0], 0,
+        "ordinal 0 founds after its own wait, without a restart"
+    );
+    for o in [1, 2] {
+        let decision = boot_decision(&ring, o);
+        assert_eq!(decision["mode"], "Join", "{decision}");
+        let seeds = decision["seeds"].as_str().unwrap();
+        assert!(!seeds.contains(&ips[o as usize].to_string()), "{decision}");
+    }
+    let report = eventually(Duration::from_secs(120), || {
+        let (code, out, err) = status_json(&ring, 2);
+        (code == 0)
+            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
+            .ok_or(format!("{err}\n{out}"))
+    });
+    let host_ids: Vec<serde_json::Value> = (0..3)
+        .map(|i| report["pods"][i]["member"]["host_id"].clone())
+        .collect();
+    let tokens: Vec<serde_json::Value> = (0..3)
+        .map(|i| report["pods"][i]["member"]["tokens"].clone())
+        .collect();
+
+    // A candidate that belongs to another cluster: the pod refuses and never starts Cassandra.
+    let marker = ring.spec.dir.join("foreign-started");
+    let data = ring.spec.dir.join("foreign-data");
+    let conf = ring.spec.dir.join("foreign-conf");
+    let template = ring::repo_root().join("tests/cassandra/conf");
+    let (code, out, err) = ring
+        .ringkeeper(&[
+            "entrypoint",
+            "--pod-name",
+            "cassandra-3",
+            "--namespace",
+            "default",
+            "--pod-ip",
+            "127.0.0.14",
+            "--cluster-name",
+            "another-cluster",
+            "--seed-wait",
+            "5s",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--conf-template",
+            template.to_str().unwrap(),
+            "--conf-out",
+            conf.to_str().unwrap(),
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ])
+        .unwrap();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("answers as a node of cluster \"ringkeeper-test\"")
+            && err.contains("\"another-cluster\""),
+        "{err}"
+    );
+    assert!(
+        !marker.exists(),
+        "Cassandra was started for a foreign cluster"
+    );
+
+    // Whole-cluster cold restart, all at once, with data: same host IDs and tokens.
+    ring.stop_all(Duration::from_secs(120));
+    let start = Instant::now();
+    for o in all {
+        ring.start(o, ips[o as usize], &NodeOpts::default())
+            .unwrap();
+    }
+    let restarts = ring
+        .run_until_ready(&all, Duration::from_secs(2), Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!(
+        "cold restart: all ready after {:?}, restarts {restarts:?}",
+        start.elapsed()
+    );
+    for o in all {
+        assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
+    }
+    let report = eventually(Duration::from_secs(120), || {
+        let (code, out, err) = status_json(&ring, 1);
+        (code == 0)
+            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
+            .ok_or(format!("{err}\n{out}"))
+    });
+    for i in 0..3 {
+        assert_eq!(
+            report["pods"][i]["member"]["host_id"], host_ids[i],
+            "{report}"
+        );
+        assert_eq!(report["pods"][i]["member"]["tokens"], tokens[i], "{report}");
+    }
 }

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use tracing::{info, warn};
 
-use crate::cmd::seeds::{classify_logged, resolve};
+use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
 use crate::config::{EntrypointConfig, Inputs};
 use crate::decide::seeds::{BootMode, Verdict};
 use crate::decide::supervise::{self, Signal};
@@ -22,7 +22,6 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         seeding,
         conf_template,
         conf_out,
-        cluster_name,
         dc,
         rack,
         exec,
@@ -36,9 +35,15 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         .with_context(|| format!("{}/cassandra.yaml", conf_template.display()))?;
     let dirs = render::data_dirs(&yaml, &identity.data_dir)
         .with_context(|| format!("{}/cassandra.yaml", conf_template.display()))?;
-    let cluster_name = match cluster_name {
+    let template_cluster_name = yaml
+        .get("cluster_name")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    // `Some` overrides the template's name; `None` keeps it. `expected_cluster` below is
+    // the name this node will run with, which every candidate must share.
+    let cluster_name = match seeding.cluster_name.clone() {
         Some(name) => Some(name),
-        None => match yaml.get("cluster_name").and_then(|v| v.as_str()) {
+        None => match template_cluster_name.as_deref() {
             Some(name) => {
                 if name == "Test Cluster" {
                     warn!(
@@ -56,11 +61,13 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
             ),
         },
     };
+    let expected_cluster = cluster_name.clone().or(template_cluster_name);
     let data = classify_logged(&datadir::list(&dirs)?);
     let dns = Dns::from_system_conf()?;
+    let cql = probe_settings(&seeding)?;
 
     let report = tokio::select! {
-        report = resolve(&identity, &seeding, data, &dns) => report,
+        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, &dns, &cql) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
@@ -83,7 +90,9 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         why = match mode {
             BootMode::Restart => "the data directory holds this node's state: restart with it",
             BootMode::Join => "no data: bootstrap from the seeds, which never include this pod",
-            BootMode::Found => "no data, ordinal 0, and no other pod exists: found the cluster",
+            BootMode::Found => "no data, ordinal 0, and no ring answers: found the cluster",
+            BootMode::Replace { .. } =>
+                "no data, and the ring holds this pod's previous incarnation: replace it (streams its data)",
         },
         "boot decision"
     );
@@ -112,8 +121,14 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
     )?;
     info!(conf_out = %conf_out.display(), dc = %dc, rack = %rack, "configuration rendered");
 
-    // Boot decisions that need JVM properties (a replace, later) append them here.
-    let jvm_opts: Vec<String> = Vec::new();
+    // Boot decisions that need JVM properties append them here. `_first_boot` is ignored
+    // by Cassandra once the node has bootstrapped, so a restart after the replace is safe.
+    let jvm_opts: Vec<String> = match mode {
+        BootMode::Replace { address } => {
+            vec![format!("-Dcassandra.replace_address_first_boot={address}")]
+        }
+        _ => Vec::new(),
+    };
     let mut launch_env = vec![(
         env::CASSANDRA_CONF.to_owned(),
         conf_out.display().to_string(),

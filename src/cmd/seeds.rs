@@ -13,7 +13,8 @@ use crate::cli::OutputFormat;
 use crate::config::{CandidateName, Identity, Seeding, SeedsConfig};
 use crate::decide::data::{self, DataListing};
 use crate::decide::retry;
-use crate::decide::seeds::{self, Candidate, DataState, Facts, Lookup, Plan, Verdict};
+use crate::decide::seeds::{self, Candidate, Cql, DataState, Facts, Lookup, Plan, Verdict};
+use crate::edge::cql::{self, CqlSettings};
 use crate::edge::datadir;
 use crate::edge::dns::Dns;
 use crate::exit::Outcome;
@@ -71,11 +72,20 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
         seeding,
         format,
     } = cfg;
+    let cql = probe_settings(&seeding)?;
     // `seeds` has no template, so it looks where Cassandra's default layout puts state.
     let dirs = render::data_dirs(&Default::default(), &identity.data_dir)?;
     let data = classify_logged(&datadir::list(&dirs)?);
     let dns = Dns::from_system_conf()?;
-    let report = resolve(&identity, &seeding, data, &dns).await;
+    let report = resolve(
+        &identity,
+        &seeding,
+        seeding.cluster_name.as_deref(),
+        data,
+        &dns,
+        &cql,
+    )
+    .await?;
     let json = || serde_json::to_string_pretty(&report).expect("a report serializes");
     Ok(match (&report.plan.verdict, format) {
         (Verdict::Seeds { .. }, OutputFormat::Text) => {
@@ -90,14 +100,33 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Looks up the candidates round after round until the seed rules decide. Never
-/// returns `Verdict::Wait`: the last round is made with `wait_over` set.
+/// Bounds on each CQL probe of a seed candidate: short, because a member answers at once
+/// and a pod that is not up refuses the connection at once; only unroutable addresses
+/// take the full bound.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Candidates probed over CQL at once.
+const MAX_PROBES_IN_FLIGHT: usize = 16;
+
+/// CQL settings for probing candidates (reads the credential and TLS files).
+pub fn probe_settings(seeding: &Seeding) -> anyhow::Result<CqlSettings> {
+    cql::load_settings(
+        seeding.cql.port,
+        PROBE_TIMEOUT,
+        PROBE_TIMEOUT,
+        &seeding.cql.files,
+    )
+}
+
+/// Looks up (and probes) the candidates round after round until the boot plan decides.
+/// Never returns `Verdict::Wait`: the last round is made with `wait_over` set.
 pub async fn resolve(
     identity: &Identity,
     seeding: &Seeding,
+    cluster_name: Option<&str>,
     data: DataState,
     dns: &Dns,
-) -> SeedReport {
+    cql: &CqlSettings,
+) -> anyhow::Result<SeedReport> {
     let names = Arc::new(seeding.candidates(identity));
     let (timeout, attempts) = dns.timeouts();
     info!(
@@ -113,7 +142,8 @@ pub async fn resolve(
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .clamp(MIN_ROUND, MAX_ROUND);
-        let candidates = lookup_all(dns, &names, budget).await;
+        let mut candidates = lookup_all(dns, &names, budget).await;
+        probe_all(&mut candidates, identity, cql).await?;
         rounds += 1;
         let now = Instant::now();
         let wait_over = now >= deadline;
@@ -123,6 +153,8 @@ pub async fn resolve(
             data,
             candidates: &candidates,
             wait_over,
+            cluster_name,
+            replace_address: seeding.replace_address,
         });
         log_round(identity, &candidates, rounds);
         match &plan.verdict {
@@ -133,11 +165,11 @@ pub async fn resolve(
             }
             Verdict::Seeds { mode, seeds } => {
                 info!(?mode, seeds = ?seeds, rounds, elapsed = ?start.elapsed(), "seed list decided");
-                return report(identity, data, rounds, start, plan);
+                return Ok(report(identity, data, rounds, start, plan));
             }
             Verdict::Refuse { reason } => {
                 warn!(rounds, elapsed = ?start.elapsed(), %reason, "no safe seed list");
-                return report(identity, data, rounds, start, plan);
+                return Ok(report(identity, data, rounds, start, plan));
             }
         }
     }
@@ -228,8 +260,61 @@ pub(crate) async fn lookup_all(
             lookup: lookup.unwrap_or(Lookup::Failed {
                 error: "lookup task failed".into(),
             }),
+            cql: Cql::NotAsked,
         })
         .collect()
+}
+
+/// Probes every resolved candidate other than this pod over CQL, a few at a time.
+async fn probe_all(
+    candidates: &mut [Candidate],
+    identity: &Identity,
+    settings: &CqlSettings,
+) -> anyhow::Result<()> {
+    let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for (i, c) in candidates.iter().enumerate() {
+        if c.ordinal == Some(identity.pod.ordinal) {
+            continue;
+        }
+        let ip = match &c.lookup {
+            Lookup::Resolved { addresses } => addresses.first().copied(),
+            Lookup::Literal { address } => Some(*address),
+            _ => None,
+        };
+        let Some(ip) = ip.filter(|ip| *ip != identity.pod_ip) else {
+            continue;
+        };
+        let settings = settings.clone();
+        let permits = permits.clone();
+        set.spawn(async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            (i, cql::probe(ip, &settings).await)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        let (i, result) = joined.map_err(|e| anyhow::anyhow!("probe task failed: {e}"))?;
+        let answer = result?;
+        match &answer {
+            Cql::Member {
+                cluster_name,
+                movements,
+                ..
+            } => {
+                debug!(name = %candidates[i].name, ?cluster_name, ?movements, "candidate answers CQL as a ring member")
+            }
+            Cql::NoAnswer { detail } => {
+                debug!(name = %candidates[i].name, %detail, "candidate does not answer CQL")
+            }
+            Cql::NotAsked => {}
+        }
+        candidates[i].cql = answer;
+    }
+    Ok(())
 }
 
 /// Classifies the data directory from a listing, logging what was found.

@@ -87,6 +87,30 @@ pub struct Candidate {
     /// What DNS answered.
     #[serde(flatten)]
     pub lookup: Lookup,
+    /// What the candidate answered over CQL.
+    pub cql: Cql,
+}
+
+/// What a candidate answered over CQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Cql {
+    /// Not asked (not resolved, or this pod).
+    NotAsked,
+    /// No CQL answer: not running, not joined yet, or unreachable.
+    NoAnswer {
+        /// What happened.
+        detail: String,
+    },
+    /// It answered: a live, joined node.
+    Member {
+        /// Its `cluster_name`.
+        cluster_name: Option<String>,
+        /// Members it sees moving ranges (BOOT, BOOT_REPLACE, LEAVING, MOVING).
+        movements: Vec<IpAddr>,
+        /// Every address it knows in the ring (peers and gossip).
+        ring: Vec<IpAddr>,
+    },
 }
 
 /// The facts the decision is made from.
@@ -102,6 +126,10 @@ pub struct Facts<'a> {
     pub candidates: &'a [Candidate],
     /// True once the bounded wait is over: the last chance to decide.
     pub wait_over: bool,
+    /// The cluster this node belongs to; a candidate of another cluster is refused.
+    pub cluster_name: Option<&'a str>,
+    /// The old address of this pod's previous incarnation, to replace (explicit evidence).
+    pub replace_address: Option<IpAddr>,
 }
 
 /// Why a candidate did or did not make it into the list.
@@ -120,6 +148,10 @@ pub enum Use {
     SkippedDuplicate,
     /// No address (absent, error or timeout).
     Unresolved,
+    /// It resolves but does not answer CQL as a ring member, so it cannot seed a join.
+    NotAMember,
+    /// It is the address being replaced.
+    SkippedReplaced,
 }
 
 /// A candidate with the decision made about it.
@@ -141,8 +173,14 @@ pub enum BootMode {
     Restart,
     /// The node has no data and bootstraps from other nodes.
     Join,
-    /// The node has no data, is ordinal 0 and no other pod exists: it founds the cluster.
+    /// The node has no data, is ordinal 0 and no ring exists: it founds the cluster.
     Found,
+    /// The node has no data and takes over the tokens of its previous incarnation, a
+    /// member of the ring at `address` (`-Dcassandra.replace_address_first_boot`).
+    Replace {
+        /// The old address.
+        address: IpAddr,
+    },
 }
 
 /// The decision.
@@ -178,47 +216,30 @@ pub struct Plan {
     pub candidates: Vec<Report>,
 }
 
-/// Decides the seed list. See the module documentation for the rules.
+/// Decides the seed list and boot mode. See the module documentation for the rules.
 pub fn plan(facts: &Facts<'_>) -> Plan {
     let may_list_self = facts.data == DataState::Present;
-    let mut seeds: Vec<IpAddr> = Vec::new();
-    let mut reports = Vec::with_capacity(facts.candidates.len());
-    let mut own_listed = false;
-
+    let mut reports: Vec<Report> = Vec::with_capacity(facts.candidates.len());
     for candidate in facts.candidates {
         let is_own_name = candidate.ordinal == Some(facts.own_ordinal);
+        let addresses = addresses(candidate);
         let use_ = if is_own_name {
             if may_list_self {
-                // Our own IP is known for certain; DNS for our own name may lag behind a
-                // pod IP change, so it is not what we list.
-                push_unique(&mut seeds, facts.pod_ip);
-                own_listed = true;
                 Use::SeedSelf
             } else {
                 Use::SkippedSelf
             }
+        } else if addresses.is_empty() {
+            Use::Unresolved
+        } else if addresses.contains(&facts.pod_ip) && !may_list_self {
+            Use::SkippedOwnAddress
+        } else if facts
+            .replace_address
+            .is_some_and(|old| addresses.contains(&old))
+        {
+            Use::SkippedReplaced
         } else {
-            let addresses: &[IpAddr] = match &candidate.lookup {
-                Lookup::Resolved { addresses } => addresses,
-                Lookup::Literal { address } => std::slice::from_ref(address),
-                _ => &[],
-            };
-            if addresses.is_empty() {
-                Use::Unresolved
-            } else if addresses.contains(&facts.pod_ip) && !may_list_self {
-                Use::SkippedOwnAddress
-            } else {
-                let before = seeds.len();
-                for address in addresses {
-                    push_unique(&mut seeds, *address);
-                }
-                own_listed |= addresses.contains(&facts.pod_ip);
-                if seeds.len() == before {
-                    Use::SkippedDuplicate
-                } else {
-                    Use::Seed
-                }
-            }
+            Use::Seed
         };
         reports.push(Report {
             candidate: candidate.clone(),
@@ -226,69 +247,215 @@ pub fn plan(facts: &Facts<'_>) -> Plan {
         });
     }
 
+    let verdict = decide(facts, &mut reports);
+    Plan {
+        verdict,
+        candidates: reports,
+    }
+}
+
+fn addresses(candidate: &Candidate) -> Vec<IpAddr> {
+    match &candidate.lookup {
+        Lookup::Resolved { addresses } => addresses.clone(),
+        Lookup::Literal { address } => vec![*address],
+        _ => Vec::new(),
+    }
+}
+
+/// Collects the seed addresses of the reports accepted by `keep`, marking duplicates.
+fn collect(reports: &mut [Report], pod_ip: IpAddr, keep: impl Fn(&Report) -> bool) -> Vec<IpAddr> {
+    let mut seeds = Vec::new();
+    for r in reports.iter_mut() {
+        match r.use_ {
+            Use::SeedSelf => push_unique(&mut seeds, pod_ip),
+            Use::Seed if keep(r) => {
+                let before = seeds.len();
+                for a in addresses(&r.candidate) {
+                    push_unique(&mut seeds, a);
+                }
+                if seeds.len() == before {
+                    r.use_ = Use::SkippedDuplicate;
+                }
+            }
+            Use::Seed => r.use_ = Use::NotAMember,
+            _ => {}
+        }
+    }
+    seeds
+}
+
+fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
+    let own = facts.own_ordinal;
+    // Another cluster answering on one of our names: never gossip with it.
+    if let Some(expected) = facts.cluster_name {
+        for r in reports.iter() {
+            if let Cql::Member {
+                cluster_name: Some(name),
+                ..
+            } = &r.candidate.cql
+                && name != expected
+            {
+                return Verdict::Refuse {
+                    reason: format!(
+                        "{} answers as a node of cluster {name:?}, but this node belongs to {expected:?}: \
+                         DNS or the seed list points at another cluster. Cassandra was not started; check \
+                         --service, --namespace, --extra-seeds and --cluster-name",
+                        r.candidate.name
+                    ),
+                };
+            }
+        }
+    }
+
+    // What the other candidates tell, summarised before the reports are updated.
     let others: Vec<&Report> = reports
         .iter()
-        .filter(|r| r.candidate.ordinal != Some(facts.own_ordinal))
+        .filter(|r| r.candidate.ordinal != Some(own))
         .collect();
     let transient: Vec<&Report> = others
         .iter()
         .copied()
         .filter(|r| r.candidate.lookup.is_transient())
         .collect();
-    let has_other_seed = seeds.iter().any(|ip| *ip != facts.pod_ip);
+    let transient_why =
+        (!transient.is_empty()).then(|| format!("DNS errors for {}", describe(&transient)));
+    let is_member =
+        |r: &Report| matches!(r.candidate.cql, Cql::Member { .. }) && r.use_ == Use::Seed;
+    let members: Vec<&Report> = others.iter().copied().filter(|r| is_member(r)).collect();
+    let have_members = !members.is_empty();
+    let moving: Vec<String> = members
+        .iter()
+        .flat_map(|r| match &r.candidate.cql {
+            Cql::Member { movements, .. } => movements.clone(),
+            _ => Vec::new(),
+        })
+        .filter(|ip| *ip != facts.pod_ip)
+        .map(|ip| ip.to_string())
+        .collect();
+    let earlier: Vec<&Report> = others
+        .iter()
+        .copied()
+        .filter(|r| r.candidate.ordinal.is_some_and(|o| o < own))
+        .filter(|r| {
+            matches!(r.candidate.lookup, Lookup::Resolved { .. })
+                && !matches!(r.candidate.cql, Cql::Member { .. })
+        })
+        .collect();
+    let earlier_why = (!earlier.is_empty()).then(|| describe(&earlier));
+    let old_is_known = facts.replace_address.is_some_and(|old| {
+        members.iter().any(|r| match &r.candidate.cql {
+            Cql::Member { ring, .. } => ring.contains(&old),
+            _ => false,
+        })
+    });
+    let extras = others.iter().any(|r| r.candidate.ordinal.is_none());
+    let all_absent = others.iter().all(|r| r.candidate.lookup == Lookup::Absent);
+    let no_seed_why = no_seed_reason(facts, &others);
 
-    let verdict = if may_list_self {
+    if facts.data == DataState::Present {
         // Restart. Our own address is always usable, so the list is never empty; DNS
         // errors are retried while the wait lasts so the list is as complete as it can be.
-        if !transient.is_empty() && !facts.wait_over {
-            Verdict::Wait {
-                reason: format!("DNS errors for {}", describe(&transient)),
-            }
-        } else {
-            if !own_listed {
-                // Only when seed-count excludes our own ordinal; still list ourselves last
-                // so that a lone survivor can come up.
-                push_unique(&mut seeds, facts.pod_ip);
-            }
-            Verdict::Seeds {
-                mode: BootMode::Restart,
-                seeds,
-            }
+        if let Some(why) = transient_why
+            && !facts.wait_over
+        {
+            return Verdict::Wait { reason: why };
         }
-    } else if has_other_seed {
-        Verdict::Seeds {
+        let mut seeds = collect(reports, facts.pod_ip, |_| true);
+        // Only when seed-count excludes our own ordinal; still list ourselves last so
+        // that a lone survivor can come up.
+        push_unique(&mut seeds, facts.pod_ip);
+        return Verdict::Seeds {
+            mode: BootMode::Restart,
+            seeds,
+        };
+    }
+
+    if let Some(old) = facts.replace_address {
+        if !have_members {
+            return wait_or_refuse(
+                facts,
+                format!(
+                    "--replace-address {old} given, but no ring member answers CQL to confirm it"
+                ),
+            );
+        }
+        if !old_is_known {
+            return Verdict::Refuse {
+                reason: format!(
+                    "--replace-address {old} is not a member of the ring (no live node knows it): there is \
+                     nothing to replace. Remove the flag to bootstrap as a new node, or give the old node's \
+                     address as system.peers shows it"
+                ),
+            };
+        }
+        let seeds = collect(reports, facts.pod_ip, |r| {
+            matches!(r.candidate.cql, Cql::Member { .. })
+        });
+        return Verdict::Seeds {
+            mode: BootMode::Replace { address: old },
+            seeds,
+        };
+    }
+
+    if have_members {
+        // Join: one range movement at a time (Cassandra refuses a second), and in ordinal
+        // order, so pods started all at once still join one by one.
+        if !moving.is_empty() {
+            return wait_or_refuse(
+                facts,
+                format!(
+                    "another node is joining, leaving or moving ({}); Cassandra allows one at a time",
+                    moving.join(", ")
+                ),
+            );
+        }
+        if let Some(why) = earlier_why {
+            return wait_or_refuse(
+                facts,
+                format!("{why} exists but is not a ring member yet; pods join in ordinal order"),
+            );
+        }
+        let seeds = collect(reports, facts.pod_ip, |r| {
+            matches!(r.candidate.cql, Cql::Member { .. })
+        });
+        return Verdict::Seeds {
             mode: BootMode::Join,
             seeds,
+        };
+    }
+
+    // No member answers. Only ordinal 0 may found, never with extra seeds (the cluster is
+    // elsewhere) or on DNS errors; at once when no other pod exists, otherwise only when
+    // the wait is over (other pods with data get the time to come back first).
+    if own == 0 && !extras && transient_why.is_none() && (all_absent || facts.wait_over) {
+        for r in reports.iter_mut() {
+            match r.use_ {
+                Use::SkippedSelf => r.use_ = Use::SeedSelf,
+                Use::Seed => r.use_ = Use::NotAMember,
+                _ => {}
+            }
         }
-    } else if facts.own_ordinal == 0
-        && others
-            .iter()
-            .all(|r| r.candidate.ordinal.is_some() && r.candidate.lookup == Lookup::Absent)
-    {
-        Verdict::Seeds {
+        return Verdict::Seeds {
             mode: BootMode::Found,
             seeds: vec![facts.pod_ip],
+        };
+    }
+    wait_or_refuse(facts, no_seed_why)
+}
+
+fn wait_or_refuse(facts: &Facts<'_>, why: String) -> Verdict {
+    if facts.wait_over {
+        Verdict::Refuse {
+            reason: format!(
+                "no safe way to start this node without data: {why}. Starting Cassandra now could \
+                 make this pod its own seed and found a second cluster, or bootstrap beside another \
+                 range movement. Check that the headless Service publishes not-ready addresses \
+                 (publishNotReadyAddresses: true), that ordinal 0 is running, and that DNS answers; \
+                 or raise --seed-wait"
+            ),
         }
     } else {
-        let why = no_seed_reason(facts, &others);
-        if facts.wait_over {
-            Verdict::Refuse {
-                reason: format!(
-                    "no usable seed for a node without data: {why}. Starting Cassandra now \
-                     would make this pod its own seed and found a second cluster. Check that \
-                     the headless Service publishes not-ready addresses \
-                     (publishNotReadyAddresses: true), that ordinal 0 is running, and that DNS \
-                     answers; or raise --seed-wait"
-                ),
-            }
-        } else {
-            Verdict::Wait { reason: why }
-        }
-    };
-
-    Plan {
-        verdict,
-        candidates: reports,
+        Verdict::Wait { reason: why }
     }
 }
 
@@ -338,7 +505,10 @@ fn describe(reports: &[&Report]) -> String {
         .map(|r| {
             let what = match (&r.candidate.lookup, &r.use_) {
                 (_, Use::SkippedOwnAddress) => "resolves to this pod's own IP".to_owned(),
-                (Lookup::Resolved { addresses }, _) => format!("{addresses:?}"),
+                (Lookup::Resolved { addresses }, _) => match &r.candidate.cql {
+                    Cql::NoAnswer { .. } => format!("{addresses:?}, no CQL answer"),
+                    _ => format!("{addresses:?}"),
+                },
                 (Lookup::Literal { address }, _) => address.to_string(),
                 (Lookup::Absent, _) => "NXDOMAIN/no address".to_owned(),
                 (Lookup::ServerError { code }, _) => code.clone(),
@@ -362,11 +532,39 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A pod candidate that CQL was not asked about (unresolved, or this pod).
     fn pod(ordinal: u32, lookup: Lookup) -> Candidate {
         Candidate {
             name: format!("c-{ordinal}.c.db.svc.cluster.local"),
             ordinal: Some(ordinal),
             lookup,
+            cql: Cql::NotAsked,
+        }
+    }
+
+    /// A pod that resolves and answers CQL as a member of cluster "c".
+    fn up(ordinal: u32, addr: &str) -> Candidate {
+        Candidate {
+            cql: member("c", &[], &[addr]),
+            ..pod(ordinal, at(&[addr]))
+        }
+    }
+
+    /// A pod that resolves but does not answer CQL (not started, or not joined yet).
+    fn silent(ordinal: u32, addr: &str) -> Candidate {
+        Candidate {
+            cql: Cql::NoAnswer {
+                detail: "refused".into(),
+            },
+            ..pod(ordinal, at(&[addr]))
+        }
+    }
+
+    fn member(cluster: &str, movements: &[&str], ring: &[&str]) -> Cql {
+        Cql::Member {
+            cluster_name: Some(cluster.into()),
+            movements: movements.iter().map(|a| ip(a)).collect(),
+            ring: ring.iter().map(|a| ip(a)).collect(),
         }
     }
 
@@ -375,6 +573,7 @@ mod tests {
             name: name.into(),
             ordinal: None,
             lookup,
+            cql: Cql::NotAsked,
         }
     }
 
@@ -404,6 +603,7 @@ mod tests {
         data: DataState,
         candidates: Vec<Candidate>,
         wait_over: bool,
+        replace: Option<&str>,
         want: Want,
     ) {
         let facts = Facts {
@@ -412,6 +612,8 @@ mod tests {
             data,
             candidates: &candidates,
             wait_over,
+            cluster_name: Some("c"),
+            replace_address: replace.map(ip),
         };
         let plan = plan(&facts);
         match (&plan.verdict, &want) {
@@ -431,141 +633,167 @@ mod tests {
                     "{name}: lists itself without data"
                 );
             }
+            if let Some(old) = replace {
+                assert!(!seeds.contains(&ip(old)), "{name}: seeds the replaced node");
+            }
+        }
+        // Never wait once the wait is over.
+        if wait_over {
+            assert!(
+                !matches!(plan.verdict, Verdict::Wait { .. }),
+                "{name}: waits after the wait"
+            );
         }
     }
 
     use DataState::*;
     use Lookup::Absent;
 
-    /// One row: name, own ordinal, data, candidates, wait over, expected verdict.
-    type Case = (&'static str, u32, DataState, Vec<Candidate>, bool, Want);
+    /// One row: name, own ordinal, data, candidates, wait over, --replace-address, expected.
+    type Case = (
+        &'static str,
+        u32,
+        DataState,
+        Vec<Candidate>,
+        bool,
+        Option<&'static str>,
+        Want,
+    );
 
     #[test]
-    fn seed_rules_table() {
+    fn boot_plan_table() {
         let me = || Lookup::NotAsked;
+        const R: BootMode = BootMode::Replace {
+            address: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)),
+        };
         #[rustfmt::skip]
         let cases: Vec<Case> = vec![
-            // --- with data: may list itself ---
+            // --- with data: restart, may list itself, no waiting on peers ---
             ("restart, all resolve", 1, Present,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, me()), pod(2, at(&["10.0.0.3"]))], false,
+             vec![up(0, "10.0.0.1"), pod(1, me()), silent(2, "10.0.0.3")], false, None,
              Want::Seeds(BootMode::Restart, &["10.0.0.1", ME, "10.0.0.3"])),
-            ("restart, others absent: no waiting on peers", 1, Present,
-             vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], false,
+            ("restart, others absent", 1, Present,
+             vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], false, None,
              Want::Seeds(BootMode::Restart, &[ME])),
             ("restart, DNS error: retry while waiting", 0, Present,
-             vec![pod(0, me()), pod(1, servfail()), pod(2, at(&["10.0.0.3"]))], false,
+             vec![pod(0, me()), pod(1, servfail()), silent(2, "10.0.0.3")], false, None,
              Want::Wait),
             ("restart, DNS error at the end: go with what resolved", 0, Present,
-             vec![pod(0, me()), pod(1, servfail()), pod(2, at(&["10.0.0.3"]))], true,
+             vec![pod(0, me()), pod(1, servfail()), silent(2, "10.0.0.3")], true, None,
              Want::Seeds(BootMode::Restart, &[ME, "10.0.0.3"])),
             ("restart beyond seed-count lists itself last", 5, Present,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, Lookup::Timeout)], true,
+             vec![up(0, "10.0.0.1"), pod(1, Lookup::Timeout)], true, None,
              Want::Seeds(BootMode::Restart, &["10.0.0.1", ME])),
             ("restart, single-node cluster", 0, Present,
-             vec![pod(0, me())], false,
+             vec![pod(0, me())], false, None,
              Want::Seeds(BootMode::Restart, &[ME])),
-            // --- without data, ordinal > 0: join through others, never self ---
-            ("join, all resolve", 2, Empty,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, at(&["10.0.0.2"])), pod(2, me())], false,
+            ("restart refuses a candidate of another cluster", 1, Present,
+             vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Refuse),
+            // --- without data: join through live members only, never self ---
+            ("join, all up", 2, Empty,
+             vec![up(0, "10.0.0.1"), up(1, "10.0.0.2"), pod(2, me())], false, None,
              Want::Seeds(BootMode::Join, &["10.0.0.1", "10.0.0.2"])),
-            ("join, only ordinal 1 resolves", 2, Empty,
-             vec![pod(0, Absent), pod(1, at(&["10.0.0.2"])), pod(2, me())], false,
-             Want::Seeds(BootMode::Join, &["10.0.0.2"])),
+            ("join through members only: a silent pod is no seed", 3, Empty,
+             vec![up(0, "10.0.0.1"), up(1, "10.0.0.2"), silent(2, "10.0.0.3")], false, None,
+             Want::Wait),
+            ("join waits for an earlier ordinal that is not a member yet", 2, Empty,
+             vec![up(0, "10.0.0.1"), silent(1, "10.0.0.2"), pod(2, me())], false, None,
+             Want::Wait),
+            ("join refuses at the end when an earlier ordinal never joins", 2, Empty,
+             vec![up(0, "10.0.0.1"), silent(1, "10.0.0.2"), pod(2, me())], true, None,
+             Want::Refuse),
+            ("join, a later ordinal that is down does not block", 1, Empty,
+             vec![up(0, "10.0.0.1"), pod(1, me()), silent(2, "10.0.0.3")], false, None,
+             Want::Seeds(BootMode::Join, &["10.0.0.1"])),
+            ("join waits while another node bootstraps", 2, Empty,
+             vec![Candidate { cql: member("c", &["10.0.0.2"], &[]), ..up(0, "10.0.0.1") }, up(1, "10.0.0.2"), pod(2, me())], false, None,
+             Want::Wait),
+            ("a movement of this very pod does not block it", 1, Empty,
+             vec![Candidate { cql: member("c", &[ME], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Seeds(BootMode::Join, &["10.0.0.1"])),
             ("join, nothing resolves yet: wait", 1, Empty,
-             vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], false,
+             vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], false, None,
              Want::Wait),
             ("join, nothing resolves in time: refuse", 1, Empty,
-             vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], true,
+             vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], true, None,
              Want::Refuse),
             ("join, all SERVFAIL/timeout in time: refuse", 1, Empty,
-             vec![pod(0, servfail()), pod(1, me()), pod(2, Lookup::Timeout)], true,
+             vec![pod(0, servfail()), pod(1, me()), pod(2, Lookup::Timeout)], true, None,
              Want::Refuse),
             ("partial data is not data", 1, Partial,
-             vec![pod(0, Absent), pod(1, me())], true,
+             vec![pod(0, Absent), pod(1, me())], true, None,
              Want::Refuse),
-            ("stale record: another pod's name on our IP is skipped", 2, Empty,
-             vec![pod(0, at(&[ME])), pod(1, at(&["10.0.0.2"])), pod(2, me())], false,
-             Want::Seeds(BootMode::Join, &["10.0.0.2"])),
-            ("stale record only: wait, never self", 2, Empty,
-             vec![pod(0, at(&[ME])), pod(1, Absent), pod(2, me())], false,
+            ("stale record: another pod's name on our IP is never a seed", 2, Empty,
+             vec![up(0, "10.0.0.1"), Candidate { cql: Cql::NotAsked, ..up(1, ME) }, pod(2, me())], false, None,
              Want::Wait),
+            ("stale record of a later pod does not block a join", 1, Empty,
+             vec![up(0, "10.0.0.1"), pod(1, me()), Candidate { cql: Cql::NotAsked, ..up(2, ME) }], false, None,
+             Want::Seeds(BootMode::Join, &["10.0.0.1"])),
             ("duplicates collapse", 3, Empty,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, at(&["10.0.0.1", "10.0.0.2"])), pod(2, at(&["10.0.0.2"]))], false,
+             vec![up(0, "10.0.0.1"), Candidate { lookup: at(&["10.0.0.1", "10.0.0.2"]), ..up(1, "10.0.0.1") }, up(2, "10.0.0.2")], false, None,
              Want::Seeds(BootMode::Join, &["10.0.0.1", "10.0.0.2"])),
+            ("another cluster on our names: refuse at once", 1, Empty,
+             vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Refuse),
             // --- without data, ordinal 0 ---
             ("found: every other pod is absent", 0, Empty,
-             vec![pod(0, me()), pod(1, Absent), pod(2, Absent)], false,
+             vec![pod(0, me()), pod(1, Absent), pod(2, Absent)], false, None,
              Want::Seeds(BootMode::Found, &[ME])),
             ("found: single replica", 0, Empty,
-             vec![pod(0, me())], false,
+             vec![pod(0, me())], false, None,
              Want::Seeds(BootMode::Found, &[ME])),
             ("found from partial data (crashed during first boot)", 0, Partial,
-             vec![pod(0, me()), pod(1, Absent)], false,
+             vec![pod(0, me()), pod(1, Absent)], false, None,
              Want::Seeds(BootMode::Found, &[ME])),
-            ("ordinal 0 without data joins when another pod exists", 0, Empty,
-             vec![pod(0, me()), pod(1, at(&["10.0.0.2"])), pod(2, Absent)], false,
+            ("pods started at once: ordinal 0 waits for a ring to answer first", 0, Empty,
+             vec![pod(0, me()), silent(1, "10.0.0.2"), silent(2, "10.0.0.3")], false, None,
+             Want::Wait),
+            ("pods started at once: no ring answered in time, ordinal 0 founds", 0, Empty,
+             vec![pod(0, me()), silent(1, "10.0.0.2"), silent(2, "10.0.0.3")], true, None,
+             Want::Seeds(BootMode::Found, &[ME])),
+            ("ordinal 0 without data joins a live ring", 0, Empty,
+             vec![pod(0, me()), up(1, "10.0.0.2"), pod(2, Absent)], false, None,
              Want::Seeds(BootMode::Join, &["10.0.0.2"])),
             ("ordinal 0 never founds on a DNS error", 0, Empty,
-             vec![pod(0, me()), pod(1, servfail()), pod(2, Absent)], false,
-             Want::Wait),
-            ("ordinal 0 never founds on a timeout, even at the end", 0, Empty,
-             vec![pod(0, me()), pod(1, Lookup::Timeout), pod(2, Absent)], true,
-             Want::Refuse),
-            ("ordinal 0 never founds on a stale record of our IP", 0, Empty,
-             vec![pod(0, me()), pod(1, at(&[ME])), pod(2, Absent)], true,
+             vec![pod(0, me()), pod(1, servfail()), pod(2, Absent)], true, None,
              Want::Refuse),
             ("ordinal 0 never founds when extra seeds are configured", 0, Empty,
-             vec![pod(0, me()), pod(1, Absent), extra("seed.dc2", Absent)], true,
+             vec![pod(0, me()), pod(1, Absent), extra("seed.dc2", Absent)], true, None,
              Want::Refuse),
+            ("other ordinals never found", 1, Empty,
+             vec![silent(0, "10.0.0.1"), pod(1, me())], true, None,
+             Want::Refuse),
+            // --- replace (explicit evidence) ---
+            ("replace a member the ring knows", 0, Empty,
+             vec![pod(0, me()), Candidate { cql: member("c", &[], &["10.0.0.2", "10.0.0.1"]), ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),
+             Want::Seeds(R, &["10.0.0.2"])),
+            ("replace: the old address is never a seed even if DNS still has it", 1, Empty,
+             vec![Candidate { cql: Cql::NotAsked, ..up(0, "10.0.0.1") }, pod(1, me()), Candidate { cql: member("c", &[], &["10.0.0.1", "10.0.0.3"]), ..up(2, "10.0.0.3") }], false, Some("10.0.0.1"),
+             Want::Seeds(R, &["10.0.0.3"])),
+            ("replace an address the ring does not know: refuse", 0, Empty,
+             vec![pod(0, me()), up(1, "10.0.0.2")], false, Some("10.0.0.1"),
+             Want::Refuse),
+            ("replace with no member answering: wait", 0, Empty,
+             vec![pod(0, me()), silent(1, "10.0.0.2")], false, Some("10.0.0.1"),
+             Want::Wait),
+            ("replace is ignored with data (Cassandra ignores _first_boot too)", 0, Present,
+             vec![pod(0, me()), up(1, "10.0.0.2")], false, Some("10.0.0.1"),
+             Want::Seeds(BootMode::Restart, &[ME, "10.0.0.2"])),
             // --- extra seeds ---
-            ("extra seeds follow the pods", 1, Empty,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, me()), extra("192.168.9.9", Lookup::Literal { address: ip("192.168.9.9") }), extra("seeds.dc2", at(&["10.1.0.1", "10.1.0.2"]))], false,
-             Want::Seeds(BootMode::Join, &["10.0.0.1", "192.168.9.9", "10.1.0.1", "10.1.0.2"])),
-            ("extra seeds alone are enough to join", 0, Empty,
-             vec![pod(0, me()), pod(1, Absent), extra("seeds.dc2", at(&["10.1.0.1"]))], false,
-             Want::Seeds(BootMode::Join, &["10.1.0.1"])),
-            ("extra seed equal to a pod address is not repeated", 1, Empty,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, me()), extra("10.0.0.1", Lookup::Literal { address: ip("10.0.0.1") })], false,
-             Want::Seeds(BootMode::Join, &["10.0.0.1"])),
+            ("extra seeds that answer are join seeds", 1, Empty,
+             vec![up(0, "10.0.0.1"), pod(1, me()), Candidate { cql: member("c", &[], &[]), ..extra("192.168.9.9", Lookup::Literal { address: ip("192.168.9.9") }) }], false, None,
+             Want::Seeds(BootMode::Join, &["10.0.0.1", "192.168.9.9"])),
             ("extra seed that is our own IP is skipped without data", 1, Empty,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, me()), extra(ME, Lookup::Literal { address: ip(ME) })], false,
+             vec![up(0, "10.0.0.1"), pod(1, me()), extra(ME, Lookup::Literal { address: ip(ME) })], false, None,
              Want::Seeds(BootMode::Join, &["10.0.0.1"])),
             ("extra seed that is our own IP is fine with data", 1, Present,
-             vec![pod(0, at(&["10.0.0.1"])), pod(1, me()), extra(ME, Lookup::Literal { address: ip(ME) })], false,
+             vec![up(0, "10.0.0.1"), pod(1, me()), extra(ME, Lookup::Literal { address: ip(ME) })], false, None,
              Want::Seeds(BootMode::Restart, &["10.0.0.1", ME])),
         ];
-        for (name, own, data, candidates, wait_over, want) in cases {
-            check(name, own, data, candidates, wait_over, want);
+        for (name, own, data, candidates, wait_over, replace, want) in cases {
+            check(name, own, data, candidates, wait_over, replace, want);
         }
-    }
-
-    #[test]
-    fn reports_say_why() {
-        let candidates = vec![
-            pod(0, at(&[ME])),
-            pod(1, Lookup::NotAsked),
-            pod(2, at(&["10.0.0.3"])),
-            pod(3, at(&["10.0.0.3"])),
-            pod(4, servfail()),
-        ];
-        let plan = plan(&Facts {
-            own_ordinal: 1,
-            pod_ip: ip(ME),
-            data: Empty,
-            candidates: &candidates,
-            wait_over: false,
-        });
-        let uses: Vec<Use> = plan.candidates.iter().map(|r| r.use_.clone()).collect();
-        assert_eq!(
-            uses,
-            [
-                Use::SkippedOwnAddress,
-                Use::SkippedSelf,
-                Use::Seed,
-                Use::SkippedDuplicate,
-                Use::Unresolved
-            ]
-        );
     }
 
     #[test]
@@ -577,6 +805,8 @@ mod tests {
             data: Empty,
             candidates: &candidates,
             wait_over: true,
+            cluster_name: None,
+            replace_address: None,
         });
         let Verdict::Refuse { reason } = plan.verdict else {
             panic!("expected a refusal")

@@ -119,7 +119,7 @@ pub fn load_settings(
 }
 
 /// The CQL-related file paths from the command line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CqlFiles {
     /// Username file.
     pub username: Option<PathBuf>,
@@ -411,4 +411,58 @@ impl Node {
         }
         Ok(Some(out))
     }
+}
+
+/// Asks a seed candidate who it is: its cluster name, the members it knows, and which of
+/// them are moving token ranges. A candidate that does not answer is `NoAnswer`; rejected
+/// credentials are an error (a live node we cannot read must never look like "no ring").
+pub async fn probe(
+    ip: IpAddr,
+    settings: &CqlSettings,
+) -> Result<crate::decide::seeds::Cql, CqlError> {
+    use crate::decide::ring::Status;
+    use crate::decide::seeds::Cql;
+    let node = match connect(ip, settings).await {
+        Ok(node) => node,
+        Err(e @ CqlError::Auth { .. }) => return Err(e),
+        Err(e) => {
+            return Ok(Cql::NoAnswer {
+                detail: e.to_string(),
+            });
+        }
+    };
+    let read = async {
+        let local = node.local().await?;
+        let peers = node.peers().await?;
+        let gossip = node.gossip().await?.unwrap_or_default();
+        Ok::<_, CqlError>((local, peers, gossip))
+    };
+    let (local, peers, gossip) = match read.await {
+        Ok(x) => x,
+        Err(e) => {
+            return Ok(Cql::NoAnswer {
+                detail: e.to_string(),
+            });
+        }
+    };
+    let mut ring: Vec<IpAddr> = local.broadcast_address.into_iter().collect();
+    for ip in peers
+        .iter()
+        .filter_map(|p| p.address)
+        .chain(gossip.iter().filter_map(|g| g.address))
+    {
+        if !ring.contains(&ip) {
+            ring.push(ip);
+        }
+    }
+    let movements = gossip
+        .iter()
+        .filter(|g| Status::parse(g.status.as_deref()).is_range_movement())
+        .filter_map(|g| g.address)
+        .collect();
+    Ok(Cql::Member {
+        cluster_name: local.cluster_name,
+        movements,
+        ring,
+    })
 }

@@ -348,6 +348,51 @@ impl Ring {
         })
     }
 
+    /// Plays the kubelet's `restartPolicy: Always` for nodes started at once: restarts any
+    /// node whose entrypoint exited (e.g. refused to boot yet), after `backoff`, until
+    /// every node in `ordinals` answers CQL or `timeout` passes. Returns how many restarts
+    /// each ordinal needed.
+    pub fn run_until_ready(
+        &mut self,
+        ordinals: &[u32],
+        backoff: Duration,
+        timeout: Duration,
+    ) -> Result<BTreeMap<u32, u32>> {
+        let deadline = Instant::now() + timeout;
+        let mut restarts: BTreeMap<u32, u32> = ordinals.iter().map(|&o| (o, 0)).collect();
+        loop {
+            let mut all_ready = true;
+            for &o in ordinals {
+                if let Some(status) = self.try_exit(o)? {
+                    *restarts.get_mut(&o).expect("listed") += 1;
+                    if status.code() != Some(1) {
+                        bail!(
+                            "node {o} exited with {status}, not a refusal\n{}",
+                            self.logs_tail(o)
+                        );
+                    }
+                    std::thread::sleep(backoff);
+                    let ip = self.node(o)?.ip;
+                    self.start(o, ip, &NodeOpts::default())?;
+                    all_ready = false;
+                } else if !self.port_open(SocketAddr::new(self.node(o)?.ip, 9042))? {
+                    all_ready = false;
+                }
+            }
+            if all_ready {
+                return Ok(restarts);
+            }
+            if Instant::now() > deadline {
+                let tails: Vec<String> = ordinals.iter().map(|&o| self.logs_tail(o)).collect();
+                bail!(
+                    "nodes {ordinals:?} not all ready after {timeout:?} (restarts {restarts:?})\n{}",
+                    tails.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     /// Starts a node and waits for it, like an OrderedReady StatefulSet.
     pub fn start_ready(&mut self, ordinal: u32, timeout: Duration) -> Result<()> {
         self.start(ordinal, default_ip(ordinal), &NodeOpts::default())?;
