@@ -3,6 +3,8 @@
 //! Needs root, Java 17 and the cassandra-all jars (fetched and cached by
 //! tests/cassandra/fetch): run through `scripts/test`. At most 3 nodes at once.
 
+#![allow(clippy::print_stderr)] // Progress lines (timings, restarts) for the test log.
+
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
