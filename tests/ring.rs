@@ -341,3 +341,124 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
         assert_eq!(report["pods"][i]["member"]["tokens"], tokens[i], "{report}");
     }
 }
+
+#[test]
+#[ignore = "needs root, Java, openssl and real Cassandra nodes: run scripts/test"]
+fn password_authentication_and_client_tls() {
+    let _turn = turn();
+    let mut ring = new_ring("secure");
+    let dir = ring.spec.dir.clone();
+    let ips: Vec<_> = (0..2).map(ring::default_ip).collect();
+    let pki = ringkeeper_testkit::pki::make(&dir.join("pki"), &ips).unwrap();
+
+    // The template: the test one, with PasswordAuthenticator and TLS-only CQL that
+    // requires client certificates.
+    let template = dir.join("conf-secure");
+    std::fs::create_dir_all(&template).unwrap();
+    let base = ring::repo_root().join("tests/cassandra/conf");
+    for file in ["logback.xml", "cassandra-rackdc.properties"] {
+        std::fs::copy(base.join(file), template.join(file)).unwrap();
+    }
+    let yaml = std::fs::read_to_string(base.join("cassandra.yaml"))
+        .unwrap()
+        .replace(
+            "authenticator: AllowAllAuthenticator",
+            "authenticator: PasswordAuthenticator",
+        );
+    let tls = format!(
+        "client_encryption_options:\n  enabled: true\n  optional: false\n  require_client_auth: true\n  \
+         ssl_context_factory:\n    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory\n  \
+         keystore: {}\n  truststore: {}\n",
+        pki.node_keystore.display(),
+        pki.ca.display()
+    );
+    std::fs::write(template.join("cassandra.yaml"), format!("{yaml}{tls}")).unwrap();
+
+    // Credentials as Secret mounts would provide them: files.
+    let secret = "cassandra";
+    std::fs::write(dir.join("username"), "cassandra\n").unwrap();
+    std::fs::write(dir.join("password"), format!("{secret}\n")).unwrap();
+    std::fs::write(dir.join("wrong-password"), "Wr0ng-s3cret\n").unwrap();
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let cql_flags = |password: &str| -> Vec<String> {
+        vec![
+            "--cql-username-file".into(),
+            path(&dir.join("username")),
+            "--cql-password-file".into(),
+            path(&dir.join(password)),
+            "--cql-ca-file".into(),
+            path(&pki.ca),
+            "--cql-cert-file".into(),
+            path(&pki.client_cert),
+            "--cql-key-file".into(),
+            path(&pki.client_key),
+        ]
+    };
+    ring.spec.conf_template = template;
+    ring.spec.entrypoint_args = cql_flags("password");
+
+    let ready = |ring: &Ring, ip: &std::net::IpAddr, flags: &[String]| {
+        let mut args: Vec<&str> = vec!["ready", "--timeout", "5s"];
+        let host = ip.to_string();
+        args.extend(["--host", host.as_str()]);
+        args.extend(flags.iter().map(String::as_str));
+        ring.ringkeeper(&args).unwrap()
+    };
+
+    ring.start_ready(0, BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    // The default superuser is set up just after the node opens CQL.
+    eventually(Duration::from_secs(60), || {
+        let (code, _, err) = ready(&ring, &ips[0], &cql_flags("password"));
+        (code == 0).then_some(()).ok_or(err)
+    });
+    // The second pod's boot checks reach the first over TLS, with credentials.
+    ring.start_ready(1, BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(boot_decision(&ring, 1)["mode"], "Join");
+    for ip in &ips {
+        let (code, out, err) = ready(&ring, ip, &cql_flags("password"));
+        assert_eq!((code, out.trim()), (0, "ready"), "{err}");
+    }
+    let mut status: Vec<String> = [
+        "status",
+        "--pod-name",
+        "cassandra-1",
+        "--namespace",
+        "default",
+        "--pod-ip",
+        "127.0.0.12",
+        "--replicas",
+        "2",
+        "--output",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    status.extend(cql_flags("password"));
+    let report = eventually(Duration::from_secs(90), || {
+        let (code, out, err) = ring
+            .ringkeeper(&status.iter().map(String::as_str).collect::<Vec<_>>())
+            .unwrap();
+        (code == 0)
+            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
+            .ok_or(format!("{err}\n{out}"))
+    });
+    assert_eq!(report["healthy"], true);
+
+    // A wrong password: a clear error (exit 2), naming the files, never the secret.
+    let (code, _, err) = ready(&ring, &ips[0], &cql_flags("wrong-password"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("rejected the CQL credentials"), "{err}");
+    assert!(
+        !err.contains("Wr0ng-s3cret") && !err.contains("s3cret"),
+        "the password leaked: {err}"
+    );
+    // Without a client certificate, or without TLS, the node does not talk to us.
+    let no_client_cert: Vec<String> = cql_flags("password")[..6].to_vec();
+    let (code, _, err) = ready(&ring, &ips[0], &no_client_cert);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = ready(&ring, &ips[0], &cql_flags("password")[..4]);
+    assert_eq!(code, 1, "{err}");
+}

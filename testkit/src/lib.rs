@@ -7,5 +7,6 @@
 
 pub mod dns;
 pub mod netns;
+pub mod pki;
 pub mod pod;
 pub mod ring;

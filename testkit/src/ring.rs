@@ -81,6 +81,10 @@ pub struct RingSpec {
     pub seed_wait: String,
     /// Heap per node.
     pub heap: String,
+    /// The configuration template (`--conf-template`) every node renders from.
+    pub conf_template: PathBuf,
+    /// Extra `ringkeeper entrypoint` flags for every node (e.g. CQL credential files).
+    pub entrypoint_args: Vec<String>,
 }
 
 impl RingSpec {
@@ -97,6 +101,8 @@ impl RingSpec {
             cassandra_home,
             seed_wait: "60s".into(),
             heap: "512m".into(),
+            conf_template: repo_root().join("tests/cassandra/conf"),
+            entrypoint_args: Vec::new(),
         }
     }
 
@@ -284,11 +290,12 @@ impl Ring {
             .arg("--data-dir")
             .arg(dir.join("data"))
             .arg("--conf-template")
-            .arg(repo.join("tests/cassandra/conf"))
+            .arg(&spec.conf_template)
             .arg("--conf-out")
             .arg(dir.join("conf"))
             .args(["--cluster-name", &spec.cluster_name])
             .args(["--seed-wait", &spec.seed_wait])
+            .args(&spec.entrypoint_args)
             .args(&opts.args)
             .arg("--")
             .arg(repo.join("tests/cassandra/cassandra-node"))
