@@ -462,3 +462,183 @@ fn password_authentication_and_client_tls() {
     let (code, _, err) = ready(&ring, &ips[0], &cql_flags("password")[..4]);
     assert_eq!(code, 1, "{err}");
 }
+
+/// Runs CQL statements against `ip` from inside the ring's namespace (a current-thread
+/// runtime on a thread that joined it, so the driver's sockets live there).
+fn cql_in_ring<T: Send + 'static>(
+    ring: &Ring,
+    ip: std::net::IpAddr,
+    work: impl FnOnce(
+        scylla::client::session::Session,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
+    + Send
+    + 'static,
+) -> T {
+    ring.netns()
+        .in_thread(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let session = scylla::client::session_builder::SessionBuilder::new()
+                    .known_node(format!("{ip}:9042"))
+                    .build()
+                    .await
+                    .expect("CQL session");
+                work(session).await
+            })
+        })
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
+fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
+    use scylla::statement::{Consistency, Statement};
+    let _turn = turn();
+    let mut ring = new_ring("lostdisk");
+    ring.spec.seed_wait = "10s".into();
+    for o in 0..3 {
+        ring.start_ready(o, BOOT)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+    const ROWS: i32 = 300;
+    // Rows written at RF 3, acknowledged by all three replicas.
+    cql_in_ring(&ring, ring::default_ip(1), |s| {
+        Box::pin(async move {
+            s.query_unpaged("CREATE KEYSPACE ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}", &[]).await.unwrap();
+            s.query_unpaged("CREATE TABLE ks.t (k int PRIMARY KEY, v text)", &[])
+                .await
+                .unwrap();
+            let mut insert = Statement::new("INSERT INTO ks.t (k, v) VALUES (?, ?)");
+            insert.set_consistency(Consistency::All);
+            let insert = s.prepare(insert).await.unwrap();
+            for k in 0..ROWS {
+                s.execute_unpaged(&insert, (k, format!("value-{k}")))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+
+    // Ordinal 0 is lost (no drain) with its disk; its pod comes back on a new IP.
+    let old_ip = ring::default_ip(0);
+    ring.kill_pod(0).unwrap();
+    let data = ring.spec.dir.join("node-0/data");
+    std::fs::remove_dir_all(&data).unwrap();
+    let new_ip: std::net::IpAddr = "127.0.0.21".parse().unwrap();
+
+    // Without evidence it must not bootstrap beside a down replica, nor seed itself: it
+    // refuses, naming the down member and --replace-address.
+    let earlier = ring.entrypoint_log(0).len();
+    ring.start(0, new_ip, &NodeOpts::default()).unwrap();
+    let status = ring.wait_exit(0, Duration::from_secs(120)).unwrap();
+    let log = ring.entrypoint_log(0)[earlier..].to_owned();
+    assert_eq!(status.code(), Some(1), "{}", ring.logs_tail(0));
+    assert!(
+        log.contains(&format!("the ring has down members ({old_ip})"))
+            && log.contains("--replace-address"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("cassandra started"),
+        "Cassandra was started: {log}"
+    );
+    // `status` shows the old identity as a ghost, with the command that would clear it.
+    let (code, out, _) = ring
+        .ringkeeper(&[
+            "status",
+            "--pod-name",
+            "cassandra-1",
+            "--namespace",
+            "default",
+            "--pod-ip",
+            "127.0.0.12",
+            "--replicas",
+            "3",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["ghosts"][0]["member"]["address"],
+        old_ip.to_string(),
+        "{report}"
+    );
+    assert!(
+        report["ghosts"][0]["remedy"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("nodetool removenode "),
+        "{report}"
+    );
+
+    // Given the old address, it replaces its old self: takes over its tokens and streams.
+    ring.start(
+        0,
+        new_ip,
+        &NodeOpts {
+            args: vec!["--replace-address".into(), old_ip.to_string()],
+            ..NodeOpts::default()
+        },
+    )
+    .unwrap();
+    ring.wait_ready(0, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let decision = boot_decision(&ring, 0);
+    assert!(
+        decision["mode"].as_str().unwrap().starts_with("Replace"),
+        "{decision}"
+    );
+    assert!(
+        !decision["seeds"]
+            .as_str()
+            .unwrap()
+            .contains(&new_ip.to_string()),
+        "{decision}"
+    );
+    let conf = std::fs::read_to_string(ring.spec.dir.join("node-0/entrypoint.log")).unwrap();
+    assert!(conf.contains("boot decision"));
+    eventually(Duration::from_secs(120), || {
+        let (code, out, err) = status_json(&ring, 1);
+        (code == 0).then_some(()).ok_or(format!("{err}\n{out}"))
+    });
+
+    // Every row written before the loss is readable through ordinal 0 alone, at CL ONE.
+    ring.stop(1, Duration::from_secs(120)).unwrap();
+    ring.stop(2, Duration::from_secs(120)).unwrap();
+    let rows = cql_in_ring(&ring, new_ip, |s| {
+        Box::pin(async move {
+            let mut select = Statement::new("SELECT k, v FROM ks.t");
+            select.set_consistency(Consistency::One);
+            let mut rows: Vec<(i32, String)> = Vec::new();
+            let mut state = scylla::response::PagingState::start();
+            loop {
+                let (result, next) = s
+                    .query_single_page(select.clone(), &[], state)
+                    .await
+                    .unwrap();
+                rows.extend(
+                    result
+                        .into_rows_result()
+                        .unwrap()
+                        .rows::<(i32, String)>()
+                        .unwrap()
+                        .map(|r| r.unwrap()),
+                );
+                match next.into_paging_control_flow() {
+                    std::ops::ControlFlow::Break(()) => break,
+                    std::ops::ControlFlow::Continue(s) => state = s,
+                }
+            }
+            rows
+        })
+    });
+    assert_eq!(rows.len(), ROWS as usize, "rows missing after the replace");
+    for (k, v) in rows {
+        assert_eq!(v, format!("value-{k}"));
+    }
+}

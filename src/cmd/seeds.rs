@@ -143,7 +143,7 @@ pub async fn resolve(
             .saturating_duration_since(Instant::now())
             .clamp(MIN_ROUND, MAX_ROUND);
         let mut candidates = lookup_all(dns, &names, budget).await;
-        probe_all(&mut candidates, identity, cql).await?;
+        probe_all(&mut candidates, identity, cql, data != DataState::Present).await?;
         rounds += 1;
         let now = Instant::now();
         let wait_over = now >= deadline;
@@ -270,6 +270,7 @@ async fn probe_all(
     candidates: &mut [Candidate],
     identity: &Identity,
     settings: &CqlSettings,
+    liveness: bool,
 ) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
     let mut set = JoinSet::new();
@@ -293,7 +294,7 @@ async fn probe_all(
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            (i, cql::probe(ip, &settings).await)
+            (i, cql::probe(ip, &settings, liveness).await)
         });
     }
     while let Some(joined) = set.join_next().await {

@@ -2,7 +2,6 @@
 //! sees it, plus members that match no pod.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::time::timeout;
@@ -16,9 +15,6 @@ use crate::decide::status::{ExpectedPod, assess, table};
 use crate::edge::cql;
 use crate::edge::dns::Dns;
 use crate::exit::Outcome;
-
-/// Gossip heartbeats advance once a second: two reads this far apart tell who is alive.
-const HEARTBEAT_GAP: Duration = Duration::from_millis(1100);
 
 /// Runs `ringkeeper status`.
 pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
@@ -39,7 +35,7 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         let first = node.gossip().await?;
         let second = match first {
             Some(_) => {
-                tokio::time::sleep(HEARTBEAT_GAP).await;
+                tokio::time::sleep(cql::HEARTBEAT_GAP).await;
                 node.gossip().await?
             }
             None => None,

@@ -110,6 +110,10 @@ pub enum Cql {
         movements: Vec<IpAddr>,
         /// Every address it knows in the ring (peers and gossip).
         ring: Vec<IpAddr>,
+        /// Ring members it sees down (shut down, or heartbeat not advancing). Only
+        /// observed for nodes without data, which must not bootstrap beside them.
+        #[serde(default)]
+        down: Vec<IpAddr>,
     },
 }
 
@@ -342,6 +346,16 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
         })
         .collect();
     let earlier_why = (!earlier.is_empty()).then(|| describe(&earlier));
+    let mut down: Vec<IpAddr> = members
+        .iter()
+        .flat_map(|r| match &r.candidate.cql {
+            Cql::Member { down, .. } => down.clone(),
+            _ => Vec::new(),
+        })
+        .filter(|ip| *ip != facts.pod_ip && Some(*ip) != facts.replace_address)
+        .collect();
+    down.sort();
+    down.dedup();
     let old_is_known = facts.replace_address.is_some_and(|old| {
         members.iter().any(|r| match &r.candidate.cql {
             Cql::Member { ring, .. } => ring.contains(&old),
@@ -413,6 +427,25 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
             return wait_or_refuse(
                 facts,
                 format!("{why} exists but is not a ring member yet; pods join in ordinal order"),
+            );
+        }
+        if !down.is_empty() {
+            // Cassandra refuses to bootstrap while a replica it must stream from is down
+            // ("A node required to move the data consistently is down"); the usual cause
+            // on Kubernetes is this very pod's previous incarnation, which lost its disk.
+            let list = down
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return wait_or_refuse(
+                facts,
+                format!(
+                    "the ring has down members ({list}); a new node cannot bootstrap consistently while \
+                     they are down. If one is this pod's previous incarnation (its disk was lost), restart \
+                     with --replace-address <its IP>; if it is gone for good, remove it with `nodetool \
+                     removenode <host-id>` (see `ringkeeper status`); otherwise wait for it to come back"
+                ),
             );
         }
         let seeds = collect(reports, facts.pod_ip, |r| {
@@ -565,6 +598,7 @@ mod tests {
             cluster_name: Some(cluster.into()),
             movements: movements.iter().map(|a| ip(a)).collect(),
             ring: ring.iter().map(|a| ip(a)).collect(),
+            down: Vec::new(),
         }
     }
 
@@ -764,6 +798,15 @@ mod tests {
             ("other ordinals never found", 1, Empty,
              vec![silent(0, "10.0.0.1"), pod(1, me())], true, None,
              Want::Refuse),
+            ("a down member blocks a join: wait", 0, Empty,
+             vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], false, None,
+             Want::Wait),
+            ("a down member blocks a join: refuse at the end, pointing at --replace-address", 0, Empty,
+             vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], true, None,
+             Want::Refuse),
+            ("replacing the down member is the way through", 0, Empty,
+             vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),
+             Want::Seeds(R, &["10.0.0.2"])),
             // --- replace (explicit evidence) ---
             ("replace a member the ring knows", 0, Empty,
              vec![pod(0, me()), Candidate { cql: member("c", &[], &["10.0.0.2", "10.0.0.1"]), ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),

@@ -17,6 +17,9 @@ use scylla::policies::host_filter::AllowListHostFilter;
 
 use crate::decide::ring::{GossipRow, LocalRow, PeerRow};
 
+/// Gossip heartbeats advance once a second: two reads this far apart tell who is alive.
+pub const HEARTBEAT_GAP: Duration = Duration::from_millis(1100);
+
 /// How to reach and authenticate to nodes.
 #[derive(Clone)]
 pub struct CqlSettings {
@@ -416,11 +419,15 @@ impl Node {
 /// Asks a seed candidate who it is: its cluster name, the members it knows, and which of
 /// them are moving token ranges. A candidate that does not answer is `NoAnswer`; rejected
 /// credentials are an error (a live node we cannot read must never look like "no ring").
+///
+/// With `liveness`, gossip is read twice a heartbeat apart to tell which members are down
+/// (a second slower; only needed when a node without data decides how to join).
 pub async fn probe(
     ip: IpAddr,
     settings: &CqlSettings,
+    liveness: bool,
 ) -> Result<crate::decide::seeds::Cql, CqlError> {
-    use crate::decide::ring::Status;
+    use crate::decide::ring::{Liveness, Status, view};
     use crate::decide::seeds::Cql;
     let node = match connect(ip, settings).await {
         Ok(node) => node,
@@ -434,10 +441,17 @@ pub async fn probe(
     let read = async {
         let local = node.local().await?;
         let peers = node.peers().await?;
-        let gossip = node.gossip().await?.unwrap_or_default();
-        Ok::<_, CqlError>((local, peers, gossip))
+        let gossip = node.gossip().await?;
+        let again = match (&gossip, liveness) {
+            (Some(_), true) => {
+                tokio::time::sleep(HEARTBEAT_GAP).await;
+                node.gossip().await?
+            }
+            _ => None,
+        };
+        Ok::<_, CqlError>((local, peers, gossip, again))
     };
-    let (local, peers, gossip) = match read.await {
+    let (local, peers, gossip, again) = match read.await {
         Ok(x) => x,
         Err(e) => {
             return Ok(Cql::NoAnswer {
@@ -445,6 +459,16 @@ pub async fn probe(
             });
         }
     };
+    let down = match (&gossip, &again) {
+        (Some(first), Some(second)) => view(&local, &peers, Some((first, second)))
+            .members
+            .into_iter()
+            .filter(|m| m.liveness == Liveness::Down)
+            .map(|m| m.address)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let gossip = again.or(gossip).unwrap_or_default();
     let mut ring: Vec<IpAddr> = local.broadcast_address.into_iter().collect();
     for ip in peers
         .iter()
@@ -464,5 +488,6 @@ pub async fn probe(
         cluster_name: local.cluster_name,
         movements,
         ring,
+        down,
     })
 }

@@ -166,6 +166,9 @@ pub struct Ring {
     _dns: DnsMode,
     nodes: BTreeMap<u32, Node>,
     detached: bool,
+    /// Every entrypoint ever started (each leads a process group): killed on drop, so a
+    /// pod whose entrypoint died cannot leave its Cassandra running.
+    started: Vec<i32>,
 }
 
 impl Ring {
@@ -188,6 +191,7 @@ impl Ring {
             _dns: DnsMode::Thread(dns),
             nodes: BTreeMap::new(),
             detached: false,
+            started: Vec::new(),
         })
     }
 
@@ -224,6 +228,7 @@ impl Ring {
             _dns: DnsMode::Detached,
             nodes: BTreeMap::new(),
             detached: true,
+            started: Vec::new(),
         })
     }
 
@@ -280,6 +285,8 @@ impl Ring {
             "-Dcassandra.superuser_setup_delay_ms=0".into(),
             "-Dcassandra.unsafesystem=true".into(),
             "-Dcassandra.available_processors=2".into(),
+            // A replace at a new address first sleeps this long (default 60 s).
+            "-Dcassandra.broadcast_interval_ms=5000".into(),
         ]
         .join(" ");
         let mut cmd = self.netns.command(&spec.ringkeeper);
@@ -311,6 +318,7 @@ impl Ring {
         let child = cmd.spawn().context("starting ringkeeper entrypoint")?;
         let pid = i32::try_from(child.id())?;
         fs::write(dir.join("pid"), pid.to_string())?;
+        self.started.push(pid);
         let child = if self.detached { None } else { Some(child) };
         self.nodes.insert(
             ordinal,
@@ -428,6 +436,16 @@ impl Ring {
     /// Sends a signal to the node's entrypoint (the pod's PID 1).
     pub fn signal(&self, ordinal: u32, signal: Signal) -> Result<()> {
         kill(Pid::from_raw(self.node(ordinal)?.pid), signal)?;
+        Ok(())
+    }
+
+    /// Kills the whole pod at once (entrypoint and Cassandra, no drain), as when a
+    /// Kubernetes node is lost; waits for the entrypoint to be gone.
+    pub fn kill_pod(&mut self, ordinal: u32) -> Result<()> {
+        // The entrypoint leads its own process group (see `start`); Cassandra is in it.
+        let pid = self.node(ordinal)?.pid;
+        kill(Pid::from_raw(-pid), Signal::SIGKILL)?;
+        self.wait_exit(ordinal, Duration::from_secs(30))?;
         Ok(())
     }
 
@@ -564,8 +582,8 @@ impl Drop for Ring {
         if !self.detached {
             self.stop_all(Duration::from_secs(30));
             // Anything the entrypoints left behind in their process groups.
-            for node in self.nodes.values() {
-                let _ = kill(Pid::from_raw(-node.pid), Signal::SIGKILL);
+            for &pid in &self.started {
+                let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
             }
         }
     }
