@@ -47,6 +47,30 @@ fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, String>
     }
 }
 
+/// Starts every pod at once (like `podManagementPolicy: Parallel`) and plays the kubelet
+/// until all answer CQL; returns the restarts each pod needed.
+fn start_at_once(
+    ring: &mut Ring,
+    ips: &[std::net::IpAddr],
+    what: &str,
+    timeout: Duration,
+) -> std::collections::BTreeMap<u32, u32> {
+    let ordinals: Vec<u32> = (0..ips.len() as u32).collect();
+    let start = Instant::now();
+    for &o in &ordinals {
+        ring.start(o, ips[o as usize], &NodeOpts::default())
+            .unwrap();
+    }
+    let restarts = ring
+        .run_until_ready(&ordinals, Duration::from_secs(2), timeout)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!(
+        "{what}: all ready after {:?}, restarts {restarts:?}",
+        start.elapsed()
+    );
+    restarts
+}
+
 /// `ringkeeper status --output json` as pod `ordinal` would run it, with 3 replicas.
 fn status_json(ring: &Ring, ordinal: u32) -> (i32, String, String) {
     let ip = ring::default_ip(ordinal).to_string();
@@ -227,18 +251,7 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
     ring.spec.seed_wait = "20s".into();
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
     let all = [0, 1, 2];
-    let start = Instant::now();
-    for o in all {
-        ring.start(o, ips[o as usize], &NodeOpts::default())
-            .unwrap();
-    }
-    let restarts = ring
-        .run_until_ready(&all, Duration::from_secs(2), Duration::from_secs(600))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    eprintln!(
-        "parallel start: all ready after {:?}, restarts {restarts:?}",
-        start.elapsed()
-    );
+    let restarts = start_at_once(&mut ring, &ips, "parallel start", Duration::from_secs(600));
 
     // One ring: only ordinal 0 founded, the others joined, never seeding themselves.
     let founders: Vec<u32> = all
@@ -312,18 +325,7 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
 
     // Whole-cluster cold restart, all at once, with data: same host IDs and tokens.
     ring.stop_all(Duration::from_secs(120));
-    let start = Instant::now();
-    for o in all {
-        ring.start(o, ips[o as usize], &NodeOpts::default())
-            .unwrap();
-    }
-    let restarts = ring
-        .run_until_ready(&all, Duration::from_secs(2), Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    eprintln!(
-        "cold restart: all ready after {:?}, restarts {restarts:?}",
-        start.elapsed()
-    );
+    start_at_once(&mut ring, &ips, "cold restart", Duration::from_secs(300));
     for o in all {
         assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
     }

@@ -231,13 +231,7 @@ pub(crate) async fn lookup_all(
         let dns = dns.clone();
         let query = name.name.clone();
         let absolute = name.absolute;
-        let permits = permits.clone();
-        set.spawn(async move {
-            // The semaphore is never closed, so acquiring only waits.
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
+        spawn_bounded(&mut set, &permits, async move {
             let lookup = tokio::time::timeout(budget, dns.lookup(&query, absolute))
                 .await
                 .unwrap_or(Lookup::Timeout);
@@ -265,6 +259,23 @@ pub(crate) async fn lookup_all(
         .collect()
 }
 
+/// Spawns `work` on `set`; it starts once one of `permits` is free.
+fn spawn_bounded<T: Send + 'static>(
+    set: &mut JoinSet<T>,
+    permits: &Arc<Semaphore>,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) {
+    let permits = permits.clone();
+    set.spawn(async move {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = permits
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
+        work.await
+    });
+}
+
 /// Probes every resolved candidate other than this pod over CQL, a few at a time.
 async fn probe_all(
     candidates: &mut [Candidate],
@@ -287,13 +298,7 @@ async fn probe_all(
             continue;
         };
         let settings = settings.clone();
-        let permits = permits.clone();
-        set.spawn(async move {
-            // The semaphore is never closed, so acquiring only waits.
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
+        spawn_bounded(&mut set, &permits, async move {
             (i, cql::probe(ip, &settings, liveness).await)
         });
     }
