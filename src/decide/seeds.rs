@@ -108,7 +108,7 @@ pub enum Cql {
         cluster_name: Option<String>,
         /// Members it sees moving ranges (BOOT, BOOT_REPLACE, LEAVING, MOVING).
         movements: Vec<IpAddr>,
-        /// Every address it knows in the ring (peers and gossip).
+        /// The ring's token owners it knows (itself and `system.peers_v2`, live or down).
         ring: Vec<IpAddr>,
         /// Ring members it sees down (shut down, or heartbeat not advancing). Only
         /// observed for nodes without data, which must not bootstrap beside them.
@@ -362,6 +362,13 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
             _ => false,
         })
     });
+    // A ring member at this pod's own IP: alive (measured, not in `down`) or dead.
+    let ip_holder: Option<bool> = members.iter().find_map(|r| match &r.candidate.cql {
+        Cql::Member { ring, down, .. } if ring.contains(&facts.pod_ip) => {
+            Some(!down.contains(&facts.pod_ip))
+        }
+        _ => None,
+    });
     let extras = others.iter().any(|r| r.candidate.ordinal.is_none());
     let all_absent = others.iter().all(|r| r.candidate.lookup == Lookup::Absent);
     let no_seed_why = no_seed_reason(facts, &others);
@@ -382,6 +389,31 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
             mode: BootMode::Restart,
             seeds,
         };
+    }
+
+    match ip_holder {
+        Some(true) => {
+            return Verdict::Refuse {
+                reason: format!(
+                    "this pod's IP {} belongs to a live member of the ring (another host): two nodes \
+                     cannot share an address. Cassandra was not started; check that --pod-ip is this \
+                     pod's own address",
+                    facts.pod_ip
+                ),
+            };
+        }
+        Some(false) => {
+            return wait_or_refuse(
+                facts,
+                format!(
+                    "a down member of the ring still holds this pod's IP {}; Cassandra would cancel the \
+                     join (\"A node with address ... already exists\"). Remove it with `nodetool \
+                     removenode <host-id>` (see `ringkeeper status`) before this node joins",
+                    facts.pod_ip
+                ),
+            );
+        }
+        None => {}
     }
 
     if let Some(old) = facts.replace_address {
@@ -807,6 +839,15 @@ mod tests {
             ("replacing the down member is the way through", 0, Empty,
              vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),
              Want::Seeds(R, &["10.0.0.2"])),
+            ("a live member holds our IP: refuse at once", 1, Empty,
+             vec![Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip(ME)], down: vec![] }, ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Refuse),
+            ("a down member holds our IP: wait (removenode first)", 1, Empty,
+             vec![Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip(ME)], down: vec![ip(ME)] }, ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Wait),
+            ("our IP in the ring does not matter with data (it is us)", 1, Present,
+             vec![Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip(ME)], down: vec![] }, ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1", ME])),
             // --- replace (explicit evidence) ---
             ("replace a member the ring knows", 0, Empty,
              vec![pod(0, me()), Candidate { cql: member("c", &[], &["10.0.0.2", "10.0.0.1"]), ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),

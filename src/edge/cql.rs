@@ -469,12 +469,11 @@ pub async fn probe(
         _ => Vec::new(),
     };
     let gossip = again.or(gossip).unwrap_or_default();
+    // Token owners only (system.local + system.peers_v2: NORMAL members, live or down),
+    // not every gossip endpoint: a bootstrap that crashed leaves its address in gossip,
+    // and must be able to retry.
     let mut ring: Vec<IpAddr> = local.broadcast_address.into_iter().collect();
-    for ip in peers
-        .iter()
-        .filter_map(|p| p.address)
-        .chain(gossip.iter().filter_map(|g| g.address))
-    {
+    for ip in peers.iter().filter_map(|p| p.address) {
         if !ring.contains(&ip) {
             ring.push(ip);
         }
