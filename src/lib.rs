@@ -30,14 +30,20 @@ use exit::Outcome;
 
 /// Runs one subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let inputs = Inputs::gather();
+    // `ready` runs every few seconds as a probe: it needs none of the fallbacks that
+    // `Inputs::gather` reads from files, so only the other commands gather them.
     match cli.command {
-        Command::Seeds(args) => cmd::seeds::run(SeedsConfig::from_args(args, &inputs)?).await,
+        Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
+        Command::Seeds(args) => {
+            cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?).await
+        }
         Command::Entrypoint(args) => {
+            let inputs = Inputs::gather();
             let cfg = EntrypointConfig::from_args(args, &inputs)?;
             cmd::entrypoint::run(cfg, &inputs).await
         }
-        Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
-        Command::Status(args) => cmd::status::run(StatusConfig::from_args(args, &inputs)?).await,
+        Command::Status(args) => {
+            cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?).await
+        }
     }
 }

@@ -91,6 +91,16 @@ fn status_json(ring: &Ring, ordinal: u32) -> (i32, String, String) {
     .unwrap()
 }
 
+/// Waits until `status`, run as pod `ordinal`, says the ring is healthy; returns the report.
+fn healthy_status(ring: &Ring, ordinal: u32, timeout: Duration) -> serde_json::Value {
+    eventually(timeout, || {
+        let (code, out, err) = status_json(ring, ordinal);
+        (code == 0)
+            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
+            .ok_or(format!("{err}\n{out}"))
+    })
+}
+
 fn boot_decision(ring: &Ring, ordinal: u32) -> serde_json::Value {
     ring.entrypoint_log(ordinal)
         .lines()
@@ -219,12 +229,7 @@ fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
     ring.wait_ready(2, BOOT).unwrap_or_else(|e| panic!("{e:#}"));
     let decision = boot_decision(&ring, 2);
     assert_eq!(decision["mode"], "Restart", "{decision}");
-    let report = eventually(Duration::from_secs(90), || {
-        let (code, out, err) = status_json(&ring, 0);
-        (code == 0)
-            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
-            .ok_or(format!("{err}\n{out}"))
-    });
+    let report = healthy_status(&ring, 0, Duration::from_secs(90));
     assert_eq!(report["pods"][2]["address"], new_ip.to_string(), "{report}");
     assert_eq!(
         host_id(&report, 2),
@@ -270,12 +275,7 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
         let seeds = decision["seeds"].as_str().unwrap();
         assert!(!seeds.contains(&ips[o as usize].to_string()), "{decision}");
     }
-    let report = eventually(Duration::from_secs(120), || {
-        let (code, out, err) = status_json(&ring, 2);
-        (code == 0)
-            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
-            .ok_or(format!("{err}\n{out}"))
-    });
+    let report = healthy_status(&ring, 2, Duration::from_secs(120));
     let host_ids: Vec<serde_json::Value> = (0..3)
         .map(|i| report["pods"][i]["member"]["host_id"].clone())
         .collect();
@@ -329,12 +329,7 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
     for o in all {
         assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
     }
-    let report = eventually(Duration::from_secs(120), || {
-        let (code, out, err) = status_json(&ring, 1);
-        (code == 0)
-            .then(|| serde_json::from_str::<serde_json::Value>(&out).unwrap())
-            .ok_or(format!("{err}\n{out}"))
-    });
+    let report = healthy_status(&ring, 1, Duration::from_secs(120));
     for i in 0..3 {
         assert_eq!(
             report["pods"][i]["member"]["host_id"], host_ids[i],
@@ -604,10 +599,7 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     );
     let conf = std::fs::read_to_string(ring.spec.dir.join("node-0/entrypoint.log")).unwrap();
     assert!(conf.contains("boot decision"));
-    eventually(Duration::from_secs(120), || {
-        let (code, out, err) = status_json(&ring, 1);
-        (code == 0).then_some(()).ok_or(format!("{err}\n{out}"))
-    });
+    healthy_status(&ring, 1, Duration::from_secs(120));
 
     // Every row written before the loss is readable through ordinal 0 alone, at CL ONE.
     ring.stop(1, Duration::from_secs(120)).unwrap();

@@ -203,7 +203,7 @@ fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
                     debug!(round, name = %c.name, ?addresses, "resolved");
                 }
             }
-            Lookup::Literal { .. } | Lookup::NotAsked => {}
+            Lookup::Literal { .. } => {}
             Lookup::Absent => {
                 info!(round, name = %c.name, "NXDOMAIN or no address: no such pod (yet)")
             }

@@ -50,8 +50,6 @@ pub enum Lookup {
         /// What went wrong, for the report.
         error: String,
     },
-    /// Not looked up: it is this pod's own name (reported for completeness).
-    NotAsked,
 }
 
 impl Lookup {
@@ -579,7 +577,6 @@ fn describe(reports: &[&Report]) -> String {
                 (Lookup::ServerError { code }, _) => code.clone(),
                 (Lookup::Timeout, _) => "timed out".to_owned(),
                 (Lookup::Failed { error }, _) => error.clone(),
-                (Lookup::NotAsked, _) => "not asked".to_owned(),
             };
             format!("{} ({what})", r.candidate.name)
         })
@@ -728,7 +725,7 @@ mod tests {
 
     #[test]
     fn boot_plan_table() {
-        let me = || Lookup::NotAsked;
+        let me = || Lookup::Absent; // this pod's own name: its lookup does not matter
         const R: BootMode = BootMode::Replace {
             address: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)),
         };
@@ -882,7 +879,7 @@ mod tests {
 
     #[test]
     fn refusal_names_what_was_tried() {
-        let candidates = vec![pod(0, servfail()), pod(1, Lookup::NotAsked)];
+        let candidates = vec![pod(0, servfail()), pod(1, Lookup::Absent)];
         let plan = plan(&Facts {
             own_ordinal: 1,
             pod_ip: ip(ME),
