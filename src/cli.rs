@@ -91,6 +91,10 @@ pub struct CqlArgs {
     /// Client private key (PEM).
     #[arg(long, env = env::CQL_KEY_FILE, value_name = "FILE")]
     pub cql_key_file: Option<PathBuf>,
+    /// Name every node's certificate must carry, verified instead of the node's IP address
+    /// (e.g. the headless Service's DNS name, when certificates name the Service, not pods).
+    #[arg(long, env = env::CQL_TLS_SERVER_NAME, value_name = "NAME")]
+    pub cql_tls_server_name: Option<String>,
 }
 
 /// `ringkeeper ready`.

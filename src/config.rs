@@ -14,7 +14,7 @@ use crate::cli::{
     StatusArgs, StatusFormat,
 };
 use crate::decide::identity::{self, PodName, check_domain, check_label};
-use crate::edge::cql::CqlFiles;
+use crate::edge::cql::CqlAccess;
 use crate::env;
 
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
@@ -514,8 +514,8 @@ impl Seeding {
 pub struct CqlConfig {
     /// Native transport port.
     pub port: u16,
-    /// Credential and TLS files.
-    pub files: CqlFiles,
+    /// Credential and TLS files, and the TLS server name.
+    pub access: CqlAccess,
 }
 
 impl CqlConfig {
@@ -528,6 +528,7 @@ impl CqlConfig {
             cql_ca_file,
             cql_cert_file,
             cql_key_file,
+            cql_tls_server_name,
         } = args;
         let port = parse_count(&cql_port, 1, 65535).ok_or_else(|| {
             invalid(
@@ -551,6 +552,27 @@ impl CqlConfig {
                 env::CQL_KEY_FILE
             )));
         }
+        let tls_server_name = match cql_tls_server_name {
+            None => None,
+            Some(text) => {
+                let name = text.trim().trim_end_matches('.').to_owned();
+                if rustls::pki_types::ServerName::try_from(name.as_str()).is_err() {
+                    return Err(invalid(
+                        "--cql-tls-server-name",
+                        env::CQL_TLS_SERVER_NAME,
+                        &text,
+                        "expected a DNS name (e.g. cassandra.default.svc.cluster.local) or an IP address",
+                    ));
+                }
+                if cql_ca_file.is_none() {
+                    return Err(ConfigError(format!(
+                        "--cql-tls-server-name needs --cql-ca-file (env {}): it names what node certificates are verified against",
+                        env::CQL_CA_FILE
+                    )));
+                }
+                Some(name)
+            }
+        };
         if cql_cert_file.is_some() && cql_ca_file.is_none() {
             return Err(ConfigError(format!(
                 "--cql-cert-file needs --cql-ca-file (env {}): client certificates are only sent over TLS",
@@ -559,12 +581,13 @@ impl CqlConfig {
         }
         Ok(CqlConfig {
             port: port as u16,
-            files: CqlFiles {
+            access: CqlAccess {
                 username: cql_username_file,
                 password: cql_password_file,
                 ca: cql_ca_file,
                 cert: cql_cert_file,
                 key: cql_key_file,
+                tls_server_name,
             },
         })
     }

@@ -54,6 +54,8 @@ pub const CQL_USERNAME_FILE: &str = "RINGKEEPER_CQL_USERNAME_FILE";
 pub const CQL_PASSWORD_FILE: &str = "RINGKEEPER_CQL_PASSWORD_FILE";
 /// Equivalent to `--cql-ca-file`.
 pub const CQL_CA_FILE: &str = "RINGKEEPER_CQL_CA_FILE";
+/// Equivalent to `--cql-tls-server-name`.
+pub const CQL_TLS_SERVER_NAME: &str = "RINGKEEPER_CQL_TLS_SERVER_NAME";
 /// Equivalent to `--cql-cert-file`.
 pub const CQL_CERT_FILE: &str = "RINGKEEPER_CQL_CERT_FILE";
 /// Equivalent to `--cql-key-file`.

@@ -395,6 +395,19 @@ fn cql_credential_and_tls_flags_are_validated_without_leaking_secrets() {
             vec!["--cql-ca-file", "no PEM certificate"],
         ),
         (
+            vec!["ready", "--cql-tls-server-name", "cassandra.default.svc"],
+            vec!["--cql-tls-server-name", "--cql-ca-file"],
+        ),
+        (
+            vec!["ready", "--cql-ca-file", m, "--cql-tls-server-name", "bad name!"],
+            vec![
+                "--cql-tls-server-name",
+                "RINGKEEPER_CQL_TLS_SERVER_NAME",
+                "\"bad name!\"",
+                "DNS name",
+            ],
+        ),
+        (
             vec!["ready", "--cql-port", "70000"],
             vec!["--cql-port", "RINGKEEPER_CQL_PORT", "\"70000\""],
         ),

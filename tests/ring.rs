@@ -399,7 +399,14 @@ fn password_authentication_and_client_tls() {
     let mut ring = new_ring("secure");
     let dir = ring.spec.dir.clone();
     let ips: Vec<_> = (0..2).map(ring::default_ip).collect();
-    let pki = ringkeeper_testkit::pki::make(&dir.join("pki"), &ips).unwrap();
+    // One node certificate for all pods, naming the headless Service and its pods (as
+    // cert-manager issues them for a StatefulSet), never the pods' changing IPs.
+    let service = "cassandra.default.svc.cluster.local";
+    let pki = ringkeeper_testkit::pki::make(
+        &dir.join("pki"),
+        &[&format!("DNS:{service}"), &format!("DNS:*.{service}")],
+    )
+    .unwrap();
 
     // The template: the test one, with PasswordAuthenticator and TLS-only CQL that
     // requires client certificates.
@@ -442,6 +449,8 @@ fn password_authentication_and_client_tls() {
             path(&pki.client_cert),
             "--cql-key-file".into(),
             path(&pki.client_key),
+            "--cql-tls-server-name".into(),
+            service.into(),
         ]
     };
     ring.spec.conf_template = template;
@@ -506,11 +515,21 @@ fn password_authentication_and_client_tls() {
         "the password leaked: {err}"
     );
     // Without a client certificate, or without TLS, the node does not talk to us.
-    let no_client_cert: Vec<String> = cql_flags("password")[..6].to_vec();
+    let flags = cql_flags("password");
+    let no_client_cert: Vec<String> = [&flags[..6], &flags[10..]].concat();
     let (code, _, err) = ready(&ring, &ips[0], &no_client_cert);
     assert_eq!(code, 1, "{err}");
-    let (code, _, err) = ready(&ring, &ips[0], &cql_flags("password")[..4]);
+    let (code, _, err) = ready(&ring, &ips[0], &flags[..4]);
     assert_eq!(code, 1, "{err}");
+    // The node certificate is verified: by default against the node's IP, which it does
+    // not carry, otherwise against the name given; the message says what to set.
+    let (code, _, err) = ready(&ring, &ips[0], &flags[..10]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--cql-tls-server-name"), "{err}");
+    let other_name: Vec<String> = [&flags[..11], &["other.example".to_owned()]].concat();
+    let (code, _, err) = ready(&ring, &ips[0], &other_name);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--cql-tls-server-name"), "{err}");
 }
 
 /// Runs CQL statements against `ip` from inside the ring's namespace (a current-thread

@@ -16,7 +16,7 @@ pub async fn run(cfg: ReadyConfig) -> anyhow::Result<Outcome> {
         timeout: limit,
     } = cfg;
     // Bad credential or CA files are configuration errors (exit 2), not "not ready".
-    let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.files)?;
+    let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.access)?;
     let verdict = timeout(limit, async {
         let node = cql::connect(host, &settings).await?;
         let local = node.local().await?;

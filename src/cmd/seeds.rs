@@ -113,7 +113,7 @@ pub fn probe_settings(seeding: &Seeding) -> anyhow::Result<CqlSettings> {
         seeding.cql.port,
         PROBE_TIMEOUT,
         PROBE_TIMEOUT,
-        &seeding.cql.files,
+        &seeding.cql.access,
     )
 }
 

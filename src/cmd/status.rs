@@ -26,7 +26,7 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         output,
         timeout: limit,
     } = cfg;
-    let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.files)?;
+    let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.access)?;
     let dns = Dns::from_system_conf()?;
     let result = timeout(limit, async {
         let node = cql::connect(host, &settings).await?;

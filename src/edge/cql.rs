@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::ServerName;
 use scylla::client::PoolSize;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
@@ -82,7 +83,7 @@ pub fn load_settings(
     port: u16,
     connect_timeout: Duration,
     request_timeout: Duration,
-    files: &CqlFiles,
+    files: &CqlAccess,
 ) -> anyhow::Result<CqlSettings> {
     let read = |flag: &str, path: &Path| -> anyhow::Result<String> {
         std::fs::read_to_string(path)
@@ -110,6 +111,7 @@ pub fn load_settings(
             ca,
             files.cert.as_deref(),
             files.key.as_deref(),
+            files.tls_server_name.as_deref(),
         )?)),
     };
     Ok(CqlSettings {
@@ -121,9 +123,10 @@ pub fn load_settings(
     })
 }
 
-/// The CQL-related file paths from the command line.
+/// How to authenticate to nodes and verify them, from the command line: credential and
+/// TLS file paths (read by `load_settings`), and the name node certificates must carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CqlFiles {
+pub struct CqlAccess {
     /// Username file.
     pub username: Option<PathBuf>,
     /// Password file.
@@ -134,12 +137,15 @@ pub struct CqlFiles {
     pub cert: Option<PathBuf>,
     /// Client private key, PEM.
     pub key: Option<PathBuf>,
+    /// The name to verify in every node's certificate instead of the node's IP address.
+    pub tls_server_name: Option<String>,
 }
 
 fn tls_config(
     ca: &Path,
     cert: Option<&Path>,
     key: Option<&Path>,
+    server_name: Option<&str>,
 ) -> anyhow::Result<rustls::ClientConfig> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let pem = |flag: &str, path: &Path| -> anyhow::Result<Vec<u8>> {
@@ -168,10 +174,26 @@ fn tls_config(
         })?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow::anyhow!("TLS setup: {e}"))?
-        .with_root_certificates(roots);
+        .map_err(|e| anyhow::anyhow!("TLS setup: {e}"))?;
+    let builder = match server_name {
+        None => builder.with_root_certificates(roots),
+        Some(name) => {
+            let name = ServerName::try_from(name.to_owned()).map_err(|_| {
+                anyhow::anyhow!("--cql-tls-server-name {name:?} is not a DNS name or IP address")
+            })?;
+            let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| anyhow::anyhow!("TLS setup: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NamedServerVerifier { inner, name }))
+        }
+    };
     match (cert, key) {
         (None, None) => Ok(builder.with_no_client_auth()),
         (Some(cert), Some(key)) => {
@@ -190,6 +212,52 @@ fn tls_config(
             })
         }
         _ => anyhow::bail!("--cql-cert-file and --cql-key-file go together: give both or neither"),
+    }
+}
+
+/// Verifies node certificates against the CA, checking a configured name instead of the
+/// address dialed. The driver always names the server by its IP, but certificates for
+/// pods rarely carry pod IPs (they change on every reschedule): they carry the Service's
+/// DNS names, shared by every pod. Chain, validity and signatures are checked as usual.
+#[derive(Debug)]
+struct NamedServerVerifier {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for NamedServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _dialed: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 
@@ -240,6 +308,13 @@ pub async fn connect(ip: IpAddr, settings: &CqlSettings) -> Result<Node, CqlErro
                     || lower.contains("credentials")
                 {
                     CqlError::Auth { addr, detail }
+                } else if lower.contains("notvalidforname") || lower.contains("not valid for name")
+                {
+                    unreachable(format!(
+                        "{detail} (the node's certificate does not carry the name checked: its IP, \
+                         or --cql-tls-server-name when given; set --cql-tls-server-name to a \
+                         name the node certificates carry)"
+                    ))
                 } else {
                     unreachable(detail)
                 },

@@ -1,8 +1,7 @@
 //! A throwaway PKI for TLS tests, made with the openssl command line: a CA, one node
-//! certificate valid for the ring's IPs (Cassandra's PEM keystore: key then certificate),
-//! and a client certificate.
+//! certificate shared by every node (Cassandra's PEM keystore: key then certificate), as
+//! one Secret mounted into every pod would be, and a client certificate.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,8 +31,9 @@ fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Makes the PKI in `dir`, the node certificate valid for `ips`.
-pub fn make(dir: &Path, ips: &[IpAddr]) -> Result<Pki> {
+/// Makes the PKI in `dir`; the node certificate's subjectAltName entries are `san`, in
+/// openssl's syntax (`DNS:name`, `IP:address`).
+pub fn make(dir: &Path, san: &[&str]) -> Result<Pki> {
     std::fs::create_dir_all(dir)?;
     let days = "30";
     openssl(
@@ -58,7 +58,6 @@ pub fn make(dir: &Path, ips: &[IpAddr]) -> Result<Pki> {
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     )?;
-    let san: Vec<String> = ips.iter().map(|ip| format!("IP:{ip}")).collect();
     std::fs::write(
         dir.join("node.ext"),
         format!(
