@@ -399,7 +399,13 @@ fn cql_credential_and_tls_flags_are_validated_without_leaking_secrets() {
             vec!["--cql-tls-server-name", "--cql-ca-file"],
         ),
         (
-            vec!["ready", "--cql-ca-file", m, "--cql-tls-server-name", "bad name!"],
+            vec![
+                "ready",
+                "--cql-ca-file",
+                m,
+                "--cql-tls-server-name",
+                "bad name!",
+            ],
             vec![
                 "--cql-tls-server-name",
                 "RINGKEEPER_CQL_TLS_SERVER_NAME",

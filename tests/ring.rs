@@ -568,10 +568,11 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     let _turn = turn();
     let mut ring = new_ring("lostdisk");
     ring.spec.seed_wait = "10s".into();
-    for o in 0..3 {
+    for o in 0..2 {
         ring.start_ready(o, BOOT)
             .unwrap_or_else(|e| panic!("{e:#}"));
     }
+    bootstrap_killed_midway_resumes(&mut ring, 2);
     const ROWS: i32 = 300;
     // Rows written at RF 3, acknowledged by all three replicas.
     cql_in_ring(&ring, ring::default_ip(1), |s| {
@@ -707,4 +708,60 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     for (k, v) in rows {
         assert_eq!(v, format!("value-{k}"));
     }
+}
+
+/// A pod killed mid-bootstrap (after Cassandra recorded IN_PROGRESS in `system.local`,
+/// before COMPLETED) has state on disk but never joined. Restarted, it must not be its own
+/// seed: a seed skips the rest of its bootstrap and would serve ranges it never streamed.
+fn bootstrap_killed_midway_resumes(ring: &mut Ring, ordinal: u32) {
+    let ip = ring::default_ip(ordinal);
+    let marker = ring
+        .spec
+        .dir
+        .join(format!("node-{ordinal}/data/ringkeeper-joined"));
+    ring.start(ordinal, ip, &NodeOpts::default()).unwrap();
+    // "JOINING: sleeping <RING_DELAY> ms for pending range setup": bootstrap has begun.
+    eventually(BOOT, || {
+        ring.system_log(ordinal)
+            .contains("for pending range setup")
+            .then_some(())
+            .ok_or_else(|| ring.logs_tail(ordinal))
+    });
+    ring.kill_pod(ordinal).unwrap();
+    assert!(
+        !marker.exists(),
+        "join recorded for an unfinished bootstrap"
+    );
+
+    let log_start = ring.system_log(ordinal).len();
+    ring.start(ordinal, ip, &NodeOpts::default()).unwrap();
+    ring.wait_ready(ordinal, BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let decision = boot_decision(ring, ordinal);
+    assert_eq!(
+        (decision["mode"].as_str(), decision["data"].as_str()),
+        (Some("Restart"), Some("Unconfirmed")),
+        "{decision}"
+    );
+    assert!(
+        !decision["seeds"]
+            .as_str()
+            .unwrap()
+            .contains(&ip.to_string()),
+        "listed itself: {decision}"
+    );
+    let log = ring.system_log(ordinal)[log_start..].to_owned();
+    assert!(
+        log.contains("Detected previous bootstrap failure; retrying")
+            && !log.contains("will not auto bootstrap"),
+        "the bootstrap did not resume:\n{}",
+        ring.logs_tail(ordinal)
+    );
+    // Once the node reports COMPLETED, the entrypoint records the join.
+    eventually(Duration::from_secs(30), || {
+        marker
+            .exists()
+            .then_some(())
+            .ok_or_else(|| ring.entrypoint_log(ordinal))
+    });
 }

@@ -2,13 +2,19 @@
 //! boots, renders the configuration, then starts Cassandra and supervises it (or execs
 //! it with `--exec`).
 
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use anyhow::Context;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
 use crate::config::{EntrypointConfig, Inputs};
-use crate::decide::seeds::{BootMode, Verdict};
+use crate::decide::ring::Bootstrapped;
+use crate::decide::seeds::{BootMode, DataState, Verdict};
 use crate::decide::supervise::{self, Signal};
+use crate::edge::cql::{self, CqlError, CqlSettings};
 use crate::edge::process::{self, Launch, Signals};
 use crate::edge::{confdir, datadir, dns::Dns};
 use crate::env;
@@ -62,9 +68,14 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         },
     };
     let expected_cluster = cluster_name.clone().or(template_cluster_name);
-    let data = classify_logged(&datadir::list(&dirs)?);
+    let data = classify_logged(&datadir::list(&dirs, &identity.data_dir)?);
     let dns = Dns::from_system_conf()?;
     let cql = probe_settings(&seeding)?;
+    let confirm = (data != DataState::Present).then(|| Confirm {
+        ip: identity.pod_ip,
+        settings: cql.clone(),
+        data_dir: identity.data_dir.clone(),
+    });
 
     let report = tokio::select! {
         report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, &dns, &cql) => report?,
@@ -88,6 +99,9 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         ?seeds,
         ?data,
         why = match mode {
+            BootMode::Restart if data == DataState::Unconfirmed =>
+                "the data directory holds this node's state, but its join was never confirmed: \
+                 restart with other pods as seeds, so an unfinished bootstrap resumes",
             BootMode::Restart => "the data directory holds this node's state: restart with it",
             BootMode::Join => "no data: bootstrap from the seeds, which never include this pod",
             BootMode::Found => "no data, ordinal 0, and no ring answers: found the cluster",
@@ -143,13 +157,74 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         env: launch_env,
     };
     if exec {
+        if confirm.is_some() {
+            warn!(
+                "with --exec nothing confirms that this node finishes joining: later restarts will \
+                 never list it as its own seed"
+            );
+        }
         info!(command = ?launch.command, "exec cassandra (no supervision)");
         return Err(process::exec(&launch));
     }
-    let end = process::supervise(&launch, signals).await?;
+    let watcher = confirm.map(|c| tokio::spawn(c.run()));
+    let end = process::supervise(&launch, signals).await;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    let end = end?;
     let code = supervise::exit_code(end);
     info!(?end, exit_code = code, "cassandra exited");
     Ok(Outcome::Exit(code))
+}
+
+/// How often the entrypoint asks the local node whether it has joined.
+const JOIN_POLL: Duration = Duration::from_secs(3);
+
+/// Watches a node that started without a confirmed join (new, replacing, or restarting
+/// after an interrupted bootstrap) until `system.local` says COMPLETED, then writes the
+/// joined marker, which lets later restarts list the node as its own seed.
+struct Confirm {
+    ip: IpAddr,
+    settings: CqlSettings,
+    data_dir: PathBuf,
+}
+
+impl Confirm {
+    async fn run(self) {
+        loop {
+            tokio::time::sleep(JOIN_POLL).await;
+            let local = match cql::connect(self.ip, &self.settings).await {
+                Ok(node) => node.local().await,
+                Err(e) => Err(e),
+            };
+            match local {
+                Ok(row)
+                    if Bootstrapped::parse(row.bootstrapped.as_deref())
+                        == Bootstrapped::Completed =>
+                {
+                    let host_id = row.host_id.unwrap_or_default();
+                    let content = format!("host_id={host_id}\n");
+                    match datadir::write_joined_marker(&self.data_dir, &content) {
+                        Ok(()) => {
+                            info!(%host_id, "node joined the ring: join recorded in --data-dir")
+                        }
+                        Err(e) => warn!(
+                            error = %e,
+                            data_dir = %self.data_dir.display(),
+                            "cannot record the join: later restarts will not list this node as its own seed"
+                        ),
+                    }
+                    return;
+                }
+                Ok(row) => debug!(bootstrapped = ?row.bootstrapped, "node has not joined yet"),
+                Err(CqlError::Auth { .. }) => {
+                    warn!("the local node rejected the CQL credentials: cannot confirm the join");
+                    return;
+                }
+                Err(e) => debug!(error = %e, "local node not answering CQL yet"),
+            }
+        }
+    }
 }
 
 fn signal_number(sig: Signal) -> i32 {

@@ -75,7 +75,7 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
     let cql = probe_settings(&seeding)?;
     // `seeds` has no template, so it looks where Cassandra's default layout puts state.
     let dirs = render::data_dirs(&Default::default(), &identity.data_dir)?;
-    let data = classify_logged(&datadir::list(&dirs)?);
+    let data = classify_logged(&datadir::list(&dirs, &identity.data_dir)?);
     let dns = Dns::from_system_conf()?;
     let report = resolve(
         &identity,
@@ -330,6 +330,7 @@ pub fn classify_logged(listing: &DataListing) -> DataState {
         ?state,
         system_local_sstables = listing.system_local_sstables,
         other_entries = listing.other_entries,
+        joined_marker = listing.joined_marker,
         "data directory inspected"
     );
     state

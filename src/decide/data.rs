@@ -2,6 +2,11 @@
 
 use super::seeds::DataState;
 
+/// File in `--data-dir` that the entrypoint writes once it has seen the node's
+/// `system.local.bootstrapped` = COMPLETED: proof that the state on disk belongs to a node
+/// that finished joining (a bootstrap cut short also leaves `system.local` behind).
+pub const JOINED_MARKER: &str = "ringkeeper-joined";
+
 /// What the data directories contain, as gathered by the filesystem edge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataListing {
@@ -11,14 +16,19 @@ pub struct DataListing {
     /// Number of other entries Cassandra writes (commit log segments, keyspace
     /// directories, hints), across all configured directories.
     pub other_entries: usize,
+    /// Whether `JOINED_MARKER` exists.
+    pub joined_marker: bool,
 }
 
 /// `system.local` holds the host ID, tokens and bootstrap state; Cassandra flushes it to
 /// disk when it records its bootstrap state, so an sstable of it means the node has an
-/// identity. Anything else means a first boot that did not get that far.
+/// identity; the marker says it also finished joining. Other files without it mean a
+/// first boot that did not get that far. A marker alone (state wiped) means nothing.
 pub fn classify(listing: &DataListing) -> DataState {
-    if listing.system_local_sstables > 0 {
+    if listing.system_local_sstables > 0 && listing.joined_marker {
         DataState::Present
+    } else if listing.system_local_sstables > 0 {
+        DataState::Unconfirmed
     } else if listing.other_entries > 0 {
         DataState::Partial
     } else {
@@ -32,13 +42,17 @@ mod tests {
 
     #[test]
     fn classification() {
-        let l = |local, other| DataListing {
+        let l = |local, other, joined_marker| DataListing {
             system_local_sstables: local,
             other_entries: other,
+            joined_marker,
         };
-        assert_eq!(classify(&l(0, 0)), DataState::Empty);
-        assert_eq!(classify(&l(0, 3)), DataState::Partial);
-        assert_eq!(classify(&l(1, 0)), DataState::Present);
-        assert_eq!(classify(&l(2, 40)), DataState::Present);
+        assert_eq!(classify(&l(0, 0, false)), DataState::Empty);
+        assert_eq!(classify(&l(0, 0, true)), DataState::Empty);
+        assert_eq!(classify(&l(0, 3, false)), DataState::Partial);
+        assert_eq!(classify(&l(0, 3, true)), DataState::Partial);
+        assert_eq!(classify(&l(1, 0, false)), DataState::Unconfirmed);
+        assert_eq!(classify(&l(1, 0, true)), DataState::Present);
+        assert_eq!(classify(&l(2, 40, true)), DataState::Present);
     }
 }

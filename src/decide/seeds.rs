@@ -5,7 +5,11 @@
 //! cluster. So the rules below are about when this pod may list itself:
 //!
 //! * **Restart** — the data directory holds a Cassandra node's state: the node may list
-//!   itself, so that a cold restart of the whole cluster can come up.
+//!   itself, so that a cold restart of the whole cluster can come up. Only when ringkeeper
+//!   saw that node finish joining (`DataState::Present`): a node killed mid-bootstrap
+//!   also has state on disk (`DataState::Unconfirmed`), and listing itself would make
+//!   Cassandra skip the rest of its bootstrap and serve ranges it never streamed. Such a
+//!   node restarts with the other pods as seeds, and Cassandra resumes the bootstrap.
 //! * **Join** — no data: the seeds are other pods, never this one, so the node bootstraps
 //!   and streams its data.
 //! * **Found** — no data, ordinal 0, no extra seeds configured, and every other candidate
@@ -71,7 +75,12 @@ pub enum DataState {
     /// Cassandra wrote files but never flushed its `system.local` table: it started and
     /// stopped before finishing its first boot. Treated like `Empty` for seeding.
     Partial,
-    /// `system.local` was flushed: the node has an identity (host ID, and usually tokens).
+    /// `system.local` was flushed, but ringkeeper never saw this node finish joining
+    /// (`bootstrapped` = COMPLETED; see `data::JOINED_MARKER`): it may have been killed
+    /// mid-bootstrap, or its data predates ringkeeper. It restarts, never as its own seed.
+    Unconfirmed,
+    /// `system.local` was flushed and ringkeeper saw the node join: it has an identity
+    /// (host ID, tokens) and its data.
     Present,
 }
 
@@ -371,6 +380,15 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
     let all_absent = others.iter().all(|r| r.candidate.lookup == Lookup::Absent);
     let no_seed_why = no_seed_reason(facts, &others);
 
+    if facts.data == DataState::Unconfirmed {
+        return restart_unconfirmed(
+            facts,
+            reports,
+            transient_why,
+            own == 0 && !extras && all_absent,
+        );
+    }
+
     if facts.data == DataState::Present {
         // Restart. Our own address is always usable, so the list is never empty; DNS
         // errors are retried while the wait lasts so the list is as complete as it can be.
@@ -504,6 +522,55 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
         };
     }
     wait_or_refuse(facts, no_seed_why)
+}
+
+/// A restart whose join was never confirmed: any other pod may seed it, never itself (a
+/// seed skips its bootstrap). Listing itself is allowed only to ordinal 0 when no other
+/// pod exists at all (a lone node has nothing to stream from) or, with other pods
+/// present, once the wait is over: then it restarts as a cold-restart founder would.
+fn restart_unconfirmed(
+    facts: &Facts<'_>,
+    reports: &mut [Report],
+    transient_why: Option<String>,
+    alone: bool,
+) -> Verdict {
+    if let Some(why) = transient_why
+        && !facts.wait_over
+    {
+        return Verdict::Wait { reason: why };
+    }
+    let seeds = collect(reports, facts.pod_ip, |_| true);
+    if !seeds.is_empty() {
+        return Verdict::Seeds {
+            mode: BootMode::Restart,
+            seeds,
+        };
+    }
+    if alone || (facts.own_ordinal == 0 && facts.wait_over) {
+        for r in reports.iter_mut() {
+            if r.use_ == Use::SkippedSelf {
+                r.use_ = Use::SeedSelf;
+            }
+        }
+        return Verdict::Seeds {
+            mode: BootMode::Restart,
+            seeds: vec![facts.pod_ip],
+        };
+    }
+    let why = format!(
+        "this node has data, but ringkeeper never saw it finish joining the ring (no {} file in          --data-dir): it may have been stopped mid-bootstrap, and as its own seed Cassandra would          skip the rest of the bootstrap. No other pod answers to seed it from",
+        super::data::JOINED_MARKER
+    );
+    if facts.wait_over {
+        Verdict::Refuse {
+            reason: format!(
+                "{why}. Cassandra was not started. Start another pod of the ring first; if this node                  did complete its bootstrap (its data predates ringkeeper), create the file {} in                  --data-dir and restart",
+                super::data::JOINED_MARKER
+            ),
+        }
+    } else {
+        Verdict::Wait { reason: why }
+    }
 }
 
 fn wait_or_refuse(facts: &Facts<'_>, why: String) -> Verdict {
@@ -687,10 +754,12 @@ mod tests {
             (Verdict::Wait { .. }, Want::Wait) | (Verdict::Refuse { .. }, Want::Refuse) => {}
             (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
-        // Whatever happens, a node without data never lists itself unless it founds.
+        // Whatever happens, a node without data (or whose join is unconfirmed) never lists
+        // itself, unless it founds, or is an unconfirmed ordinal 0 with no one to seed from.
         if let Verdict::Seeds { mode, seeds } = &plan.verdict {
             assert!(!seeds.is_empty(), "{name}: empty seed list");
-            if data != DataState::Present && *mode != BootMode::Found {
+            let lone_first = data == DataState::Unconfirmed && own == 0 && seeds.len() == 1;
+            if data != DataState::Present && *mode != BootMode::Found && !lone_first {
                 assert!(
                     !seeds.contains(&ip(ME)),
                     "{name}: lists itself without data"
@@ -751,6 +820,35 @@ mod tests {
              vec![pod(0, me())], false, None,
              Want::Seeds(BootMode::Restart, &[ME])),
             ("restart refuses a candidate of another cluster", 1, Present,
+             vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             Want::Refuse),
+            // --- data, but the join was never confirmed (killed mid-bootstrap?): restart,
+            // never as its own seed, so Cassandra resumes the bootstrap ---
+            ("unconfirmed restart seeds from the others, not itself", 1, Unconfirmed,
+             vec![up(0, "10.0.0.1"), pod(1, me()), silent(2, "10.0.0.3")], false, None,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1", "10.0.0.3"])),
+            ("unconfirmed restart: a stale name at our own IP is not listed", 2, Unconfirmed,
+             vec![up(0, "10.0.0.1"), pod(1, at(&[ME])), pod(2, me())], false, None,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1"])),
+            ("unconfirmed restart waits on DNS errors", 1, Unconfirmed,
+             vec![pod(0, servfail()), pod(1, me()), up(2, "10.0.0.3")], false, None,
+             Want::Wait),
+            ("unconfirmed ordinal 0 alone lists itself", 0, Unconfirmed,
+             vec![pod(0, me()), pod(1, Absent), pod(2, Absent)], false, None,
+             Want::Seeds(BootMode::Restart, &[ME])),
+            ("unconfirmed ordinal 0 with an extra seed that is unresolved waits", 0, Unconfirmed,
+             vec![pod(0, me()), extra("dc2-seed", Absent)], false, None,
+             Want::Wait),
+            ("unconfirmed ordinal 1 with no other pod waits", 1, Unconfirmed,
+             vec![pod(0, Absent), pod(1, me())], false, None,
+             Want::Wait),
+            ("unconfirmed ordinal 1 with no other pod refuses at the end", 1, Unconfirmed,
+             vec![pod(0, Absent), pod(1, me())], true, None,
+             Want::Refuse),
+            ("unconfirmed ordinal 0 lists itself once the wait is over", 0, Unconfirmed,
+             vec![pod(0, me()), pod(1, servfail())], true, None,
+             Want::Seeds(BootMode::Restart, &[ME])),
+            ("unconfirmed restart refuses a candidate of another cluster", 1, Unconfirmed,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Refuse),
             // --- without data: join through live members only, never self ---

@@ -3,14 +3,19 @@
 use std::io;
 use std::path::Path;
 
-use crate::decide::data::DataListing;
+use crate::decide::data::{DataListing, JOINED_MARKER};
 use crate::render::DataDirs;
 
-/// Lists the state directories. Missing directories count as empty; any other error
-/// (permissions, I/O) is returned, because guessing "empty" could make a node with data
-/// bootstrap as new.
-pub fn list(dirs: &DataDirs) -> io::Result<DataListing> {
-    let mut listing = DataListing::default();
+/// Lists the state directories, and whether `data_dir` holds the joined marker. Missing
+/// directories count as empty; any other error (permissions, I/O) is returned, because
+/// guessing "empty" could make a node with data bootstrap as new.
+pub fn list(dirs: &DataDirs, data_dir: &Path) -> io::Result<DataListing> {
+    let mut listing = DataListing {
+        joined_marker: data_dir.join(JOINED_MARKER).try_exists().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot read {}: {e}", data_dir.display()))
+        })?,
+        ..DataListing::default()
+    };
     for dir in &dirs.data {
         listing.other_entries += count_entries(dir)?;
         let system = dir.join("system");
@@ -29,6 +34,19 @@ pub fn list(dirs: &DataDirs) -> io::Result<DataListing> {
         listing.other_entries += count_entries(dir)?;
     }
     Ok(listing)
+}
+
+/// Records that the node whose state is in `data_dir` finished joining: written to a
+/// temporary file, synced, then renamed, so a crash never leaves a marker half-written.
+pub fn write_joined_marker(data_dir: &Path, content: &str) -> io::Result<()> {
+    use std::io::Write;
+    let path = data_dir.join(JOINED_MARKER);
+    let tmp = data_dir.join(format!(".{JOINED_MARKER}.tmp"));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(data_dir)?.sync_all()
 }
 
 fn count_entries(dir: &Path) -> io::Result<usize> {

@@ -59,7 +59,7 @@ impl Pod {
     }
 
     /// Makes the data directory look like a node that has run before: a flushed
-    /// `system.local` sstable in Cassandra's default layout.
+    /// `system.local` sstable in Cassandra's default layout, and the record of its join.
     pub fn give_data(&self) {
         let local = self
             .data
@@ -67,6 +67,12 @@ impl Pod {
             .join("data/system/local-7ad54392bcdd35a684174e047860b377");
         std::fs::create_dir_all(&local).expect("create data dir");
         std::fs::write(local.join("nb-1-big-Data.db"), b"x").expect("write sstable");
+        // As the entrypoint records it once the node reported bootstrapped = COMPLETED.
+        std::fs::write(
+            self.data.path().join("ringkeeper-joined"),
+            b"host_id=test\n",
+        )
+        .expect("write joined marker");
     }
 
     /// `ringkeeper <args>` inside the namespace, with a clean environment and the data dir.
