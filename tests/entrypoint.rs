@@ -124,6 +124,9 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
 fn refuses_without_a_safe_seed_list_and_never_runs_the_command() {
     let pod = Pod::new("refuse", "default", "cluster.local");
     pod.otherwise(Answer::NxDomain);
+    // A join record left over from a wiped node vouches for nothing: it is removed.
+    let stale_record = pod.data.path().join("ringkeeper-joined");
+    std::fs::write(&stale_record, "host_id=gone\n").unwrap();
     let out_dir = tempfile::tempdir().unwrap();
     let marker = out_dir.path().join("cassandra-ran");
     let out = entrypoint(
@@ -145,6 +148,7 @@ fn refuses_without_a_safe_seed_list_and_never_runs_the_command() {
         !marker.exists(),
         "the command ran although no seed list was safe"
     );
+    assert!(!stale_record.exists(), "stale join record kept: {stderr}");
     assert!(
         !out_dir.path().join("cassandra.yaml").exists(),
         "config rendered for a refused boot"

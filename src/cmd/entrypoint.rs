@@ -68,7 +68,17 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         },
     };
     let expected_cluster = cluster_name.clone().or(template_cluster_name);
-    let data = classify_logged(&datadir::list(&dirs, &identity.data_dir)?);
+    let listing = datadir::list(&dirs, &identity.data_dir)?;
+    let data = classify_logged(&listing);
+    if listing.joined_marker && data != DataState::Present {
+        // The state it vouched for is gone (data wiped): left in place, it would vouch for
+        // whatever the next first boot leaves behind, even an interrupted bootstrap.
+        datadir::remove_joined_marker(&identity.data_dir)?;
+        warn!(
+            ?data,
+            "removed the join record of a node whose state is gone"
+        );
+    }
     let dns = Dns::from_system_conf()?;
     let cql = probe_settings(&seeding)?;
     let confirm = (data != DataState::Present).then(|| Confirm {

@@ -49,6 +49,14 @@ pub fn write_joined_marker(data_dir: &Path, content: &str) -> io::Result<()> {
     std::fs::File::open(data_dir)?.sync_all()
 }
 
+/// Removes the joined marker (and syncs the directory, so it stays removed).
+pub fn remove_joined_marker(data_dir: &Path) -> io::Result<()> {
+    let path = data_dir.join(JOINED_MARKER);
+    std::fs::remove_file(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot remove {}: {e}", path.display())))?;
+    std::fs::File::open(data_dir)?.sync_all()
+}
+
 fn count_entries(dir: &Path) -> io::Result<usize> {
     let mut n = 0;
     for entry in read_dir_or_empty(dir)? {
