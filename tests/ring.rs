@@ -505,6 +505,16 @@ fn password_authentication_and_client_tls() {
             .ok_or(format!("{err}\n{out}"))
     });
     assert_eq!(report["healthy"], true);
+    // The entrypoints confirmed each join over the same credentials and TLS.
+    for o in 0..2 {
+        let record = dir.join(format!("node-{o}/data/ringkeeper-joined"));
+        eventually(Duration::from_secs(30), || {
+            record
+                .exists()
+                .then_some(())
+                .ok_or_else(|| ring.entrypoint_log(o))
+        });
+    }
 
     // A wrong password: a clear error (exit 2), naming the files, never the secret.
     let (code, _, err) = ready(&ring, &ips[0], &cql_flags("wrong-password"));

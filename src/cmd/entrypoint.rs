@@ -189,6 +189,10 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
 
 /// How often the entrypoint asks the local node whether it has joined.
 const JOIN_POLL: Duration = Duration::from_secs(3);
+/// How often after the node rejected the credentials: roles may appear later (the
+/// default superuser is created `superuser_setup_delay_ms` after the first start, an
+/// operator may create the probe's role later), but failed logins are logged by the node.
+const JOIN_POLL_AFTER_AUTH_ERROR: Duration = Duration::from_secs(30);
 
 /// Watches a node that started without a confirmed join (new, replacing, or restarting
 /// after an interrupted bootstrap) until `system.local` says COMPLETED, then writes the
@@ -201,8 +205,11 @@ struct Confirm {
 
 impl Confirm {
     async fn run(self) {
+        let mut pause = JOIN_POLL;
+        let mut auth_warned = false;
         loop {
-            tokio::time::sleep(JOIN_POLL).await;
+            tokio::time::sleep(pause).await;
+            pause = JOIN_POLL;
             let local = match cql::connect(self.ip, &self.settings).await {
                 Ok(node) => node.local().await,
                 Err(e) => Err(e),
@@ -228,8 +235,14 @@ impl Confirm {
                 }
                 Ok(row) => debug!(bootstrapped = ?row.bootstrapped, "node has not joined yet"),
                 Err(CqlError::Auth { .. }) => {
-                    warn!("the local node rejected the CQL credentials: cannot confirm the join");
-                    return;
+                    if !auth_warned {
+                        warn!(
+                            "the local node rejected the CQL credentials: the join is not confirmed \
+                             yet; retrying every 30 s"
+                        );
+                        auth_warned = true;
+                    }
+                    pause = JOIN_POLL_AFTER_AUTH_ERROR;
                 }
                 Err(e) => debug!(error = %e, "local node not answering CQL yet"),
             }
