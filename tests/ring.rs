@@ -188,6 +188,12 @@ fn three_pods_one_after_another(version: &str, name: &str) {
             .unwrap();
         assert_eq!((code, out.trim()), (0, "ready"), "ready on {ip}: {err}");
     }
+    // Liveness comes from heartbeats seen to advance; a live member must never look down
+    // because one read came before the next gossip round: ask repeatedly, from each node.
+    for round in 0..9 {
+        let (code, out, err) = status_json(&ring, round % 3);
+        assert_eq!(code, 0, "status round {round}: {err}\n{out}");
+    }
     let status = status_json(&ring, 0);
     assert_eq!(status.0, 0, "{}", status.1);
     let report: serde_json::Value = serde_json::from_str(&status.1).unwrap();

@@ -32,15 +32,12 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         let node = cql::connect(host, &settings).await?;
         let local = node.local().await?;
         let peers = node.peers().await?;
-        let first = node.gossip().await?;
-        let second = match first {
-            Some(_) => {
-                tokio::time::sleep(cql::HEARTBEAT_GAP).await;
-                node.gossip().await?
-            }
-            None => None,
-        };
-        let ring = view(&local, &peers, first.as_deref().zip(second.as_deref()));
+        let gossip = node.gossip_over_time(&peers).await?;
+        let ring = view(
+            &local,
+            &peers,
+            gossip.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
+        );
         // Expected pods: 0..replicas, or as many as could exist (ring size, at least 3)
         // of which those whose names resolve.
         let count = replicas.unwrap_or_else(|| (ring.members.len() as u32).max(3));

@@ -223,8 +223,26 @@ pub struct RingView {
     pub members: Vec<Member>,
 }
 
-/// Merges what was read from one node. `gossip` holds two reads of `gossip_info` taken
-/// about a gossip round apart (heartbeats advance every second), or `None` without it.
+/// Whether two reads of `gossip_info` tell the liveness of every member in `watch`:
+/// each one's heartbeat (or generation) advanced, or gossip says it is shut down. A
+/// member's heartbeat advances every second at home but reaches the observer only through
+/// gossip rounds, so one read a second later can miss it: the caller reads again until
+/// this holds or its window ends, and what has not advanced by then is down.
+pub fn liveness_settled(first: &[GossipRow], latest: &[GossipRow], watch: &[IpAddr]) -> bool {
+    fn find(rows: &[GossipRow], ip: IpAddr) -> Option<&GossipRow> {
+        rows.iter().find(|g| g.address == Some(ip))
+    }
+    watch
+        .iter()
+        .all(|&ip| match (find(first, ip), find(latest, ip)) {
+            (_, Some(b)) if Status::parse(b.status.as_deref()) == Status::Shutdown => true,
+            (Some(a), Some(b)) => (b.generation, b.heartbeat) > (a.generation, a.heartbeat),
+            _ => false,
+        })
+}
+
+/// Merges what was read from one node. `gossip` holds a first and a latest read of
+/// `gossip_info` (see `liveness_settled`), or `None` without it.
 pub fn view(
     local: &LocalRow,
     peers: &[PeerRow],
@@ -525,5 +543,28 @@ mod tests {
         assert_eq!(v.members.len(), 4);
         assert_eq!(v.members[1].state(), "??");
         assert!(!v.gossip);
+    }
+
+    #[test]
+    fn liveness_settles_when_every_watched_member_advanced_or_shut_down() {
+        let first = [
+            g("10.0.0.2", "NORMAL,1", 10),
+            g("10.0.0.3", "NORMAL,1", 10),
+            g("10.0.0.4", "NORMAL,1", 10),
+        ];
+        let watch = [ip("10.0.0.2"), ip("10.0.0.3")];
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Vec<GossipRow>, &[IpAddr], bool)> = vec![
+            ("both advanced", vec![g("10.0.0.2", "NORMAL,1", 11), g("10.0.0.3", "NORMAL,1", 12)], &watch, true),
+            ("one still", vec![g("10.0.0.2", "NORMAL,1", 11), g("10.0.0.3", "NORMAL,1", 10)], &watch, false),
+            ("a still one shut down", vec![g("10.0.0.2", "NORMAL,1", 11), g("10.0.0.3", "shutdown,true", 10)], &watch, true),
+            ("an unwatched endpoint does not matter", vec![g("10.0.0.2", "NORMAL,1", 11), g("10.0.0.3", "NORMAL,1", 11), g("10.0.0.4", "NORMAL,1", 10)], &watch, true),
+            ("a watched member missing from gossip", vec![g("10.0.0.2", "NORMAL,1", 11)], &watch, false),
+            ("nothing to watch", vec![], &[], true),
+            ("a restart (new generation) counts", vec![GossipRow { generation: Some(2), ..g("10.0.0.2", "NORMAL,1", 1) }, g("10.0.0.3", "NORMAL,1", 11)], &watch, true),
+        ];
+        for (name, latest, watch, want) in cases {
+            assert_eq!(liveness_settled(&first, &latest, watch), want, "{name}");
+        }
     }
 }

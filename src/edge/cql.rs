@@ -16,10 +16,15 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::policies::host_filter::AllowListHostFilter;
 
-use crate::decide::ring::{GossipRow, LocalRow, PeerRow};
+use crate::decide::ring::{GossipRow, LocalRow, PeerRow, liveness_settled};
 
-/// Gossip heartbeats advance once a second: two reads this far apart tell who is alive.
-pub const HEARTBEAT_GAP: Duration = Duration::from_millis(1100);
+/// How long to watch heartbeats before calling a member down. A live member's heartbeat
+/// reaches the observer within a gossip round or two (each node gossips to one random
+/// peer a second), so a single read a second later misses it now and then; Cassandra's
+/// own failure detector waits longer still (about 18 s at phi 8).
+pub const LIVENESS_WINDOW: Duration = Duration::from_secs(5);
+/// Pause between reads of `gossip_info` within the window.
+const LIVENESS_POLL: Duration = Duration::from_millis(500);
 
 /// How to reach and authenticate to nodes.
 #[derive(Clone)]
@@ -429,6 +434,29 @@ impl Node {
         Ok(out)
     }
 
+    /// Reads `gossip_info` now and again every half second until the heartbeat of every
+    /// peer in `peers` advanced (or it shut down), for at most `LIVENESS_WINDOW`; returns
+    /// the first and the latest read, or `None` without `gossip_info`.
+    pub async fn gossip_over_time(
+        &self,
+        peers: &[PeerRow],
+    ) -> Result<Option<(Vec<GossipRow>, Vec<GossipRow>)>, CqlError> {
+        let watch: Vec<IpAddr> = peers.iter().filter_map(|p| p.address).collect();
+        let Some(first) = self.gossip().await? else {
+            return Ok(None);
+        };
+        let start = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(LIVENESS_POLL).await;
+            let Some(latest) = self.gossip().await? else {
+                return Ok(None);
+            };
+            if liveness_settled(&first, &latest, &watch) || start.elapsed() >= LIVENESS_WINDOW {
+                return Ok(Some((first, latest)));
+            }
+        }
+    }
+
     /// `system_views.gossip_info` (Cassandra 4.1+). `Ok(None)` when the node has no such
     /// table or the role may not read it: the caller reports that liveness is unknown.
     pub async fn gossip(&self) -> Result<Option<Vec<GossipRow>>, CqlError> {
@@ -516,13 +544,13 @@ pub async fn probe(
     let read = async {
         let local = node.local().await?;
         let peers = node.peers().await?;
-        let gossip = node.gossip().await?;
-        let again = match (&gossip, liveness) {
-            (Some(_), true) => {
-                tokio::time::sleep(HEARTBEAT_GAP).await;
-                node.gossip().await?
+        let (gossip, again) = if liveness {
+            match node.gossip_over_time(&peers).await? {
+                Some((first, latest)) => (Some(first), Some(latest)),
+                None => (None, None),
             }
-            _ => None,
+        } else {
+            (node.gossip().await?, None)
         };
         Ok::<_, CqlError>((local, peers, gossip, again))
     };
