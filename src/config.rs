@@ -442,6 +442,18 @@ impl Seeding {
                 Some(n)
             }
         };
+        // With one candidate, ordinal 0 asks nobody whether a ring already exists: after
+        // losing its disk it would found a second cluster beside the survivors.
+        if seed_count == 1 && replicas != Some(1) {
+            return Err(invalid(
+                "--seed-count",
+                env::SEED_COUNT,
+                "1",
+                "with one seed candidate ordinal 0 cannot tell whether a ring already exists, and \
+                 after losing its disk it would found a second cluster: use 2 or more (default 3), \
+                 or --replicas 1 for a one-node cluster",
+            ));
+        }
         let extra_seeds = match extra_seeds {
             None => Vec::new(),
             Some(list) => list
@@ -809,6 +821,28 @@ mod tests {
                 "cass-dc1-2.cass-dc1.db.svc.cluster.local"
             ]
         );
+    }
+
+    #[test]
+    fn one_seed_candidate_only_for_a_one_node_cluster() {
+        let args = |extra: &[&'static str]| -> Vec<&'static str> {
+            BASE.iter()
+                .map(|a| if *a == "cass-dc1-2" { "cass-dc1-0" } else { a })
+                .chain(extra.iter().copied())
+                .collect()
+        };
+        let ok = seeds_config(
+            &args(&["--seed-count", "1", "--replicas", "1"]),
+            &Inputs::default(),
+        );
+        assert_eq!(ok.unwrap().seeding.seed_count, 1);
+        for extra in [
+            &["--seed-count", "1"][..],
+            &["--seed-count", "1", "--replicas", "3"],
+        ] {
+            let err = seeds_config(&args(extra), &Inputs::default()).unwrap_err();
+            assert!(err.0.contains("second cluster"), "{extra:?}: {}", err.0);
+        }
     }
 
     #[test]

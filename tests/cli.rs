@@ -134,6 +134,11 @@ fn bad_input_exits_2_and_names_the_input() {
         ),
         (
             ID.to_vec(),
+            vec![("RINGKEEPER_SEED_COUNT", "1")],
+            vec!["--seed-count", "second cluster", "--replicas 1"],
+        ),
+        (
+            ID.to_vec(),
             vec![("RINGKEEPER_REPLICAS", "1")],
             vec!["--replicas", "RINGKEEPER_REPLICAS", "ordinal is 1"],
         ),

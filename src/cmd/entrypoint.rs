@@ -109,6 +109,10 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         ?seeds,
         ?data,
         why = match mode {
+            BootMode::Restart
+                if data == DataState::Unconfirmed && seeds.contains(&identity.pod_ip) =>
+                "the data directory holds this node's state but its join was never confirmed, and \
+                 no other pod exists: restart as its own seed (there is no ring to stream from)",
             BootMode::Restart if data == DataState::Unconfirmed =>
                 "the data directory holds this node's state, but its join was never confirmed: \
                  restart with other pods as seeds, so an unfinished bootstrap resumes",
@@ -189,6 +193,9 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
 
 /// How often the entrypoint asks the local node whether it has joined.
 const JOIN_POLL: Duration = Duration::from_secs(3);
+/// How long the join may stay unconfirmed before each warning (a bootstrap or replace
+/// streams for as long as the data takes, without CQL).
+const JOIN_WARN_EVERY: Duration = Duration::from_secs(600);
 /// How often after the node rejected the credentials: roles may appear later (the
 /// default superuser is created `superuser_setup_delay_ms` after the first start, an
 /// operator may create the probe's role later), but failed logins are logged by the node.
@@ -207,9 +214,19 @@ impl Confirm {
     async fn run(self) {
         let mut pause = JOIN_POLL;
         let mut auth_warned = false;
+        let mut next_warning = tokio::time::Instant::now() + JOIN_WARN_EVERY;
+        let mut last = String::from("no answer yet");
         loop {
             tokio::time::sleep(pause).await;
             pause = JOIN_POLL;
+            if tokio::time::Instant::now() >= next_warning {
+                warn!(
+                    last_answer = %last,
+                    "the join is still not confirmed (a bootstrap may still be streaming); until it \
+                     is, restarts will not list this node as its own seed"
+                );
+                next_warning += JOIN_WARN_EVERY;
+            }
             let local = match cql::connect(self.ip, &self.settings).await {
                 Ok(node) => node.local().await,
                 Err(e) => Err(e),
@@ -233,8 +250,12 @@ impl Confirm {
                     }
                     return;
                 }
-                Ok(row) => debug!(bootstrapped = ?row.bootstrapped, "node has not joined yet"),
+                Ok(row) => {
+                    debug!(bootstrapped = ?row.bootstrapped, "node has not joined yet");
+                    last = format!("bootstrapped = {:?}", row.bootstrapped);
+                }
                 Err(CqlError::Auth { .. }) => {
+                    last = "the local node rejected the CQL credentials".to_owned();
                     if !auth_warned {
                         warn!(
                             "the local node rejected the CQL credentials: the join is not confirmed \
@@ -244,7 +265,10 @@ impl Confirm {
                     }
                     pause = JOIN_POLL_AFTER_AUTH_ERROR;
                 }
-                Err(e) => debug!(error = %e, "local node not answering CQL yet"),
+                Err(e) => {
+                    debug!(error = %e, "local node not answering CQL yet");
+                    last = e.to_string();
+                }
             }
         }
     }

@@ -32,7 +32,9 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         let node = cql::connect(host, &settings).await?;
         let local = node.local().await?;
         let peers = node.peers().await?;
-        let gossip = node.gossip_over_time(&peers).await?;
+        // Half the time budget at most, so a down member is reported, not a timeout.
+        let window = cql::LIVENESS_WINDOW.min(limit / 2);
+        let gossip = node.gossip_over_time(&peers, window).await?;
         let ring = view(
             &local,
             &peers,

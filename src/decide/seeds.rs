@@ -380,13 +380,12 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
     let all_absent = others.iter().all(|r| r.candidate.lookup == Lookup::Absent);
     let no_seed_why = no_seed_reason(facts, &others);
 
-    if facts.data == DataState::Unconfirmed {
-        return restart_unconfirmed(
-            facts,
-            reports,
-            transient_why,
-            own == 0 && !extras && all_absent,
-        );
+    // An interrupted replace resumes as a replace (below): Cassandra replaces again as long
+    // as its bootstrap is not COMPLETED, and a plain restart would bootstrap new tokens
+    // beside the dead node it was replacing.
+    if facts.data == DataState::Unconfirmed && facts.replace_address.is_none() {
+        let alone = own == 0 && !extras && transient_why.is_none() && all_absent;
+        return restart_unconfirmed(facts, reports, transient_why, alone);
     }
 
     if facts.data == DataState::Present {
@@ -525,9 +524,10 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
 }
 
 /// A restart whose join was never confirmed: any other pod may seed it, never itself (a
-/// seed skips its bootstrap). Listing itself is allowed only to ordinal 0 when no other
-/// pod exists at all (a lone node has nothing to stream from) or, with other pods
-/// present, once the wait is over: then it restarts as a cold-restart founder would.
+/// seed skips its bootstrap). It may list itself only when it is alone on the same terms
+/// on which ordinal 0 founds at once: ordinal 0, no extra seeds, no DNS errors, and every
+/// other pod name NXDOMAIN (a lone node has no ring to stream from). Otherwise it waits
+/// and then refuses, and the pod's restart tries again.
 fn restart_unconfirmed(
     facts: &Facts<'_>,
     reports: &mut [Report],
@@ -546,7 +546,7 @@ fn restart_unconfirmed(
             seeds,
         };
     }
-    if alone || (facts.own_ordinal == 0 && facts.wait_over) {
+    if alone {
         for r in reports.iter_mut() {
             if r.use_ == Use::SkippedSelf {
                 r.use_ = Use::SeedSelf;
@@ -558,14 +558,18 @@ fn restart_unconfirmed(
         };
     }
     let why = format!(
-        "this node has data, but ringkeeper never saw it finish joining the ring (no {} file in          --data-dir): it may have been stopped mid-bootstrap, and as its own seed Cassandra would          skip the rest of the bootstrap. No other pod answers to seed it from",
-        super::data::JOINED_MARKER
+        "this node has data, but ringkeeper never saw it finish joining the ring (no {marker} \
+         file in --data-dir): it may have been stopped mid-bootstrap, and as its own seed \
+         Cassandra would skip the rest of the bootstrap. No other pod resolves to seed it from",
+        marker = super::data::JOINED_MARKER
     );
     if facts.wait_over {
         Verdict::Refuse {
             reason: format!(
-                "{why}. Cassandra was not started. Start another pod of the ring first; if this node                  did complete its bootstrap (its data predates ringkeeper), create the file {} in                  --data-dir and restart",
-                super::data::JOINED_MARKER
+                "{why}. Cassandra was not started. Start another pod of the ring first; if this \
+                 node did complete its bootstrap (its data predates ringkeeper), create the file \
+                 {marker} in --data-dir and restart",
+                marker = super::data::JOINED_MARKER
             ),
         }
     } else {
@@ -845,9 +849,15 @@ mod tests {
             ("unconfirmed ordinal 1 with no other pod refuses at the end", 1, Unconfirmed,
              vec![pod(0, Absent), pod(1, me())], true, None,
              Want::Refuse),
-            ("unconfirmed ordinal 0 lists itself once the wait is over", 0, Unconfirmed,
+            ("unconfirmed ordinal 0 never lists itself on DNS errors, even after the wait", 0, Unconfirmed,
              vec![pod(0, me()), pod(1, servfail())], true, None,
-             Want::Seeds(BootMode::Restart, &[ME])),
+             Want::Refuse),
+            ("unconfirmed ordinal 0 with an unresolved extra seed refuses after the wait", 0, Unconfirmed,
+             vec![pod(0, me()), extra("dc2-seed", Absent)], true, None,
+             Want::Refuse),
+            ("an interrupted replace resumes as a replace", 1, Unconfirmed,
+             vec![Candidate { cql: member("c", &[], &["10.0.0.2", "10.0.0.1"]), ..up(0, "10.0.0.2") }, pod(1, me())], false, Some("10.0.0.1"),
+             Want::Seeds(R, &["10.0.0.2"])),
             ("unconfirmed restart refuses a candidate of another cluster", 1, Unconfirmed,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Refuse),

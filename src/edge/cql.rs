@@ -435,11 +435,13 @@ impl Node {
     }
 
     /// Reads `gossip_info` now and again every half second until the heartbeat of every
-    /// peer in `peers` advanced (or it shut down), for at most `LIVENESS_WINDOW`; returns
-    /// the first and the latest read, or `None` without `gossip_info`.
+    /// peer in `peers` advanced (or it shut down), for at most `window` (normally
+    /// `LIVENESS_WINDOW`); returns the first and the latest read, or `None` without
+    /// `gossip_info`.
     pub async fn gossip_over_time(
         &self,
         peers: &[PeerRow],
+        window: Duration,
     ) -> Result<Option<(Vec<GossipRow>, Vec<GossipRow>)>, CqlError> {
         let watch: Vec<IpAddr> = peers.iter().filter_map(|p| p.address).collect();
         let Some(first) = self.gossip().await? else {
@@ -451,7 +453,7 @@ impl Node {
             let Some(latest) = self.gossip().await? else {
                 return Ok(None);
             };
-            if liveness_settled(&first, &latest, &watch) || start.elapsed() >= LIVENESS_WINDOW {
+            if liveness_settled(&first, &latest, &watch) || start.elapsed() >= window {
                 return Ok(Some((first, latest)));
             }
         }
@@ -545,7 +547,7 @@ pub async fn probe(
         let local = node.local().await?;
         let peers = node.peers().await?;
         let (gossip, again) = if liveness {
-            match node.gossip_over_time(&peers).await? {
+            match node.gossip_over_time(&peers, LIVENESS_WINDOW).await? {
                 Some((first, latest)) => (Some(first), Some(latest)),
                 None => (None, None),
             }
