@@ -513,13 +513,7 @@ fn password_authentication_and_client_tls() {
     assert_eq!(report["healthy"], true);
     // The entrypoints confirmed each join over the same credentials and TLS.
     for o in 0..2 {
-        let record = dir.join(format!("node-{o}/data/ringkeeper-joined"));
-        eventually(Duration::from_secs(30), || {
-            record
-                .exists()
-                .then_some(())
-                .ok_or_else(|| ring.entrypoint_log(o))
-        });
+        wait_join_recorded(&ring, o);
     }
 
     // A wrong password: a clear error (exit 2), naming the files, never the secret.
@@ -731,10 +725,7 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
 /// seed: a seed skips the rest of its bootstrap and would serve ranges it never streamed.
 fn bootstrap_killed_midway_resumes(ring: &mut Ring, ordinal: u32) {
     let ip = ring::default_ip(ordinal);
-    let marker = ring
-        .spec
-        .dir
-        .join(format!("node-{ordinal}/data/ringkeeper-joined"));
+    let marker = join_record(ring, ordinal);
     ring.start(ordinal, ip, &NodeOpts::default()).unwrap();
     // "JOINING: sleeping <RING_DELAY> ms for pending range setup": bootstrap has begun.
     eventually(BOOT, || {
@@ -774,8 +765,21 @@ fn bootstrap_killed_midway_resumes(ring: &mut Ring, ordinal: u32) {
         ring.logs_tail(ordinal)
     );
     // Once the node reports COMPLETED, the entrypoint records the join.
+    wait_join_recorded(ring, ordinal);
+}
+
+/// Where the entrypoint records that a node finished joining (`ringkeeper-joined`).
+fn join_record(ring: &Ring, ordinal: u32) -> std::path::PathBuf {
+    ring.spec
+        .dir
+        .join(format!("node-{ordinal}/data/ringkeeper-joined"))
+}
+
+/// Waits until the entrypoint of `ordinal` has recorded its node's join.
+fn wait_join_recorded(ring: &Ring, ordinal: u32) {
+    let record = join_record(ring, ordinal);
     eventually(Duration::from_secs(30), || {
-        marker
+        record
             .exists()
             .then_some(())
             .ok_or_else(|| ring.entrypoint_log(ordinal))
