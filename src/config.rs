@@ -567,15 +567,15 @@ impl CqlConfig {
         let tls_server_name = match cql_tls_server_name {
             None => None,
             Some(text) => {
-                let name = text.trim().trim_end_matches('.').to_owned();
-                if rustls::pki_types::ServerName::try_from(name.as_str()).is_err() {
+                let trimmed = text.trim().trim_end_matches('.').to_owned();
+                let Ok(name) = rustls::pki_types::ServerName::try_from(trimmed) else {
                     return Err(invalid(
                         "--cql-tls-server-name",
                         env::CQL_TLS_SERVER_NAME,
                         &text,
                         "expected a DNS name (e.g. cassandra.default.svc.cluster.local) or an IP address",
                     ));
-                }
+                };
                 if cql_ca_file.is_none() {
                     return Err(ConfigError(format!(
                         "--cql-tls-server-name needs --cql-ca-file (env {}): it names what node certificates are verified against",
