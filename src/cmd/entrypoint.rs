@@ -11,6 +11,7 @@ use tracing::{debug, info, warn};
 
 use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
 use crate::config::{EntrypointConfig, Inputs};
+use crate::decide::data::{JoinRecord, record_of};
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict};
 use crate::decide::supervise::{self, Signal};
@@ -70,7 +71,7 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
     let expected_cluster = cluster_name.clone().or(template_cluster_name);
     let listing = datadir::list(&dirs, &identity.data_dir)?;
     let data = classify_logged(&listing);
-    if listing.joined_marker && data != DataState::Present {
+    if listing.joined.exists() && listing.system_local_sstables == 0 {
         // The state it vouched for is gone (data wiped): left in place, it would vouch for
         // whatever the next first boot leaves behind, even an interrupted bootstrap.
         datadir::remove_joined_marker(&identity.data_dir)?;
@@ -81,14 +82,20 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
     }
     let dns = Dns::from_system_conf()?;
     let cql = probe_settings(&seeding)?;
-    let confirm = (data != DataState::Present).then(|| Confirm {
+    let record = listing
+        .joined
+        .record()
+        .filter(|_| data == DataState::Present)
+        .cloned();
+    let recorder = Recorder {
         ip: identity.pod_ip,
         settings: cql.clone(),
         data_dir: identity.data_dir.clone(),
-    });
+        last: record.clone(),
+    };
 
     let report = tokio::select! {
-        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, &dns, &cql) => report?,
+        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
@@ -171,20 +178,16 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         env: launch_env,
     };
     if exec {
-        if confirm.is_some() {
-            warn!(
-                "with --exec nothing confirms that this node finishes joining: later restarts will \
-                 never list it as its own seed"
-            );
-        }
+        warn!(
+            "with --exec nothing confirms that this node finishes joining or records its ring: \
+             later restarts will not list it as its own seed, nor check the ring they join"
+        );
         info!(command = ?launch.command, "exec cassandra (no supervision)");
         return Err(process::exec(&launch));
     }
-    let watcher = confirm.map(|c| tokio::spawn(c.run()));
+    let watcher = tokio::spawn(recorder.run());
     let end = process::supervise(&launch, signals).await;
-    if let Some(watcher) = watcher {
-        watcher.abort();
-    }
+    watcher.abort();
     let end = end?;
     let code = supervise::exit_code(end);
     info!(?end, exit_code = code, "cassandra exited");
@@ -193,6 +196,10 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
 
 /// How often the entrypoint asks the local node whether it has joined.
 const JOIN_POLL: Duration = Duration::from_secs(3);
+/// How often it reads the ring again to keep the record current once joined: members
+/// join, leave and change addresses over the node's life, and a restart compares
+/// candidates with the ring as last seen.
+const RECORD_REFRESH: Duration = Duration::from_secs(30);
 /// How long the join may stay unconfirmed before each warning (a bootstrap or replace
 /// streams for as long as the data takes, without CQL).
 const JOIN_WARN_EVERY: Duration = Duration::from_secs(600);
@@ -201,76 +208,118 @@ const JOIN_WARN_EVERY: Duration = Duration::from_secs(600);
 /// operator may create the probe's role later), but failed logins are logged by the node.
 const JOIN_POLL_AFTER_AUTH_ERROR: Duration = Duration::from_secs(30);
 
-/// Watches a node that started without a confirmed join (new, replacing, or restarting
-/// after an interrupted bootstrap) until `system.local` says COMPLETED, then writes the
-/// joined marker, which lets later restarts list the node as its own seed.
-struct Confirm {
+/// Keeps the join record (`ringkeeper-joined` in `--data-dir`) for the node it
+/// supervises. A node that started without a confirmed join (new, replacing, or restarting
+/// after an interrupted bootstrap) is watched until `system.local` says COMPLETED; then,
+/// and every `RECORD_REFRESH` while it runs, its host ID and the ring members it sees are
+/// written whenever they changed. Later restarts list the node as its own seed only with
+/// a record, and take as seeds only candidates whose ring lists this host ID.
+struct Recorder {
     ip: IpAddr,
     settings: CqlSettings,
     data_dir: PathBuf,
+    /// The record on disk, once there is one.
+    last: Option<JoinRecord>,
 }
 
-impl Confirm {
-    async fn run(self) {
-        let mut pause = JOIN_POLL;
+impl Recorder {
+    async fn run(mut self) {
+        let mut pause = if self.last.is_some() {
+            RECORD_REFRESH
+        } else {
+            JOIN_POLL
+        };
         let mut auth_warned = false;
         let mut next_warning = tokio::time::Instant::now() + JOIN_WARN_EVERY;
-        let mut last = String::from("no answer yet");
+        let mut last_answer = String::from("no answer yet");
         loop {
             tokio::time::sleep(pause).await;
-            pause = JOIN_POLL;
-            if tokio::time::Instant::now() >= next_warning {
+            pause = if self.last.is_some() {
+                RECORD_REFRESH
+            } else {
+                JOIN_POLL
+            };
+            if self.last.is_none() && tokio::time::Instant::now() >= next_warning {
                 warn!(
-                    last_answer = %last,
+                    last_answer = %last_answer,
                     "the join is still not confirmed (a bootstrap may still be streaming); until it \
                      is, restarts will not list this node as its own seed"
                 );
                 next_warning += JOIN_WARN_EVERY;
             }
-            let local = match cql::connect(self.ip, &self.settings).await {
-                Ok(node) => node.local().await,
-                Err(e) => Err(e),
-            };
-            match local {
-                Ok(row)
-                    if Bootstrapped::parse(row.bootstrapped.as_deref())
-                        == Bootstrapped::Completed =>
-                {
-                    let host_id = row.host_id.unwrap_or_default();
-                    let content = format!("host_id={host_id}\n");
-                    match datadir::write_joined_marker(&self.data_dir, &content) {
-                        Ok(()) => {
-                            info!(%host_id, "node joined the ring: join recorded in --data-dir")
-                        }
-                        Err(e) => warn!(
-                            error = %e,
-                            data_dir = %self.data_dir.display(),
-                            "cannot record the join: later restarts will not list this node as its own seed"
-                        ),
-                    }
-                    return;
+            let observed = async {
+                let node = cql::connect(self.ip, &self.settings).await?;
+                let local = node.local().await?;
+                if Bootstrapped::parse(local.bootstrapped.as_deref()) != Bootstrapped::Completed {
+                    return Ok((local, None));
                 }
-                Ok(row) => {
-                    debug!(bootstrapped = ?row.bootstrapped, "node has not joined yet");
-                    last = format!("bootstrapped = {:?}", row.bootstrapped);
+                let peers = node.peers().await?;
+                Ok::<_, CqlError>((local, Some(peers)))
+            };
+            match observed.await {
+                Ok((local, Some(peers))) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    match record_of(&local, &peers, now) {
+                        Some(record) => self.keep(record),
+                        None => debug!("the local node reports no host ID yet"),
+                    }
+                }
+                Ok((local, None)) => {
+                    debug!(bootstrapped = ?local.bootstrapped, "node has not joined yet");
+                    last_answer = format!("bootstrapped = {:?}", local.bootstrapped);
                 }
                 Err(CqlError::Auth { .. }) => {
-                    last = "the local node rejected the CQL credentials".to_owned();
+                    last_answer = "the local node rejected the CQL credentials".to_owned();
                     if !auth_warned {
                         warn!(
-                            "the local node rejected the CQL credentials: the join is not confirmed \
-                             yet; retrying every 30 s"
+                            "the local node rejected the CQL credentials: the join is not recorded \
+                             or kept current; retrying every 30 s"
                         );
                         auth_warned = true;
                     }
                     pause = JOIN_POLL_AFTER_AUTH_ERROR;
                 }
                 Err(e) => {
-                    debug!(error = %e, "local node not answering CQL yet");
-                    last = e.to_string();
+                    debug!(error = %e, "local node not answering CQL");
+                    last_answer = e.to_string();
                 }
             }
         }
+    }
+
+    /// Writes `record` if it differs from the last one written.
+    fn keep(&mut self, record: JoinRecord) {
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|last| last.same_ring(&record))
+        {
+            return;
+        }
+        let peers = record.peers.as_ref().map_or(0, Vec::len);
+        match datadir::write_record(&self.data_dir, &record) {
+            Ok(()) if self.last.is_none() => info!(
+                host_id = %record.host_id,
+                peers,
+                "node joined the ring: join recorded in --data-dir"
+            ),
+            Ok(()) => info!(
+                host_id = %record.host_id,
+                peers,
+                "ring changed: join record updated"
+            ),
+            Err(e) => {
+                warn!(
+                    error = %e,
+                    data_dir = %self.data_dir.display(),
+                    "cannot write the join record: later restarts will not list this node as its own seed, or check the ring against an old record"
+                );
+                return;
+            }
+        }
+        self.last = Some(record);
     }
 }
 

@@ -11,9 +11,9 @@ use tracing::{debug, info, warn};
 
 use crate::cli::OutputFormat;
 use crate::config::{CandidateName, Identity, Seeding, SeedsConfig};
-use crate::decide::data::{self, DataListing};
+use crate::decide::data::{self, DataListing, JoinRecord};
 use crate::decide::retry;
-use crate::decide::seeds::{self, Candidate, Cql, DataState, Facts, Lookup, Plan, Verdict};
+use crate::decide::seeds::{self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, Verdict};
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::datadir;
 use crate::edge::dns::Dns;
@@ -75,13 +75,15 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
     let cql = probe_settings(&seeding)?;
     // `seeds` has no template, so it looks where Cassandra's default layout puts state.
     let dirs = render::data_dirs(&Default::default(), &identity.data_dir)?;
-    let data = classify_logged(&datadir::list(&dirs, &identity.data_dir)?);
+    let listing = datadir::list(&dirs, &identity.data_dir)?;
+    let data = classify_logged(&listing);
     let dns = Dns::from_system_conf()?;
     let report = resolve(
         &identity,
         &seeding,
         seeding.cluster_name.as_deref(),
         data,
+        listing.joined.record(),
         &dns,
         &cql,
     )
@@ -124,9 +126,12 @@ pub async fn resolve(
     seeding: &Seeding,
     cluster_name: Option<&str>,
     data: DataState,
+    record: Option<&JoinRecord>,
     dns: &Dns,
     cql: &CqlSettings,
 ) -> anyhow::Result<SeedReport> {
+    // With data, the record counts only when it vouches for the data (`Present`).
+    let record = record.filter(|_| data == DataState::Present);
     let names = Arc::new(seeding.candidates(identity));
     let (timeout, attempts) = dns.timeouts();
     info!(
@@ -138,6 +143,7 @@ pub async fn resolve(
     let start = Instant::now();
     let deadline = start + seeding.wait;
     let mut rounds = 0;
+    let mut warned = Vec::new();
     loop {
         let budget = deadline
             .saturating_duration_since(Instant::now())
@@ -155,8 +161,12 @@ pub async fn resolve(
             wait_over,
             cluster_name,
             replace_address: seeding.replace_address,
+            record,
         });
         log_round(identity, &candidates, rounds);
+        if let Some(record) = record {
+            warn_foreign(&plan, record, &mut warned);
+        }
         match &plan.verdict {
             Verdict::Wait { reason } => {
                 let delay = retry::next_delay(rounds - 1, deadline.saturating_duration_since(now));
@@ -164,10 +174,12 @@ pub async fn resolve(
                 tokio::time::sleep(delay).await;
             }
             Verdict::Seeds { mode, seeds } => {
+                log_candidates(&plan);
                 info!(?mode, seeds = ?seeds, rounds, elapsed = ?start.elapsed(), "seed list decided");
                 return Ok(report(identity, data, rounds, start, plan));
             }
             Verdict::Refuse { reason } => {
+                log_candidates(&plan);
                 warn!(rounds, elapsed = ?start.elapsed(), %reason, "no safe seed list");
                 return Ok(report(identity, data, rounds, start, plan));
             }
@@ -189,6 +201,81 @@ fn report(
         rounds,
         elapsed_ms: start.elapsed().as_millis(),
         plan,
+    }
+}
+
+/// Each candidate as decided: what DNS and CQL answered, whether its ring knows this node,
+/// and what was done with it.
+fn log_candidates(plan: &Plan) {
+    for r in &plan.candidates {
+        let c = &r.candidate;
+        let (answer, host_id, ring_size) = match &c.cql {
+            Cql::NotAsked => ("not asked", None, None),
+            Cql::NoAnswer { .. } => ("no answer", None, None),
+            Cql::Member { host_id, ring, .. } => ("member", host_id.as_deref(), Some(ring.len())),
+        };
+        info!(
+            name = %c.name,
+            dns = ?c.lookup,
+            cql = answer,
+            host_id,
+            ring_size,
+            identity = ?r.identity,
+            use_ = ?r.use_,
+            "seed candidate"
+        );
+    }
+}
+
+/// Warns (once per candidate and answer) about a candidate that answers as a ring that
+/// does not know this node, with both views.
+fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Option<String>)>) {
+    for r in &plan.candidates {
+        let Some(kin @ (Kin::ForeignRing | Kin::ForgotThisNode)) = r.identity else {
+            continue;
+        };
+        let Cql::Member {
+            host_id,
+            ring,
+            cluster_name,
+            oldest_start,
+            ..
+        } = &r.candidate.cql
+        else {
+            continue;
+        };
+        let key = (r.candidate.name.clone(), host_id.clone());
+        if warned.contains(&key) {
+            continue;
+        }
+        warned.push(key);
+        let theirs: Vec<String> = ring
+            .iter()
+            .map(|m| format!("{}@{}", m.host_id.as_deref().unwrap_or("?"), m.address))
+            .collect();
+        let ours: Vec<String> = record
+            .peers
+            .iter()
+            .flatten()
+            .map(|p| {
+                format!(
+                    "{}@{}",
+                    p.host_id,
+                    p.address.map_or_else(|| "?".to_owned(), |a| a.to_string())
+                )
+            })
+            .collect();
+        warn!(
+            name = %r.candidate.name,
+            verdict = ?kin,
+            candidate_host_id = host_id.as_deref().unwrap_or("?"),
+            candidate_cluster = cluster_name.as_deref().unwrap_or("?"),
+            candidate_ring = ?theirs,
+            candidate_ring_oldest_start = oldest_start.map(crate::decide::time::utc),
+            own_host_id = %record.host_id,
+            own_last_seen_peers = ?ours,
+            "candidate answers as a ring that does not list this node: not a seed"
+        );
     }
 }
 
@@ -326,11 +413,28 @@ async fn probe_all(
 /// Classifies the data directory from a listing, logging what was found.
 pub fn classify_logged(listing: &DataListing) -> DataState {
     let state = data::classify(listing);
+    if let data::Joined::Unusable(why) = &listing.joined {
+        warn!(
+            record = data::JOINED_MARKER,
+            %why,
+            "the join record in --data-dir is not usable: treated as missing (this node restarts without listing itself, and its ring identity is not checked)"
+        );
+    }
     info!(
         ?state,
         system_local_sstables = listing.system_local_sstables,
         other_entries = listing.other_entries,
-        joined_marker = listing.joined_marker,
+        join_record = match &listing.joined {
+            data::Joined::Missing => "missing".to_owned(),
+            data::Joined::Unusable(why) => format!("unusable (treated as missing): {why}"),
+            data::Joined::Record(r) => format!(
+                "host {} with {} peers",
+                r.host_id,
+                r.peers
+                    .as_ref()
+                    .map_or_else(|| "unrecorded".to_owned(), |p| p.len().to_string())
+            ),
+        },
         "data directory inspected"
     );
     state

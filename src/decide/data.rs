@@ -1,11 +1,203 @@
-//! Pure. Classifies a data directory from a listing of what Cassandra left in it.
+//! Pure. What the data directory holds, and the join record the entrypoint keeps in it:
+//! the proof that the state on disk belongs to a node that finished joining, and who
+//! that node and its ring were the last time it ran.
 
-use super::seeds::DataState;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ring::{LocalRow, PeerRow};
 
 /// File in `--data-dir` that the entrypoint writes once it has seen the node's
-/// `system.local.bootstrapped` = COMPLETED: proof that the state on disk belongs to a node
-/// that finished joining (a bootstrap cut short also leaves `system.local` behind).
+/// `system.local.bootstrapped` = COMPLETED, and keeps current while the node runs: proof
+/// that the state on disk belongs to a node that finished joining (a bootstrap cut short
+/// also leaves `system.local` behind), with the node's host ID and the ring members it
+/// last saw (see `JoinRecord`).
 pub const JOINED_MARKER: &str = "ringkeeper-joined";
+
+/// The record format this version writes and understands.
+pub const RECORD_FORMAT: u32 = 1;
+
+/// Whether the data directory holds a Cassandra node's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataState {
+    /// Nothing Cassandra wrote: a brand-new (or wiped) node.
+    Empty,
+    /// Cassandra wrote files but never flushed its `system.local` table: it started and
+    /// stopped before finishing its first boot. Treated like `Empty` for seeding.
+    Partial,
+    /// `system.local` was flushed, but ringkeeper never saw this node finish joining (no
+    /// usable join record): it may have been killed mid-bootstrap, or its data predates
+    /// ringkeeper. It restarts, never as its own seed.
+    Unconfirmed,
+    /// `system.local` was flushed and ringkeeper saw the node join: it has an identity
+    /// (host ID, tokens), its data, and a record of the ring it belongs to.
+    Present,
+}
+
+/// A ring member as the join record remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownPeer {
+    /// Its host ID.
+    pub host_id: String,
+    /// Its address when last seen: Cassandra gossips with it at start (saved peers),
+    /// whatever the seed list says.
+    #[serde(default)]
+    pub address: Option<IpAddr>,
+}
+
+/// Who this node is and which ring it belongs to, as the entrypoint last saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRecord {
+    /// `RECORD_FORMAT`.
+    pub format: u32,
+    /// This node's host ID (`system.local.host_id`).
+    pub host_id: String,
+    /// Its cluster name.
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    /// Its broadcast address when last seen.
+    #[serde(default)]
+    pub address: Option<IpAddr>,
+    /// The other ring members (token owners, live or down) it last saw. `None` in a
+    /// record written before ringkeeper kept peers: only the host ID can be checked.
+    #[serde(default)]
+    pub peers: Option<Vec<KnownPeer>>,
+    /// When it was written, Unix seconds (for people; no decision uses it).
+    #[serde(default)]
+    pub recorded_at: Option<u64>,
+}
+
+impl JoinRecord {
+    /// Parses a record. Also reads the first format (`host_id=<uuid>` on one line), which
+    /// had no peers. Anything else is an error: a record that does not parse is never
+    /// taken as proof of anything.
+    pub fn parse(text: &str) -> Result<JoinRecord, String> {
+        let trimmed = text.trim();
+        let record = if trimmed.starts_with('{') {
+            let record: JoinRecord =
+                serde_json::from_str(trimmed).map_err(|e| format!("not a join record: {e}"))?;
+            if record.format != RECORD_FORMAT {
+                return Err(format!(
+                    "record format {} is not one this version reads ({RECORD_FORMAT})",
+                    record.format
+                ));
+            }
+            record
+        } else {
+            let host_id = trimmed
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("host_id="))
+                .ok_or("no host_id")?;
+            JoinRecord {
+                format: RECORD_FORMAT,
+                host_id: host_id.trim().to_owned(),
+                cluster_name: None,
+                address: None,
+                peers: None,
+                recorded_at: None,
+            }
+        };
+        if !is_uuid(&record.host_id) {
+            return Err(format!("host_id {:?} is not a UUID", record.host_id));
+        }
+        if let Some(bad) = record.peers.iter().flatten().find(|p| !is_uuid(&p.host_id)) {
+            return Err(format!("peer host_id {:?} is not a UUID", bad.host_id));
+        }
+        Ok(record)
+    }
+
+    /// The record as written to disk.
+    pub fn render(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a record serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The same node and ring as `other`, ignoring when each was written and the order
+    /// of peers: whether a refresh needs to rewrite the file.
+    pub fn same_ring(&self, other: &JoinRecord) -> bool {
+        let sorted = |r: &JoinRecord| {
+            let mut peers = r.peers.clone();
+            if let Some(p) = peers.as_mut() {
+                p.sort_by(|a, b| a.host_id.cmp(&b.host_id));
+            }
+            (r.host_id.clone(), r.cluster_name.clone(), r.address, peers)
+        };
+        sorted(self) == sorted(other)
+    }
+}
+
+/// The record of a joined node, from what it reports over CQL: its `system.local` and
+/// its peers (token owners, live or down). `None` without a host ID.
+pub fn record_of(local: &LocalRow, peers: &[PeerRow], recorded_at: u64) -> Option<JoinRecord> {
+    let host_id = local.host_id.clone()?;
+    let mut known: Vec<KnownPeer> = peers
+        .iter()
+        .filter_map(|p| {
+            Some(KnownPeer {
+                host_id: p.host_id.clone()?,
+                address: p.address,
+            })
+        })
+        .collect();
+    known.sort_by(|a, b| a.host_id.cmp(&b.host_id));
+    Some(JoinRecord {
+        format: RECORD_FORMAT,
+        host_id,
+        cluster_name: local.cluster_name.clone(),
+        address: local.broadcast_address,
+        peers: Some(known),
+        recorded_at: Some(recorded_at),
+    })
+}
+
+/// `8-4-4-4-12` hex digits, as Cassandra prints host IDs.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// What the join record file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Joined {
+    /// No record.
+    #[default]
+    Missing,
+    /// A file that is not a record (truncated, edited, or from a newer format): treated
+    /// exactly like `Missing`, never as permission.
+    Unusable(String),
+    /// A record.
+    Record(JoinRecord),
+}
+
+impl Joined {
+    /// Parses the file's contents.
+    pub fn from_text(text: &str) -> Joined {
+        match JoinRecord::parse(text) {
+            Ok(record) => Joined::Record(record),
+            Err(why) => Joined::Unusable(why),
+        }
+    }
+
+    /// The record, if usable.
+    pub fn record(&self) -> Option<&JoinRecord> {
+        match self {
+            Joined::Record(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// True when a file exists, usable or not.
+    pub fn exists(&self) -> bool {
+        !matches!(self, Joined::Missing)
+    }
+}
 
 /// What the data directories contain, as gathered by the filesystem edge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,16 +208,16 @@ pub struct DataListing {
     /// Number of other entries Cassandra writes (commit log segments, keyspace
     /// directories, hints), across all configured directories.
     pub other_entries: usize,
-    /// Whether `JOINED_MARKER` exists.
-    pub joined_marker: bool,
+    /// The join record (`JOINED_MARKER`).
+    pub joined: Joined,
 }
 
 /// `system.local` holds the host ID, tokens and bootstrap state; Cassandra flushes it to
 /// disk when it records its bootstrap state, so an sstable of it means the node has an
-/// identity; the marker says it also finished joining. Other files without it mean a
-/// first boot that did not get that far. A marker alone (state wiped) means nothing.
+/// identity; a usable join record says it also finished joining. Other files without it
+/// mean a first boot that did not get that far. A record alone (state wiped) means nothing.
 pub fn classify(listing: &DataListing) -> DataState {
-    if listing.system_local_sstables > 0 && listing.joined_marker {
+    if listing.system_local_sstables > 0 && listing.joined.record().is_some() {
         DataState::Present
     } else if listing.system_local_sstables > 0 {
         DataState::Unconfirmed
@@ -40,19 +232,82 @@ pub fn classify(listing: &DataListing) -> DataState {
 mod tests {
     use super::*;
 
+    const H1: &str = "6f1c2a3b-0000-4000-8000-000000000001";
+    const H2: &str = "6f1c2a3b-0000-4000-8000-000000000002";
+
+    fn record() -> JoinRecord {
+        JoinRecord {
+            format: RECORD_FORMAT,
+            host_id: H1.into(),
+            cluster_name: Some("c".into()),
+            address: Some("10.0.0.1".parse().unwrap()),
+            peers: Some(vec![KnownPeer {
+                host_id: H2.into(),
+                address: Some("10.0.0.2".parse().unwrap()),
+            }]),
+            recorded_at: Some(1_700_000_000),
+        }
+    }
+
     #[test]
     fn classification() {
-        let l = |local, other, joined_marker| DataListing {
+        let l = |local, other, joined: Joined| DataListing {
             system_local_sstables: local,
             other_entries: other,
-            joined_marker,
+            joined,
         };
-        assert_eq!(classify(&l(0, 0, false)), DataState::Empty);
-        assert_eq!(classify(&l(0, 0, true)), DataState::Empty);
-        assert_eq!(classify(&l(0, 3, false)), DataState::Partial);
-        assert_eq!(classify(&l(0, 3, true)), DataState::Partial);
-        assert_eq!(classify(&l(1, 0, false)), DataState::Unconfirmed);
-        assert_eq!(classify(&l(1, 0, true)), DataState::Present);
-        assert_eq!(classify(&l(2, 40, true)), DataState::Present);
+        let rec = || Joined::Record(record());
+        let bad = || Joined::Unusable("garbage".into());
+        assert_eq!(classify(&l(0, 0, Joined::Missing)), DataState::Empty);
+        assert_eq!(classify(&l(0, 0, rec())), DataState::Empty);
+        assert_eq!(classify(&l(0, 3, Joined::Missing)), DataState::Partial);
+        assert_eq!(classify(&l(0, 3, rec())), DataState::Partial);
+        assert_eq!(classify(&l(1, 0, Joined::Missing)), DataState::Unconfirmed);
+        assert_eq!(classify(&l(1, 0, rec())), DataState::Present);
+        assert_eq!(classify(&l(2, 40, rec())), DataState::Present);
+        // A record that does not parse is no record: never permission.
+        assert_eq!(classify(&l(2, 40, bad())), DataState::Unconfirmed);
+    }
+
+    #[test]
+    fn records_round_trip_and_bad_ones_are_unusable() {
+        let r = record();
+        assert_eq!(JoinRecord::parse(&r.render()), Ok(r.clone()));
+        // The first format: a host ID, no peers.
+        let legacy = JoinRecord::parse(&format!("host_id={H1}\n")).unwrap();
+        assert_eq!((legacy.host_id.as_str(), legacy.peers), (H1, None));
+        #[rustfmt::skip]
+        let bad = [
+            ("empty", String::new()),
+            ("legacy without an ID", "host_id=\n".to_owned()),
+            ("not a UUID", "host_id=abc\n".to_owned()),
+            ("truncated JSON", r.render()[..20].to_owned()),
+            ("newer format", r.render().replace("\"format\": 1", "\"format\": 2")),
+            ("bad peer ID", r.render().replace(H2, "zz")),
+        ];
+        for (name, text) in bad {
+            assert!(
+                matches!(Joined::from_text(&text), Joined::Unusable(_)),
+                "{name}"
+            );
+        }
+        // Unknown fields (a newer writer of the same format) are fine.
+        let extra = r.render().replacen('{', "{\"rack\": \"r1\",", 1);
+        assert_eq!(JoinRecord::parse(&extra), Ok(r));
+    }
+
+    #[test]
+    fn same_ring_ignores_time_and_peer_order() {
+        let a = record();
+        let mut b = record();
+        b.recorded_at = Some(1);
+        assert!(a.same_ring(&b));
+        b.peers.as_mut().unwrap().push(KnownPeer {
+            host_id: H1.into(),
+            address: None,
+        });
+        let mut c = b.clone();
+        c.peers.as_mut().unwrap().reverse();
+        assert!(b.same_ring(&c) && !a.same_ring(&b));
     }
 }

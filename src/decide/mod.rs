@@ -11,3 +11,4 @@ pub mod ring;
 pub mod seeds;
 pub mod status;
 pub mod supervise;
+pub mod time;

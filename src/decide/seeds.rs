@@ -25,6 +25,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use super::data::DataState;
+use super::data::JoinRecord;
+
 /// What one DNS lookup of a candidate name returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -66,24 +69,6 @@ impl Lookup {
     }
 }
 
-/// Whether the data directory holds a Cassandra node's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataState {
-    /// Nothing Cassandra wrote: a brand-new (or wiped) node.
-    Empty,
-    /// Cassandra wrote files but never flushed its `system.local` table: it started and
-    /// stopped before finishing its first boot. Treated like `Empty` for seeding.
-    Partial,
-    /// `system.local` was flushed, but ringkeeper never saw this node finish joining
-    /// (`bootstrapped` = COMPLETED; see `data::JOINED_MARKER`): it may have been killed
-    /// mid-bootstrap, or its data predates ringkeeper. It restarts, never as its own seed.
-    Unconfirmed,
-    /// `system.local` was flushed and ringkeeper saw the node join: it has an identity
-    /// (host ID, tokens) and its data.
-    Present,
-}
-
 /// One name (or address) that may become a seed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Candidate {
@@ -113,15 +98,52 @@ pub enum Cql {
     Member {
         /// Its `cluster_name`.
         cluster_name: Option<String>,
+        /// Its own host ID.
+        #[serde(default)]
+        host_id: Option<String>,
         /// Members it sees moving ranges (BOOT, BOOT_REPLACE, LEAVING, MOVING).
         movements: Vec<IpAddr>,
         /// The ring's token owners it knows (itself and `system.peers_v2`, live or down).
-        ring: Vec<IpAddr>,
+        ring: Vec<RingMember>,
         /// Ring members it sees down (shut down, or heartbeat not advancing). Only
         /// observed for nodes without data, which must not bootstrap beside them.
         #[serde(default)]
         down: Vec<IpAddr>,
+        /// When the longest-running node of its ring started (gossip generation, Unix
+        /// seconds), if gossip shows it: a ring founded by mistake is younger than that.
+        #[serde(default)]
+        oldest_start: Option<i64>,
     },
+}
+
+/// A token owner as a candidate reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RingMember {
+    /// Its address.
+    pub address: IpAddr,
+    /// Its host ID.
+    pub host_id: Option<String>,
+}
+
+/// Whether a candidate belongs to this node's ring, judged for a node restarting with a
+/// join record: Cassandra merges the rings of any two nodes that gossip with the same
+/// cluster name, and a node that founded a new cluster by mistake (a pod that lost its
+/// disk) has the right name but not the right members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kin {
+    /// Its ring lists this node's host ID: a seed.
+    KnowsThisNode,
+    /// It answers as a ring that does not list this node, and it is no node this one
+    /// last saw in its ring: another cluster under the same name. Not a seed.
+    ForeignRing,
+    /// A node this one last saw in its ring, whose ring no longer lists this node: this
+    /// node was removed or replaced while it was away. Not a seed; the node must not start.
+    ForgotThisNode,
+    /// No CQL answer, and its address is a member of a foreign ring seen now. Not a seed.
+    ForeignRingMember,
+    /// No CQL answer: its ring cannot be checked (every pod is silent in a cold restart).
+    Unverified,
 }
 
 /// The facts the decision is made from.
@@ -141,6 +163,9 @@ pub struct Facts<'a> {
     pub cluster_name: Option<&'a str>,
     /// The old address of this pod's previous incarnation, to replace (explicit evidence).
     pub replace_address: Option<IpAddr>,
+    /// The join record (with `DataState::Present`): this node's host ID and the ring
+    /// members it last saw, against which candidates are checked.
+    pub record: Option<&'a JoinRecord>,
 }
 
 /// Why a candidate did or did not make it into the list.
@@ -163,6 +188,12 @@ pub enum Use {
     NotAMember,
     /// It is the address being replaced.
     SkippedReplaced,
+    /// It answers as a ring that does not know this node (or is a member of one): never
+    /// a seed, or the two rings would merge.
+    ForeignRing,
+    /// A member that knows this node answered, so a candidate whose ring cannot be
+    /// checked (no CQL answer) is left out.
+    SkippedUnverified,
 }
 
 /// A candidate with the decision made about it.
@@ -174,6 +205,9 @@ pub struct Report {
     /// What was done with it.
     #[serde(rename = "use")]
     pub use_: Use,
+    /// Whether it belongs to this node's ring (only judged for a restart with a join
+    /// record).
+    pub identity: Option<Kin>,
 }
 
 /// How this node will enter the ring, given its seeds.
@@ -255,6 +289,7 @@ pub fn plan(facts: &Facts<'_>) -> Plan {
         reports.push(Report {
             candidate: candidate.clone(),
             use_,
+            identity: None,
         });
     }
 
@@ -365,13 +400,13 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
     down.dedup();
     let old_is_known = facts.replace_address.is_some_and(|old| {
         members.iter().any(|r| match &r.candidate.cql {
-            Cql::Member { ring, .. } => ring.contains(&old),
+            Cql::Member { ring, .. } => ring.iter().any(|m| m.address == old),
             _ => false,
         })
     });
     // A ring member at this pod's own IP: alive (measured, not in `down`) or dead.
     let ip_holder: Option<bool> = members.iter().find_map(|r| match &r.candidate.cql {
-        Cql::Member { ring, down, .. } if ring.contains(&facts.pod_ip) => {
+        Cql::Member { ring, down, .. } if ring.iter().any(|m| m.address == facts.pod_ip) => {
             Some(!down.contains(&facts.pod_ip))
         }
         _ => None,
@@ -396,6 +431,11 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
         {
             return Verdict::Wait { reason: why };
         }
+        if let Some(record) = facts.record
+            && let Some(verdict) = check_ring_identity(facts, record, reports)
+        {
+            return verdict;
+        }
         let mut seeds = collect(reports, facts.pod_ip, |_| true);
         // Only when seed-count excludes our own ordinal; still list ourselves last so
         // that a lone survivor can come up.
@@ -406,6 +446,9 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
         };
     }
 
+    // A replace at this pod's own (old) IP is how Cassandra replaces a node at the same
+    // address: the holder is the node being replaced.
+    let ip_holder = ip_holder.filter(|_| facts.replace_address != Some(facts.pod_ip));
     match ip_holder {
         Some(true) => {
             return Verdict::Refuse {
@@ -521,6 +564,183 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
         };
     }
     wait_or_refuse(facts, no_seed_why)
+}
+
+/// Ring identity, for a node restarting with its join record: a candidate is a seed only
+/// if its ring lists this node's host ID. Cassandra merges any two rings that gossip under
+/// the same cluster name, and a pod that lost its disk may have founded a new, empty one:
+/// merged, that ring takes token ranges whose rows it does not hold, and reads at CL ONE
+/// miss them.
+///
+/// * A candidate whose ring does not list this node is no seed (`Kin::ForeignRing`), nor
+///   is a silent candidate at an address of that ring (`Kin::ForeignRingMember`).
+/// * If this node last saw a ring member at an address the foreign ring now holds,
+///   Cassandra would gossip with it at start whatever the seed list says (saved peers):
+///   then the node does not start at all (wait, then refuse).
+/// * A node this one last saw in its ring, whose ring no longer lists it
+///   (`Kin::ForgotThisNode`): this node was removed or replaced while away, and its data
+///   is stale: wait (a peers table may lag just after a join), then refuse.
+/// * Silent candidates cannot be checked: they stay seeds (a cold restart of the whole set
+///   has nothing else), unless a member that knows this node answered.
+///
+/// Marks each report's identity and use; returns a verdict when the node must not start.
+fn check_ring_identity(
+    facts: &Facts<'_>,
+    record: &JoinRecord,
+    reports: &mut [Report],
+) -> Option<Verdict> {
+    let known_peer = |id: &Option<String>| {
+        id.as_deref()
+            .is_some_and(|id| record.peers.iter().flatten().any(|p| p.host_id == id))
+    };
+    for r in reports.iter_mut() {
+        if r.use_ != Use::Seed {
+            continue;
+        }
+        r.identity = Some(match &r.candidate.cql {
+            Cql::Member { ring, host_id, .. } => {
+                if ring
+                    .iter()
+                    .any(|m| m.host_id.as_deref() == Some(record.host_id.as_str()))
+                {
+                    Kin::KnowsThisNode
+                } else if known_peer(host_id) {
+                    Kin::ForgotThisNode
+                } else {
+                    Kin::ForeignRing
+                }
+            }
+            _ => Kin::Unverified,
+        });
+    }
+    // Addresses held by foreign rings: the candidates that answered and their members.
+    let foreign: Vec<&Report> = reports
+        .iter()
+        .filter(|r| r.identity == Some(Kin::ForeignRing))
+        .collect();
+    let mut foreign_addresses: Vec<IpAddr> = Vec::new();
+    for r in &foreign {
+        foreign_addresses.extend(addresses(&r.candidate));
+        if let Cql::Member { ring, .. } = &r.candidate.cql {
+            foreign_addresses.extend(ring.iter().map(|m| m.address));
+        }
+    }
+    foreign_addresses.retain(|a| *a != facts.pod_ip);
+    let saved_clash: Vec<String> = record
+        .peers
+        .iter()
+        .flatten()
+        .filter(|p| p.address.is_some_and(|a| foreign_addresses.contains(&a)))
+        .map(|p| format!("{} at {}", p.host_id, p.address.expect("filtered")))
+        .collect();
+    let foreign_why = foreign
+        .iter()
+        .map(|r| describe_foreign(r, &record.host_id))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let forgot: Vec<String> = reports
+        .iter()
+        .filter(|r| r.identity == Some(Kin::ForgotThisNode))
+        .map(|r| r.candidate.name.clone())
+        .collect();
+
+    for r in reports.iter_mut() {
+        match r.identity {
+            Some(Kin::ForeignRing | Kin::ForgotThisNode) => r.use_ = Use::ForeignRing,
+            Some(Kin::Unverified)
+                if addresses(&r.candidate)
+                    .iter()
+                    .any(|a| foreign_addresses.contains(a)) =>
+            {
+                r.identity = Some(Kin::ForeignRingMember);
+                r.use_ = Use::ForeignRing;
+            }
+            _ => {}
+        }
+    }
+    let knows_us = reports
+        .iter()
+        .any(|r| r.identity == Some(Kin::KnowsThisNode));
+    if knows_us {
+        for r in reports.iter_mut() {
+            if r.identity == Some(Kin::Unverified) {
+                r.use_ = Use::SkippedUnverified;
+            }
+        }
+    }
+
+    if !forgot.is_empty() {
+        let why = format!(
+            "{} belong(s) to the ring this node last saw, but that ring no longer lists this node              (host ID {}): it was removed (nodetool removenode) or replaced while this pod was              away, and the data on this disk is stale",
+            forgot.join(", "),
+            record.host_id
+        );
+        return Some(restart_refused(
+            facts,
+            why,
+            "Cassandra was not started: rejoining would take back token ranges from the nodes              that own them now. If this node was removed on purpose, delete its data directory              so that it bootstraps as a new node",
+        ));
+    }
+    if !saved_clash.is_empty() {
+        let why = format!(
+            "{foreign_why}. This node last saw ring member(s) {} at those addresses, and              Cassandra gossips with the peers it saved whatever the seed list says, so starting              it would merge the two rings",
+            saved_clash.join(", ")
+        );
+        return Some(restart_refused(
+            facts,
+            why,
+            "Cassandra was not started. If that pod lost its disk and founded a new, empty              cluster, nothing of this ring is on it: stop it, delete its data, and start it              again with --replace-address <its old IP> (see `ringkeeper status`), which makes              it wait for this ring and take over its old identity; this pod then restarts              normally",
+        ));
+    }
+    None
+}
+
+/// One foreign candidate, for messages: who answered, and the ring it answered as.
+fn describe_foreign(r: &Report, own_host_id: &str) -> String {
+    let Cql::Member {
+        cluster_name,
+        host_id,
+        ring,
+        oldest_start,
+        ..
+    } = &r.candidate.cql
+    else {
+        return r.candidate.name.clone();
+    };
+    let members: Vec<String> = ring
+        .iter()
+        .take(5)
+        .map(|m| format!("{}@{}", m.host_id.as_deref().unwrap_or("?"), m.address))
+        .collect();
+    let more = if ring.len() > 5 { ", ..." } else { "" };
+    let since = oldest_start
+        .map(|t| {
+            format!(
+                "; its longest-running node started at {} (gossip generation), so it was                  founded no later than that",
+                super::time::utc(t)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{} (host ID {}) answers as a ring of {} member(s) under cluster name {:?} ({}{more})          that does not include this node's host ID {own_host_id}{since}",
+        r.candidate.name,
+        host_id.as_deref().unwrap_or("?"),
+        ring.len(),
+        cluster_name.as_deref().unwrap_or("?"),
+        members.join(", "),
+    )
+}
+
+/// Wait while the seed wait lasts (what is seen may change: a peers table catching up,
+/// a pod being stopped), then refuse with `what_to_do`.
+fn restart_refused(facts: &Facts<'_>, why: String, what_to_do: &str) -> Verdict {
+    if facts.wait_over {
+        Verdict::Refuse {
+            reason: format!("{why}. {what_to_do}"),
+        }
+    } else {
+        Verdict::Wait { reason: why }
+    }
 }
 
 /// A restart whose join was never confirmed: any other pod may seed it, never itself (a
@@ -696,9 +916,40 @@ mod tests {
     fn member(cluster: &str, movements: &[&str], ring: &[&str]) -> Cql {
         Cql::Member {
             cluster_name: Some(cluster.into()),
+            host_id: None,
             movements: movements.iter().map(|a| ip(a)).collect(),
-            ring: ring.iter().map(|a| ip(a)).collect(),
+            ring: ring
+                .iter()
+                .map(|a| RingMember {
+                    address: ip(a),
+                    host_id: None,
+                })
+                .collect(),
             down: Vec::new(),
+            oldest_start: None,
+        }
+    }
+
+    /// A member of cluster "c" whose ring is `ring`, of which `down` are down.
+    fn member_down(ring: &[&str], down: &[&str]) -> Cql {
+        let Cql::Member {
+            cluster_name,
+            host_id,
+            movements,
+            ring,
+            oldest_start,
+            ..
+        } = member("c", &[], ring)
+        else {
+            unreachable!()
+        };
+        Cql::Member {
+            cluster_name,
+            host_id,
+            movements,
+            ring,
+            down: down.iter().map(|a| ip(a)).collect(),
+            oldest_start,
         }
     }
 
@@ -739,7 +990,21 @@ mod tests {
         wait_over: bool,
         replace: Option<&str>,
         want: Want,
-    ) {
+    ) -> Plan {
+        check_with(name, own, data, None, candidates, wait_over, replace, want)
+    }
+
+    #[allow(clippy::too_many_arguments)] // one table row, spelled out
+    fn check_with(
+        name: &str,
+        own: u32,
+        data: DataState,
+        record: Option<&JoinRecord>,
+        candidates: Vec<Candidate>,
+        wait_over: bool,
+        replace: Option<&str>,
+        want: Want,
+    ) -> Plan {
         let facts = Facts {
             own_ordinal: own,
             pod_ip: ip(ME),
@@ -748,6 +1013,7 @@ mod tests {
             wait_over,
             cluster_name: Some("c"),
             replace_address: replace.map(ip),
+            record,
         };
         let plan = plan(&facts);
         match (&plan.verdict, &want) {
@@ -780,6 +1046,23 @@ mod tests {
                 "{name}: waits after the wait"
             );
         }
+        // Never a seed whose ring does not know this node.
+        if let Verdict::Seeds { seeds, .. } = &plan.verdict {
+            for r in &plan.candidates {
+                if matches!(
+                    r.identity,
+                    Some(Kin::ForeignRing | Kin::ForeignRingMember | Kin::ForgotThisNode)
+                ) {
+                    for a in addresses(&r.candidate) {
+                        assert!(
+                            !seeds.contains(&a) || a == ip(ME),
+                            "{name}: seeds {a} of a foreign ring"
+                        );
+                    }
+                }
+            }
+        }
+        plan
     }
 
     use DataState::*;
@@ -936,22 +1219,22 @@ mod tests {
              vec![silent(0, "10.0.0.1"), pod(1, me())], true, None,
              Want::Refuse),
             ("a down member blocks a join: wait", 0, Empty,
-             vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], false, None,
+             vec![pod(0, me()), Candidate { cql: member_down(&["10.0.0.1", "10.0.0.2"], &["10.0.0.1"]), ..up(1, "10.0.0.2") }], false, None,
              Want::Wait),
             ("a down member blocks a join: refuse at the end, pointing at --replace-address", 0, Empty,
-             vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], true, None,
+             vec![pod(0, me()), Candidate { cql: member_down(&["10.0.0.1", "10.0.0.2"], &["10.0.0.1"]), ..up(1, "10.0.0.2") }], true, None,
              Want::Refuse),
             ("replacing the down member is the way through", 0, Empty,
-             vec![pod(0, me()), Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip("10.0.0.2")], down: vec![ip("10.0.0.1")] }, ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),
+             vec![pod(0, me()), Candidate { cql: member_down(&["10.0.0.1", "10.0.0.2"], &["10.0.0.1"]), ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),
              Want::Seeds(R, &["10.0.0.2"])),
             ("a live member holds our IP: refuse at once", 1, Empty,
-             vec![Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip(ME)], down: vec![] }, ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Refuse),
             ("a down member holds our IP: wait (removenode first)", 1, Empty,
-             vec![Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip(ME)], down: vec![ip(ME)] }, ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[ME]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Wait),
             ("our IP in the ring does not matter with data (it is us)", 1, Present,
-             vec![Candidate { cql: Cql::Member { cluster_name: Some("c".into()), movements: vec![], ring: vec![ip("10.0.0.1"), ip(ME)], down: vec![] }, ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
+             vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Seeds(BootMode::Restart, &["10.0.0.1", ME])),
             // --- replace (explicit evidence) ---
             ("replace a member the ring knows", 0, Empty,
@@ -985,6 +1268,209 @@ mod tests {
         }
     }
 
+    const H_ME: &str = "00000000-0000-4000-8000-00000000000a";
+    const H0: &str = "00000000-0000-4000-8000-000000000000";
+    const H0_NEW: &str = "00000000-0000-4000-8000-0000000000f0";
+    const H2: &str = "00000000-0000-4000-8000-000000000002";
+
+    /// This node's record: host H_ME, last saw H0 at 10.0.0.1 and H2 at 10.0.0.3.
+    fn record(peers: Option<&[(&str, &str)]>) -> JoinRecord {
+        JoinRecord {
+            format: crate::decide::data::RECORD_FORMAT,
+            host_id: H_ME.into(),
+            cluster_name: Some("c".into()),
+            address: Some(ip(ME)),
+            peers: peers.map(|p| {
+                p.iter()
+                    .map(|(id, a)| crate::decide::data::KnownPeer {
+                        host_id: (*id).into(),
+                        address: Some(ip(a)),
+                    })
+                    .collect()
+            }),
+            recorded_at: None,
+        }
+    }
+
+    /// A pod at `addr` answering as host `host` of a ring of `ring` (host, address) pairs.
+    fn ring_pod(ordinal: u32, addr: &str, host: &str, ring: &[(&str, &str)]) -> Candidate {
+        Candidate {
+            cql: Cql::Member {
+                cluster_name: Some("c".into()),
+                host_id: Some(host.into()),
+                movements: vec![],
+                ring: ring
+                    .iter()
+                    .map(|(h, a)| RingMember {
+                        address: ip(a),
+                        host_id: Some((*h).into()),
+                    })
+                    .collect(),
+                down: vec![],
+                oldest_start: Some(1_796_186_096),
+            },
+            ..pod(ordinal, at(&[addr]))
+        }
+    }
+
+    #[test]
+    fn ring_identity_table() {
+        let me = || Lookup::Absent;
+        let peers: &[(&str, &str)] = &[(H0, "10.0.0.1"), (H2, "10.0.0.3")];
+        let ours = record(Some(peers));
+        let legacy = record(None);
+        // The old ring, as a member that knows us reports it.
+        let old_ring: &[(&str, &str)] = &[(H0, "10.0.0.1"), (H_ME, ME), (H2, "10.0.0.3")];
+        // A new, empty cluster founded by ordinal 0 after it lost its disk.
+        let new_ip = |o| ring_pod(o, "10.0.0.21", H0_NEW, &[(H0_NEW, "10.0.0.21")]);
+        let old_ip = |o| ring_pod(o, "10.0.0.1", H0_NEW, &[(H0_NEW, "10.0.0.1")]);
+        type Row<'a> = (
+            &'a str,
+            &'a JoinRecord,
+            Vec<Candidate>,
+            bool,
+            Want,
+            Vec<(u32, Option<Kin>, Use)>,
+        );
+        #[rustfmt::skip]
+        let rows: Vec<Row> = vec![
+            ("a member whose ring lists this node is a seed", &ours,
+             vec![ring_pod(0, "10.0.0.1", H0, old_ring), pod(1, me()), pod(2, Absent)], false,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1", ME]),
+             vec![(0, Some(Kin::KnowsThisNode), Use::Seed)]),
+            ("a new empty founder on a new IP is no seed: restart without it", &ours,
+             vec![new_ip(0), pod(1, me()), pod(2, Absent)], false,
+             Want::Seeds(BootMode::Restart, &[ME]),
+             vec![(0, Some(Kin::ForeignRing), Use::ForeignRing)]),
+            ("a founder on a saved peer's address: wait (Cassandra would gossip with it)", &ours,
+             vec![old_ip(0), pod(1, me()), pod(2, Absent)], false,
+             Want::Wait,
+             vec![(0, Some(Kin::ForeignRing), Use::ForeignRing)]),
+            ("a founder on a saved peer's address: refuse when the wait is over", &ours,
+             vec![old_ip(0), pod(1, me()), pod(2, Absent)], true,
+             Want::Refuse, vec![]),
+            ("the other pod that knows this node seeds it; the foreign one does not", &ours,
+             vec![new_ip(0), pod(1, me()), ring_pod(2, "10.0.0.3", H2, old_ring)], false,
+             Want::Seeds(BootMode::Restart, &[ME, "10.0.0.3"]),
+             vec![(0, Some(Kin::ForeignRing), Use::ForeignRing), (2, Some(Kin::KnowsThisNode), Use::Seed)]),
+            ("cold restart: every other pod is silent, all stay seeds", &ours,
+             vec![silent(0, "10.0.0.1"), pod(1, me()), silent(2, "10.0.0.3")], false,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1", ME, "10.0.0.3"]),
+             vec![(0, Some(Kin::Unverified), Use::Seed), (2, Some(Kin::Unverified), Use::Seed)]),
+            ("a member that knows this node answered: silent pods are left out", &ours,
+             vec![ring_pod(0, "10.0.0.1", H0, old_ring), pod(1, me()), silent(2, "10.0.0.9")], false,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1", ME]),
+             vec![(2, Some(Kin::Unverified), Use::SkippedUnverified)]),
+            ("a silent pod at an address of a foreign ring is no seed", &ours,
+             vec![ring_pod(0, "10.0.0.21", H0_NEW, &[(H0_NEW, "10.0.0.21"), (H2, "10.0.0.22")]), pod(1, me()), silent(2, "10.0.0.22")], false,
+             Want::Seeds(BootMode::Restart, &[ME]),
+             vec![(2, Some(Kin::ForeignRingMember), Use::ForeignRing)]),
+            ("a ring that forgot this node (removed while away): wait", &ours,
+             vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")]), pod(1, me())], false,
+             Want::Wait,
+             vec![(0, Some(Kin::ForgotThisNode), Use::ForeignRing)]),
+            ("a ring that forgot this node: refuse when the wait is over", &ours,
+             vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")]), pod(1, me())], true,
+             Want::Refuse, vec![]),
+            ("a record of the first format checks the host ID only", &legacy,
+             vec![old_ip(0), pod(1, me()), ring_pod(2, "10.0.0.3", H2, old_ring)], false,
+             Want::Seeds(BootMode::Restart, &[ME, "10.0.0.3"]),
+             vec![(0, Some(Kin::ForeignRing), Use::ForeignRing), (2, Some(Kin::KnowsThisNode), Use::Seed)]),
+            ("another cluster name still refuses at once", &ours,
+             vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false,
+             Want::Refuse, vec![]),
+        ];
+        for (name, record, candidates, wait_over, want, marks) in rows {
+            let plan = check_with(
+                name,
+                1,
+                Present,
+                Some(record),
+                candidates,
+                wait_over,
+                None,
+                want,
+            );
+            for (ordinal, kin, use_) in marks {
+                let r = plan
+                    .candidates
+                    .iter()
+                    .find(|r| r.candidate.ordinal == Some(ordinal))
+                    .unwrap();
+                assert_eq!(
+                    (r.identity, r.use_.clone()),
+                    (kin, use_),
+                    "{name}: ordinal {ordinal}"
+                );
+            }
+        }
+        // Without a record (data from before ringkeeper kept one) nothing is judged.
+        let plan = check(
+            "no record, no identity",
+            1,
+            Present,
+            vec![new_ip(0), pod(1, me())],
+            false,
+            None,
+            Want::Seeds(BootMode::Restart, &["10.0.0.21", ME]),
+        );
+        assert!(plan.candidates.iter().all(|r| r.identity.is_none()));
+    }
+
+    #[test]
+    fn identity_refusals_say_what_was_seen_and_what_to_do() {
+        let peers: &[(&str, &str)] = &[(H0, "10.0.0.1"), (H2, "10.0.0.3")];
+        let ours = record(Some(peers));
+        let candidates = vec![
+            ring_pod(0, "10.0.0.1", H0_NEW, &[(H0_NEW, "10.0.0.1")]),
+            pod(1, Lookup::Absent),
+        ];
+        let plan = plan(&Facts {
+            own_ordinal: 1,
+            pod_ip: ip(ME),
+            data: Present,
+            candidates: &candidates,
+            wait_over: true,
+            cluster_name: Some("c"),
+            replace_address: None,
+            record: Some(&ours),
+        });
+        let Verdict::Refuse { reason } = plan.verdict else {
+            panic!("expected a refusal")
+        };
+        for part in [
+            "answers as a ring of 1 member(s) under cluster name \"c\"",
+            &format!("does not include this node's host ID {H_ME}"),
+            "started at 2026-12-02T04:34:56Z",
+            &format!("{H0} at 10.0.0.1"),
+            "merge the two rings",
+            "--replace-address",
+        ] {
+            assert!(reason.contains(part), "{part:?} not in: {reason}");
+        }
+    }
+
+    #[test]
+    fn a_same_address_replace_is_allowed() {
+        // The pod lost its disk and came back on its old IP: Cassandra replaces a node at
+        // the same address too (it hibernates while it streams).
+        check(
+            "replace at the same IP",
+            0,
+            Empty,
+            vec![
+                pod(0, Lookup::Absent),
+                Candidate {
+                    cql: member_down(&[ME, "10.0.0.2"], &[ME]),
+                    ..up(1, "10.0.0.2")
+                },
+            ],
+            false,
+            Some(ME),
+            Want::Seeds(BootMode::Replace { address: ip(ME) }, &["10.0.0.2"]),
+        );
+    }
+
     #[test]
     fn refusal_names_what_was_tried() {
         let candidates = vec![pod(0, servfail()), pod(1, Lookup::Absent)];
@@ -996,6 +1482,7 @@ mod tests {
             wait_over: true,
             cluster_name: None,
             replace_address: None,
+            record: None,
         });
         let Verdict::Refuse { reason } = plan.verdict else {
             panic!("expected a refusal")

@@ -530,7 +530,7 @@ pub async fn probe(
     liveness: bool,
 ) -> Result<crate::decide::seeds::Cql, CqlError> {
     use crate::decide::ring::{Liveness, Status, view};
-    use crate::decide::seeds::Cql;
+    use crate::decide::seeds::{Cql, RingMember};
     let node = match connect(ip, settings).await {
         Ok(node) => node,
         Err(e @ CqlError::Auth { .. }) => return Err(e),
@@ -574,10 +574,22 @@ pub async fn probe(
     // Token owners only (system.local + system.peers_v2: NORMAL members, live or down),
     // not every gossip endpoint: a bootstrap that crashed leaves its address in gossip,
     // and must be able to retry.
-    let mut ring: Vec<IpAddr> = local.broadcast_address.into_iter().collect();
-    for ip in peers.iter().filter_map(|p| p.address) {
-        if !ring.contains(&ip) {
-            ring.push(ip);
+    let mut ring: Vec<RingMember> = local
+        .broadcast_address
+        .map(|address| RingMember {
+            address,
+            host_id: local.host_id.clone(),
+        })
+        .into_iter()
+        .collect();
+    for p in &peers {
+        if let Some(address) = p.address
+            && !ring.iter().any(|m| m.address == address)
+        {
+            ring.push(RingMember {
+                address,
+                host_id: p.host_id.clone(),
+            });
         }
     }
     let movements = gossip
@@ -585,10 +597,22 @@ pub async fn probe(
         .filter(|g| Status::parse(g.status.as_deref()).is_range_movement())
         .filter_map(|g| g.address)
         .collect();
+    // The generation is the time (Unix seconds) a node last started.
+    let oldest_start = gossip
+        .iter()
+        .filter(|g| {
+            g.address
+                .is_some_and(|a| ring.iter().any(|m| m.address == a))
+        })
+        .filter_map(|g| g.generation)
+        .min()
+        .map(i64::from);
     Ok(Cql::Member {
         cluster_name: local.cluster_name,
+        host_id: local.host_id,
         movements,
         ring,
         down,
+        oldest_start,
     })
 }

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use crate::decide::data::{DataListing, JOINED_MARKER};
+use crate::decide::data::{DataListing, JOINED_MARKER, JoinRecord, Joined};
 use crate::render::DataDirs;
 
 /// Lists the state directories, and whether `data_dir` holds the joined marker. Missing
@@ -11,9 +11,7 @@ use crate::render::DataDirs;
 /// guessing "empty" could make a node with data bootstrap as new.
 pub fn list(dirs: &DataDirs, data_dir: &Path) -> io::Result<DataListing> {
     let mut listing = DataListing {
-        joined_marker: data_dir.join(JOINED_MARKER).try_exists().map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot read {}: {e}", data_dir.display()))
-        })?,
+        joined: read_record(data_dir)?,
         ..DataListing::default()
     };
     for dir in &dirs.data {
@@ -36,14 +34,33 @@ pub fn list(dirs: &DataDirs, data_dir: &Path) -> io::Result<DataListing> {
     Ok(listing)
 }
 
-/// Records that the node whose state is in `data_dir` finished joining: written to a
-/// temporary file, synced, then renamed, so a crash never leaves a marker half-written.
-pub fn write_joined_marker(data_dir: &Path, content: &str) -> io::Result<()> {
+/// Reads the join record. A file that is not valid text or not a record is `Unusable`
+/// (treated as no record); an error reading it (permissions, I/O) is returned, because
+/// guessing could make a node with data boot as something it is not.
+pub fn read_record(data_dir: &Path) -> io::Result<Joined> {
+    let path = data_dir.join(JOINED_MARKER);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(match String::from_utf8(bytes) {
+            Ok(text) => Joined::from_text(&text),
+            Err(_) => Joined::Unusable("not UTF-8 text".into()),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Joined::Missing),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Records that the node whose state is in `data_dir` finished joining, and who it and
+/// its ring are: written to a temporary file, synced, then renamed, so a crash never
+/// leaves a record half-written.
+pub fn write_record(data_dir: &Path, record: &JoinRecord) -> io::Result<()> {
     use std::io::Write;
     let path = data_dir.join(JOINED_MARKER);
     let tmp = data_dir.join(format!(".{JOINED_MARKER}.tmp"));
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(content.as_bytes())?;
+    file.write_all(record.render().as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, &path)?;
     std::fs::File::open(data_dir)?.sync_all()
