@@ -1,20 +1,37 @@
 //! `ringkeeper status`: the expected pods side by side with the ring as one live node
-//! sees it, plus members that match no pod.
+//! sees it, plus members that match no pod, and how the views of every other node that
+//! answers compare with it (a pod that founded a ring of its own, a host ID that changed).
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use tokio::time::timeout;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, timeout};
+use tracing::debug;
 
 use crate::cli::StatusFormat;
 use crate::config::{CandidateName, StatusConfig};
 use crate::decide::identity::pod_fqdn;
-use crate::decide::ring::view;
+use crate::decide::ring::{RingView, view};
 use crate::decide::seeds::Lookup;
-use crate::decide::status::{ExpectedPod, assess, table};
-use crate::edge::cql;
+use crate::decide::status::{ExpectedPod, assess, compare, table, with_views};
+use crate::edge::cql::{self, CqlSettings};
 use crate::edge::dns::Dns;
 use crate::exit::Outcome;
+
+/// Bound on reading one other node's view: a node that is up answers in milliseconds.
+const VIEW_TIMEOUT: Duration = Duration::from_secs(2);
+/// Other nodes read at once.
+const MAX_VIEWS_IN_FLIGHT: usize = 16;
+/// How long views that disagree are read again before the disagreement is reported: a
+/// membership change reaches every node within a gossip round or two (each node gossips
+/// once a second), the same care as the liveness window.
+const SPLIT_WINDOW: Duration = Duration::from_secs(5);
+/// Pause between those reads.
+const SPLIT_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `ringkeeper status`.
 pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
@@ -27,22 +44,20 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         timeout: limit,
     } = cfg;
     let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.access)?;
+    let others_settings = CqlSettings {
+        connect_timeout: VIEW_TIMEOUT.min(limit),
+        request_timeout: VIEW_TIMEOUT.min(limit),
+        ..settings.clone()
+    };
     let dns = Dns::from_system_conf()?;
+    let deadline = Instant::now() + limit;
     let result = timeout(limit, async {
         let node = cql::connect(host, &settings).await?;
         let local = node.local().await?;
         let peers = node.peers().await?;
-        // Half the time budget at most, so a down member is reported, not a timeout.
-        let window = cql::LIVENESS_WINDOW.min(limit / 2);
-        let gossip = node.gossip_over_time(&peers, window).await?;
-        let ring = view(
-            &local,
-            &peers,
-            gossip.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
-        );
         // Expected pods: 0..replicas, or as many as could exist (ring size, at least 3)
         // of which those whose names resolve.
-        let count = replicas.unwrap_or_else(|| (ring.members.len() as u32).max(3));
+        let count = replicas.unwrap_or_else(|| ((peers.len() + 1) as u32).max(3));
         let names: Vec<CandidateName> = (0..count)
             .map(|o| CandidateName {
                 ordinal: Some(o),
@@ -57,7 +72,7 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
                 absolute: true,
             })
             .collect();
-        let lookups = crate::cmd::seeds::lookup_all(&dns, &Arc::new(names), limit).await;
+        let lookups = crate::cmd::seeds::lookup_all(&dns, &Arc::new(names), limit / 4).await;
         let expected: Vec<ExpectedPod> = lookups
             .into_iter()
             .filter_map(|c| {
@@ -72,7 +87,45 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
                 })
             })
             .collect();
-        Ok::<_, cql::CqlError>(assess(&expected, &ring))
+        // Every other node that may answer: the pods, and the members this node knows.
+        let mut addresses: Vec<IpAddr> = expected.iter().filter_map(|p| p.address).collect();
+        addresses.extend(peers.iter().filter_map(|p| p.address));
+        addresses.retain(|a| *a != host);
+        addresses.sort();
+        addresses.dedup();
+
+        // The other views are read while this node's liveness window runs. Half the time
+        // budget at most, so a down member is reported, not a timeout.
+        let window = cql::LIVENESS_WINDOW.min(limit / 2);
+        let (gossip, mut others) = tokio::join!(
+            node.gossip_over_time(&peers, window),
+            read_views(&addresses, &others_settings)
+        );
+        let ring = view(
+            &local,
+            &peers,
+            gossip?.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
+        );
+        let mut own = view(&local, &peers, None);
+        let report = assess(&expected, &ring);
+        let mut all: Vec<RingView> = std::iter::once(own.clone())
+            .chain(others.iter().cloned())
+            .collect();
+        let (mut summaries, mut splits) = compare(&expected, &all);
+        // Views disagree while a change travels through gossip: read them all again until
+        // they agree or the window (or the budget, keeping a margin to report) is over.
+        let settle_until = (Instant::now() + SPLIT_WINDOW).min(deadline - limit / 8);
+        while !splits.is_empty() && Instant::now() + SPLIT_POLL < settle_until {
+            debug!(splits = splits.len(), "views disagree; reading them again");
+            tokio::time::sleep(SPLIT_POLL).await;
+            own = view(&node.local().await?, &node.peers().await?, None);
+            others = read_views(&addresses, &others_settings).await;
+            all = std::iter::once(own.clone())
+                .chain(others.iter().cloned())
+                .collect();
+            (summaries, splits) = compare(&expected, &all);
+        }
+        Ok::<_, cql::CqlError>(with_views(report, summaries, splits))
     })
     .await;
     let report = match result {
@@ -105,4 +158,43 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
             reason: format!("ring is not healthy: {}", report.problems.join("; ")),
         }
     })
+}
+
+/// Reads each node's own view (`system.local` and `system.peers_v2`), a few at a time,
+/// each bounded; nodes that do not answer are left out, in address order.
+async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<RingView> {
+    let permits = Arc::new(Semaphore::new(MAX_VIEWS_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for &ip in addresses {
+        let settings = settings.clone();
+        let permits = permits.clone();
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await.ok()?;
+            let read = async {
+                let node = cql::connect(ip, &settings).await?;
+                let local = node.local().await?;
+                let peers = node.peers().await?;
+                Ok::<_, cql::CqlError>(view(&local, &peers, None))
+            };
+            match timeout(settings.connect_timeout * 3, read).await {
+                Ok(Ok(v)) => Some((ip, v)),
+                Ok(Err(e)) => {
+                    debug!(%ip, error = %e, "no view from this node");
+                    None
+                }
+                Err(_) => {
+                    debug!(%ip, "no view from this node in time");
+                    None
+                }
+            }
+        });
+    }
+    let mut views = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok(Some(v)) = joined {
+            views.push(v);
+        }
+    }
+    views.sort_by_key(|(ip, _)| *ip);
+    views.into_iter().map(|(_, v)| v).collect()
 }
