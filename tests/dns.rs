@@ -240,6 +240,30 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
     let (out, _) = seeds(&pod, &me.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "127.0.0.11,127.0.0.12,127.0.0.13");
+    // Nothing answers CQL here: each other pod's ring identity is unverified, and a silent
+    // pod stays a seed (a cold restart has nothing else); JSON says so beside its answer.
+    let mut json_args = me.clone();
+    json_args.extend(["--format".to_owned(), "json".to_owned()]);
+    let (out, _) = seeds(
+        &pod,
+        &json_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["candidates"][0]["answer"], "no_answer", "{json}");
+    assert_eq!(json["candidates"][0]["identity"], "unverified", "{json}");
+    assert_eq!(json["candidates"][1]["use"], "seed_self", "{json}");
+
+    // A join record that does not parse is no record: the node restarts without listing
+    // itself (a node whose join is not confirmed must not be its own seed).
+    std::fs::write(
+        pod.data.path().join("ringkeeper-joined"),
+        "{\"format\": 1, \"host_",
+    )
+    .unwrap();
+    let (out, _) = seeds(&pod, &me.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "127.0.0.11,127.0.0.13");
+    assert!(stderr(&out).contains("not usable"), "{}", stderr(&out));
 }
 
 #[test]

@@ -574,7 +574,6 @@ fn cql_in_ring<T: Send + 'static>(
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
-    use scylla::statement::{Consistency, Statement};
     let _turn = turn();
     let mut ring = new_ring("lostdisk");
     ring.spec.seed_wait = "10s".into();
@@ -585,22 +584,7 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     bootstrap_killed_midway_resumes(&mut ring, 2);
     const ROWS: i32 = 300;
     // Rows written at RF 3, acknowledged by all three replicas.
-    cql_in_ring(&ring, ring::default_ip(1), |s| {
-        Box::pin(async move {
-            s.query_unpaged("CREATE KEYSPACE ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}", &[]).await.unwrap();
-            s.query_unpaged("CREATE TABLE ks.t (k int PRIMARY KEY, v text)", &[])
-                .await
-                .unwrap();
-            let mut insert = Statement::new("INSERT INTO ks.t (k, v) VALUES (?, ?)");
-            insert.set_consistency(Consistency::All);
-            let insert = s.prepare(insert).await.unwrap();
-            for k in 0..ROWS {
-                s.execute_unpaged(&insert, (k, format!("value-{k}")))
-                    .await
-                    .unwrap();
-            }
-        })
-    });
+    write_rows(&ring, ring::default_ip(1), ROWS);
 
     // Ordinal 0 is lost (no drain) with its disk; its pod comes back on a new IP.
     let old_ip = ring::default_ip(0);
@@ -687,37 +671,299 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     // Every row written before the loss is readable through ordinal 0 alone, at CL ONE.
     ring.stop(1, Duration::from_secs(120)).unwrap();
     ring.stop(2, Duration::from_secs(120)).unwrap();
-    let rows = cql_in_ring(&ring, new_ip, |s| {
-        Box::pin(async move {
-            let mut select = Statement::new("SELECT k, v FROM ks.t");
-            select.set_consistency(Consistency::One);
-            let mut rows: Vec<(i32, String)> = Vec::new();
-            let mut state = scylla::response::PagingState::start();
-            loop {
-                let (result, next) = s
-                    .query_single_page(select.clone(), &[], state)
-                    .await
-                    .unwrap();
-                rows.extend(
-                    result
-                        .into_rows_result()
-                        .unwrap()
-                        .rows::<(i32, String)>()
-                        .unwrap()
-                        .map(|r| r.unwrap()),
-                );
-                match next.into_paging_control_flow() {
-                    std::ops::ControlFlow::Break(()) => break,
-                    std::ops::ControlFlow::Continue(s) => state = s,
-                }
-            }
-            rows
-        })
-    });
+    let rows = read_rows_at_one(&ring, new_ip);
     assert_eq!(rows.len(), ROWS as usize, "rows missing after the replace");
     for (k, v) in rows {
         assert_eq!(v, format!("value-{k}"));
     }
+}
+
+/// `ringkeeper status --output json` asked of the node at `host`, as pod `ordinal` runs it.
+fn status_of(
+    ring: &Ring,
+    ordinal: u32,
+    host: std::net::IpAddr,
+) -> (i32, serde_json::Value, String) {
+    let (code, out, err) = ring
+        .ringkeeper(&[
+            "status",
+            "--pod-name",
+            &format!("cassandra-{ordinal}"),
+            "--namespace",
+            "default",
+            "--pod-ip",
+            &host.to_string(),
+            "--replicas",
+            "3",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+    let json = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}\n{err}"));
+    (code, json, err)
+}
+
+/// The issue-7 failure: the whole set is stopped, ordinal 0 loses its volume, and the set
+/// comes back with ordinal 0 first and alone (an OrderedReady StatefulSet recreated).
+/// Ordinal 0 sees no other pod and founds a new, empty cluster under the same name. The
+/// pods that kept their data must never merge into it: on a new IP they leave it out of
+/// their seeds and come up as the old ring (every row readable at CL ONE through each);
+/// on its old IP, which their saved peers point at, they refuse to start. `status` names
+/// the pod that founded anew. Then the way out: the pods with data first, and ordinal 0
+/// replaces its old self at the same address.
+#[test]
+#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
+fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that_has_the_data() {
+    let _turn = turn();
+    let mut ring = new_ring("identity");
+    ring.spec.seed_wait = "10s".into();
+    let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
+    let started = Instant::now();
+    for o in 0..3 {
+        ring.start_ready(o, BOOT)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+    // Each record holds the node's host ID and the members it saw, ordinal 0 among them.
+    let report = healthy_status(&ring, 1, Duration::from_secs(90));
+    let h0 = report["pods"][0]["member"]["host_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for o in 1..3 {
+        eventually(Duration::from_secs(90), || {
+            let text = std::fs::read_to_string(join_record(&ring, o)).unwrap_or_default();
+            (text.contains(&h0) && text.contains(&ips[0].to_string()))
+                .then_some(())
+                .ok_or(text)
+        });
+    }
+    const ROWS: i32 = 500;
+    write_rows(&ring, ips[1], ROWS);
+    eprintln!("ring of 3 with {ROWS} rows after {:?}", started.elapsed());
+
+    // --- ordinal 0 founds anew on a new IP ---
+    let refound = |ring: &mut Ring, ip: std::net::IpAddr| {
+        ring.stop_all(Duration::from_secs(120));
+        std::fs::remove_dir_all(ring.spec.dir.join("node-0/data")).unwrap();
+        for o in 1..3 {
+            ring.publish(o, None).unwrap(); // the recreated set has no pod 1 or 2 yet
+        }
+        ring.start(0, ip, &NodeOpts::default()).unwrap();
+        ring.wait_ready(0, BOOT).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(boot_decision(ring, 0)["mode"], "Found");
+    };
+    let new_ip: std::net::IpAddr = "127.0.0.21".parse().unwrap();
+    refound(&mut ring, new_ip);
+    for o in 1..3 {
+        let t = Instant::now();
+        ring.start_ready(o, BOOT)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let decision = boot_decision(&ring, o);
+        eprintln!(
+            "new IP: ordinal {o} ready after {:?}: {decision}",
+            t.elapsed()
+        );
+        assert_eq!(decision["mode"], "Restart", "{decision}");
+        assert!(
+            !decision["seeds"]
+                .as_str()
+                .unwrap()
+                .contains(&new_ip.to_string()),
+            "seeded from the new, empty ring: {decision}"
+        );
+    }
+    // Both views of the candidate are in the log, and its verdict beside its CQL answer.
+    let log = ring.entrypoint_log(1);
+    let warning = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| {
+            v["message"] == "candidate answers as a ring that does not list this node: not a seed"
+        })
+        .unwrap_or_else(|| panic!("no warning about the foreign ring: {log}"));
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    assert!(
+        warning["own_last_seen_peers"]
+            .as_str()
+            .unwrap()
+            .contains(&h0),
+        "{warning}"
+    );
+    assert!(log.contains("\"identity\":\"Some(ForeignRing)\""), "{log}");
+
+    // The rings stay apart: pod 0 alone, pods 1 and 2 the old ring with its old identity down.
+    std::thread::sleep(Duration::from_secs(10));
+    let states = ring.ring_states(1).unwrap();
+    assert!(
+        !states.iter().any(|(_, ip)| *ip == new_ip),
+        "merged: {states:?}"
+    );
+    assert_eq!(ring.ring_states(0).unwrap().len(), 1);
+    for (o, ip) in ips.iter().enumerate().skip(1) {
+        let rows = read_rows_at_one(&ring, *ip);
+        assert_eq!(
+            rows.len(),
+            ROWS as usize,
+            "rows missing through ordinal {o}"
+        );
+    }
+    // `status`, from either side, is unhealthy and names the pod that founded anew.
+    for (o, host) in [(1, ips[1]), (0, new_ip)] {
+        let (code, report, err) = status_of(&ring, o, host);
+        assert_eq!(code, 1, "{err}");
+        let splits = report["splits"].as_array().unwrap();
+        let kinds: Vec<&str> = splits.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        for kind in ["members_differ", "host_id_changed", "owns_every_token"] {
+            assert!(kinds.contains(&kind), "{kind} missing from {report}");
+        }
+        assert!(
+            splits
+                .iter()
+                .all(|s| s["pods"] == serde_json::json!(["cassandra-0"])),
+            "{report}"
+        );
+        assert!(err.contains("split view"), "{err}");
+    }
+
+    // --- ordinal 0 founds anew on its old IP, which the others' saved peers point at ---
+    refound(&mut ring, ips[0]);
+    let earlier = ring.entrypoint_log(1).len();
+    ring.start(1, ips[1], &NodeOpts::default()).unwrap();
+    let status = ring.wait_exit(1, Duration::from_secs(120)).unwrap();
+    let log = ring.entrypoint_log(1)[earlier..].to_owned();
+    assert_eq!(status.code(), Some(1), "{}", ring.logs_tail(1));
+    assert!(
+        !log.contains("cassandra started"),
+        "Cassandra was started: {log}"
+    );
+    for part in [
+        "answers as a ring of 1 member(s)",
+        "that does not include this node's host ID",
+        "would merge the two rings",
+        "--replace-address",
+    ] {
+        assert!(log.contains(part), "{part:?} not in {log}");
+    }
+    eprintln!(
+        "old IP: ordinal 1 refused: {}",
+        log.lines().last().unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(ring.ring_states(0).unwrap().len(), 1, "the new ring grew");
+    let (code, report, _) = status_of(&ring, 0, ips[0]);
+    assert_eq!(code, 1);
+    assert!(
+        report["splits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "owns_every_token"
+                && s["pods"] == serde_json::json!(["cassandra-0"])),
+        "{report}"
+    );
+
+    // The way out that the refusal names: stop the new node and wipe it, start the pods
+    // with data, then replace the old identity at the same address.
+    ring.stop(0, Duration::from_secs(120)).unwrap();
+    std::fs::remove_dir_all(ring.spec.dir.join("node-0/data")).unwrap();
+    for o in 1..3 {
+        ring.start_ready(o, BOOT)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
+    }
+    ring.start(
+        0,
+        ips[0],
+        &NodeOpts {
+            args: vec!["--replace-address".into(), ips[0].to_string()],
+            ..NodeOpts::default()
+        },
+    )
+    .unwrap();
+    ring.wait_ready(0, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let decision = boot_decision(&ring, 0);
+    assert!(
+        decision["mode"].as_str().unwrap().starts_with("Replace"),
+        "{decision}"
+    );
+    let report = healthy_status(&ring, 2, Duration::from_secs(120));
+    assert_eq!(report["splits"], serde_json::json!([]), "{report}");
+    let rows = read_rows_at_one(&ring, ips[0]);
+    assert_eq!(
+        rows.len(),
+        ROWS as usize,
+        "rows missing through the replaced node"
+    );
+    eprintln!("whole test {:?}", started.elapsed());
+}
+
+/// Creates `ks.t` at RF 3 and writes `n` rows through `ip`, each acknowledged by all
+/// three replicas (CL ALL).
+fn write_rows(ring: &Ring, ip: std::net::IpAddr, n: i32) {
+    use scylla::statement::{Consistency, Statement};
+    cql_in_ring(ring, ip, move |s| {
+        Box::pin(async move {
+            s.query_unpaged("CREATE KEYSPACE ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}", &[]).await.unwrap();
+            s.query_unpaged("CREATE TABLE ks.t (k int PRIMARY KEY, v text)", &[])
+                .await
+                .unwrap();
+            let mut insert = Statement::new("INSERT INTO ks.t (k, v) VALUES (?, ?)");
+            insert.set_consistency(Consistency::All);
+            let insert = s.prepare(insert).await.unwrap();
+            for k in 0..n {
+                s.execute_unpaged(&insert, (k, format!("value-{k}")))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+}
+
+/// Every row of `ks.t`, read at CL ONE with `ip` as the only coordinator.
+fn read_rows_at_one(ring: &Ring, ip: std::net::IpAddr) -> Vec<(i32, String)> {
+    use scylla::statement::{Consistency, Statement};
+    ring.netns()
+        .in_thread(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let addr: std::net::SocketAddr = (ip, 9042).into();
+                let only = scylla::policies::host_filter::AllowListHostFilter::new([addr]).unwrap();
+                let s = scylla::client::session_builder::SessionBuilder::new()
+                    .known_node_addr(addr)
+                    .host_filter(std::sync::Arc::new(only))
+                    .build()
+                    .await
+                    .expect("CQL session");
+                let mut select = Statement::new("SELECT k, v FROM ks.t");
+                select.set_consistency(Consistency::One);
+                let mut rows: Vec<(i32, String)> = Vec::new();
+                let mut state = scylla::response::PagingState::start();
+                loop {
+                    let (result, next) = s
+                        .query_single_page(select.clone(), &[], state)
+                        .await
+                        .unwrap();
+                    rows.extend(
+                        result
+                            .into_rows_result()
+                            .unwrap()
+                            .rows::<(i32, String)>()
+                            .unwrap()
+                            .map(|r| r.unwrap()),
+                    );
+                    match next.into_paging_control_flow() {
+                        std::ops::ControlFlow::Break(()) => break,
+                        std::ops::ControlFlow::Continue(s) => state = s,
+                    }
+                }
+                rows
+            })
+        })
+        .unwrap()
 }
 
 /// A pod killed mid-bootstrap (after Cassandra recorded IN_PROGRESS in `system.local`,

@@ -70,7 +70,7 @@ impl Pod {
         // As the entrypoint records it once the node reported bootstrapped = COMPLETED.
         std::fs::write(
             self.data.path().join("ringkeeper-joined"),
-            b"host_id=test\n",
+            b"host_id=00000000-0000-4000-8000-000000000001\n",
         )
         .expect("write joined marker");
     }
