@@ -498,14 +498,8 @@ impl Seeding {
                 let ip: IpAddr = text.trim().parse().map_err(|_| {
                     invalid("--replace-address", env::REPLACE_ADDRESS, &text, "expected the old node's IP address (not a DNS name: a pod's name resolves to its new IP)")
                 })?;
-                if ip == id.pod_ip {
-                    return Err(invalid(
-                        "--replace-address",
-                        env::REPLACE_ADDRESS,
-                        &text,
-                        "it is this pod's own IP; a node cannot replace itself at the same address here (give the previous incarnation's old IP)",
-                    ));
-                }
+                // This pod's own IP is fine: a pod that lost its disk may come back on its
+                // old address, and Cassandra replaces a node at the same address too.
                 Some(ip)
             }
         };

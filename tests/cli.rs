@@ -441,13 +441,6 @@ fn cql_credential_and_tls_flags_are_validated_without_leaking_secrets() {
                 "not a DNS name",
             ],
         ),
-        (
-            ID.iter()
-                .copied()
-                .chain(["--replace-address", "10.0.0.2"])
-                .collect(),
-            vec!["--replace-address", "this pod's own IP"],
-        ),
     ];
     for (args, needles) in cases {
         let mut argv = args.clone();

@@ -249,7 +249,10 @@ fn a_node_with_data_lists_itself_and_skips_stale_records_without_data() {
         &json_args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["candidates"][0]["cql"]["answer"], "no_answer", "{json}");
+    assert_eq!(
+        json["candidates"][0]["cql"]["answer"], "no_answer",
+        "{json}"
+    );
     assert_eq!(json["candidates"][0]["identity"], "unverified", "{json}");
     assert_eq!(json["candidates"][1]["use"], "seed_self", "{json}");
 

@@ -671,25 +671,25 @@ fn check_ring_identity(
 
     if !forgot.is_empty() {
         let why = format!(
-            "{} belong(s) to the ring this node last saw, but that ring no longer lists this node              (host ID {}): it was removed (nodetool removenode) or replaced while this pod was              away, and the data on this disk is stale",
+            "{} belong(s) to the ring this node last saw, but that ring no longer lists this node (host ID {}): it was removed (nodetool removenode) or replaced while this pod was away, and the data on this disk is stale",
             forgot.join(", "),
             record.host_id
         );
         return Some(restart_refused(
             facts,
             why,
-            "Cassandra was not started: rejoining would take back token ranges from the nodes              that own them now. If this node was removed on purpose, delete its data directory              so that it bootstraps as a new node",
+            "Cassandra was not started: rejoining would take back token ranges from the nodes that own them now. If this node was removed on purpose, delete its data directory so that it bootstraps as a new node",
         ));
     }
     if !saved_clash.is_empty() {
         let why = format!(
-            "{foreign_why}. This node last saw ring member(s) {} at those addresses, and              Cassandra gossips with the peers it saved whatever the seed list says, so starting              it would merge the two rings",
+            "{foreign_why}. This node last saw its own ring there ({}), and Cassandra gossips with the peers it saved whatever the seed list says, so starting it would merge the two rings",
             saved_clash.join(", ")
         );
         return Some(restart_refused(
             facts,
             why,
-            "Cassandra was not started. If that pod lost its disk and founded a new, empty              cluster, nothing of this ring is on it: stop it, delete its data, and start it              again with --replace-address <its old IP> (see `ringkeeper status`), which makes              it wait for this ring and take over its old identity; this pod then restarts              normally",
+            "Cassandra was not started. If that pod lost its disk and founded a new, empty cluster, nothing of this ring is on it: stop it, delete its data, and start it again with --replace-address <its old IP> (see `ringkeeper status`), which makes it wait for this ring and take over its old identity; this pod then restarts normally",
         ));
     }
     None
@@ -716,13 +716,13 @@ fn describe_foreign(r: &Report, own_host_id: &str) -> String {
     let since = oldest_start
         .map(|t| {
             format!(
-                "; its longest-running node started at {} (gossip generation), so it was                  founded no later than that",
+                "; its longest-running node started at {} (gossip generation), so it was founded no later than that",
                 super::time::utc(t)
             )
         })
         .unwrap_or_default();
     format!(
-        "{} (host ID {}) answers as a ring of {} member(s) under cluster name {:?} ({}{more})          that does not include this node's host ID {own_host_id}{since}",
+        "{} (host ID {}) answers as a ring of {} member(s) under cluster name {:?} ({}{more}) that does not include this node's host ID {own_host_id}{since}",
         r.candidate.name,
         host_id.as_deref().unwrap_or("?"),
         ring.len(),
