@@ -101,14 +101,11 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
             node.gossip_over_time(&peers, window),
             read_views(&addresses, &others_settings)
         );
-        let ring = view(
-            &local,
-            &peers,
-            gossip?.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
-        );
-        let mut own = view(&local, &peers, None);
+        let gossip = gossip?;
+        let pair = gossip.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice()));
+        let ring = view(&local, &peers, pair);
         let report = assess(&expected, &ring);
-        let mut all: Vec<RingView> = std::iter::once(own.clone())
+        let mut all: Vec<RingView> = std::iter::once(ring.clone())
             .chain(others.iter().cloned())
             .collect();
         let (mut summaries, mut splits) = compare(&expected, &all);
@@ -118,11 +115,9 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         while !splits.is_empty() && Instant::now() + SPLIT_POLL < settle_until {
             debug!(splits = splits.len(), "views disagree; reading them again");
             tokio::time::sleep(SPLIT_POLL).await;
-            own = view(&node.local().await?, &node.peers().await?, None);
+            let own = view(&node.local().await?, &node.peers().await?, pair);
             others = read_views(&addresses, &others_settings).await;
-            all = std::iter::once(own.clone())
-                .chain(others.iter().cloned())
-                .collect();
+            all = std::iter::once(own).chain(others.iter().cloned()).collect();
             (summaries, splits) = compare(&expected, &all);
         }
         Ok::<_, cql::CqlError>(with_views(report, summaries, splits))

@@ -272,11 +272,17 @@ pub fn compare(expected: &[ExpectedPod], views: &[RingView]) -> (Vec<ViewSummary
             .filter(|o| observer(o).is_some_and(|m| m.address != me.address))
             .collect();
         let name = label(expected, me.address);
-        // A lone token owner while other pods exist (resolve) or answer.
-        let other_pods = expected
+        // A lone token owner while other pods exist (resolve) or answer, and are not
+        // joining it (a joining node shows in gossip, without tokens).
+        let strangers: Vec<String> = expected
             .iter()
-            .any(|p| p.address.is_some_and(|a| a != me.address));
-        if owners(v).len() == 1 && me.tokens > 0 && (other_pods || !others.is_empty()) {
+            .filter(|p| {
+                p.address
+                    .is_some_and(|a| a != me.address && !v.members.iter().any(|m| m.address == a))
+            })
+            .map(|p| p.name.clone())
+            .collect();
+        if owners(v).len() == 1 && me.tokens > 0 && (!strangers.is_empty() || !others.is_empty()) {
             let bigger: Vec<String> = others
                 .iter()
                 .filter(|o| owners(o).len() > 1)
@@ -287,7 +293,9 @@ pub fn compare(expected: &[ExpectedPod], views: &[RingView]) -> (Vec<ViewSummary
                 pods: vec![name.clone()],
                 detail: format!(
                     "{name} sees itself as the only token owner (it owns every token) while other \
-                     pods exist{}: it may have founded a new cluster (a lost disk?)",
+                     pods exist and are not joining it ({}){}: it may have founded a cluster of its \
+                     own (a pod that lost its disk?)",
+                    strangers.join(", "),
                     if bigger.is_empty() {
                         String::new()
                     } else {
@@ -591,6 +599,18 @@ mod tests {
         view(&local, &peers, None)
     }
 
+    /// `v` with a member joining at `addr` (seen in gossip, no tokens yet).
+    fn joining(mut v: RingView, addr: &str) -> RingView {
+        let mut m = v.members[0].clone();
+        m.address = ip(addr);
+        m.host_id = Some("h-joining".into());
+        m.tokens = 0;
+        m.observer = false;
+        m.status = Status::Boot;
+        v.members.push(m);
+        v
+    }
+
     #[test]
     fn split_views_table() {
         let (h0, h1, h2, new) = ("h0", "h1", "h2", "h0-new");
@@ -621,6 +641,8 @@ mod tests {
              vec![(SplitKind::OwnsEveryToken, "c-0")]),
             ("a single-node cluster is no split", vec![Some(a0)],
              vec![own_view((h0, a0), &[])], vec![]),
+            ("the first pod while the second joins it (in its gossip) is no split", vec![Some(a0), Some(a1)],
+             vec![joining(own_view((h0, a0), &[]), a1)], vec![]),
             ("a node restarted on a new IP: the same host IDs", vec![Some(a0), Some(a1), Some(a2)],
              vec![ring3((h0, a0)), own_view((h1, a1), &[(h0, "10.0.0.9"), (h2, a2)])], vec![]),
         ];
