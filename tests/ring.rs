@@ -848,6 +848,23 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
         "old IP: ordinal 1 refused: {}",
         log.lines().last().unwrap_or_default()
     );
+    // Its name gone from DNS, the new node is still where ordinal 2 last saw a peer:
+    // asked at that saved address, it is refused all the same.
+    ring.publish(0, None).unwrap();
+    let earlier = ring.entrypoint_log(2).len();
+    ring.start(2, ips[2], &NodeOpts::default()).unwrap();
+    let status = ring.wait_exit(2, Duration::from_secs(120)).unwrap();
+    let log = ring.entrypoint_log(2)[earlier..].to_owned();
+    assert_eq!(status.code(), Some(1), "{}", ring.logs_tail(2));
+    assert!(
+        log.contains("saved peer") && log.contains("would merge the two rings"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("cassandra started"),
+        "Cassandra was started: {log}"
+    );
+    ring.publish(0, Some(ips[0])).unwrap();
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(ring.ring_states(0).unwrap().len(), 1, "the new ring grew");
     let (code, report, _) = status_of(&ring, 0, ips[0]);

@@ -1,6 +1,7 @@
 //! `ringkeeper seeds`: look up the candidate names until the seed rules can decide, and
 //! print the list (or the decision with its reasons).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,9 @@ use crate::cli::OutputFormat;
 use crate::config::{CandidateName, Identity, Seeding, SeedsConfig};
 use crate::decide::data::{self, DataListing, JoinRecord};
 use crate::decide::retry;
-use crate::decide::seeds::{self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, Verdict};
+use crate::decide::seeds::{
+    self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, SavedPeer, Verdict,
+};
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::datadir;
 use crate::edge::dns::Dns;
@@ -150,6 +153,10 @@ pub async fn resolve(
             .clamp(MIN_ROUND, MAX_ROUND);
         let mut candidates = lookup_all(dns, &names, budget).await;
         probe_all(&mut candidates, identity, cql, data != DataState::Present).await?;
+        let saved_peers = match record {
+            Some(record) => probe_saved(record, &candidates, identity, cql).await?,
+            None => Vec::new(),
+        };
         rounds += 1;
         let now = Instant::now();
         let wait_over = now >= deadline;
@@ -162,6 +169,7 @@ pub async fn resolve(
             cluster_name,
             replace_address: seeding.replace_address,
             record,
+            saved_peers: &saved_peers,
         });
         log_round(identity, &candidates, rounds);
         if let Some(record) = record {
@@ -225,13 +233,38 @@ fn log_candidates(plan: &Plan) {
             "seed candidate"
         );
     }
+    for p in &plan.saved_peers {
+        let answer = match &p.cql {
+            Cql::Member { .. } => "member",
+            Cql::NoAnswer { .. } => "no answer",
+            Cql::NotAsked => "not asked",
+        };
+        info!(
+            host_id = %p.host_id,
+            address = %p.address,
+            cql = answer,
+            identity = ?p.identity,
+            "saved peer (asked where Cassandra will gossip at start)"
+        );
+    }
 }
 
 /// Warns (once per candidate and answer) about a candidate that answers as a ring that
 /// does not know this node, with both views.
 fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Option<String>)>) {
-    for r in &plan.candidates {
-        let Some(kin @ (Kin::ForeignRing | Kin::ForgotThisNode)) = r.identity else {
+    let answers = plan
+        .candidates
+        .iter()
+        .map(|r| (r.candidate.name.clone(), r.identity, &r.candidate.cql))
+        .chain(plan.saved_peers.iter().map(|p| {
+            (
+                format!("saved peer {} at {}", p.host_id, p.address),
+                p.identity,
+                &p.cql,
+            )
+        }));
+    for (name, identity, cql) in answers {
+        let Some(kin @ (Kin::ForeignRing | Kin::ForgotThisNode)) = identity else {
             continue;
         };
         let Cql::Member {
@@ -240,11 +273,11 @@ fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Opti
             cluster_name,
             oldest_start,
             ..
-        } = &r.candidate.cql
+        } = cql
         else {
             continue;
         };
-        let key = (r.candidate.name.clone(), host_id.clone());
+        let key = (name.clone(), host_id.clone());
         if warned.contains(&key) {
             continue;
         }
@@ -266,7 +299,7 @@ fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Opti
             })
             .collect();
         warn!(
-            name = %r.candidate.name,
+            name = %name,
             verdict = ?kin,
             candidate_host_id = host_id.as_deref().unwrap_or("?"),
             candidate_cluster = cluster_name.as_deref().unwrap_or("?"),
@@ -361,6 +394,57 @@ fn spawn_bounded<T: Send + 'static>(
             .expect("semaphore is never closed");
         work.await
     });
+}
+
+/// Asks the peers this node last saw at their saved addresses, where Cassandra will gossip
+/// at start whatever the seed list says; those a candidate already resolves to were asked
+/// as candidates. All at once: a record holds the ring's members, a few hundred at most.
+async fn probe_saved(
+    record: &JoinRecord,
+    candidates: &[Candidate],
+    identity: &Identity,
+    settings: &CqlSettings,
+) -> anyhow::Result<Vec<SavedPeer>> {
+    let asked: Vec<IpAddr> = candidates
+        .iter()
+        .flat_map(|c| match &c.lookup {
+            Lookup::Resolved { addresses } => addresses.first().copied(),
+            Lookup::Literal { address } => Some(*address),
+            _ => None,
+        })
+        .collect();
+    let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for peer in record.peers.iter().flatten() {
+        let Some(address) = peer
+            .address
+            .filter(|a| *a != identity.pod_ip && !asked.contains(a))
+        else {
+            continue;
+        };
+        let settings = settings.clone();
+        let host_id = peer.host_id.clone();
+        spawn_bounded(&mut set, &permits, async move {
+            (
+                host_id,
+                address,
+                cql::probe(address, &settings, false).await,
+            )
+        });
+    }
+    let mut saved = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (host_id, address, result) =
+            joined.map_err(|e| anyhow::anyhow!("probe task failed: {e}"))?;
+        saved.push(SavedPeer {
+            host_id,
+            address,
+            cql: result?,
+            identity: None,
+        });
+    }
+    saved.sort_by_key(|p| p.address);
+    Ok(saved)
 }
 
 /// Probes every resolved candidate other than this pod over CQL, a few at a time.

@@ -166,6 +166,8 @@ pub struct Facts<'a> {
     /// The join record (with `DataState::Present`): this node's host ID and the ring
     /// members it last saw, against which candidates are checked.
     pub record: Option<&'a JoinRecord>,
+    /// The record's peers, asked at their saved addresses (those no candidate resolves to).
+    pub saved_peers: &'a [SavedPeer],
 }
 
 /// Why a candidate did or did not make it into the list.
@@ -259,6 +261,25 @@ pub struct Plan {
     pub verdict: Verdict,
     /// What was done with each candidate, in priority order.
     pub candidates: Vec<Report>,
+    /// The peers this node last saw, asked at their saved addresses (restart with a join
+    /// record), with whether their ring knows this node.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub saved_peers: Vec<SavedPeer>,
+}
+
+/// A ring member this node last saw (its join record), asked over CQL at the address it
+/// had: Cassandra gossips with its saved peers at start, whatever the seed list says, so
+/// whatever answers there must belong to this node's ring. Never a seed by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedPeer {
+    /// The host ID this node last saw there.
+    pub host_id: String,
+    /// Its address then.
+    pub address: IpAddr,
+    /// What answers there now.
+    pub cql: Cql,
+    /// Whether that ring knows this node (set by the plan).
+    pub identity: Option<Kin>,
 }
 
 /// Decides the seed list and boot mode. See the module documentation for the rules.
@@ -293,10 +314,12 @@ pub fn plan(facts: &Facts<'_>) -> Plan {
         });
     }
 
-    let verdict = decide(facts, &mut reports);
+    let mut saved_peers = facts.saved_peers.to_vec();
+    let verdict = decide(facts, &mut reports, &mut saved_peers);
     Plan {
         verdict,
         candidates: reports,
+        saved_peers,
     }
 }
 
@@ -330,7 +353,7 @@ fn collect(reports: &mut [Report], pod_ip: IpAddr, keep: impl Fn(&Report) -> boo
     seeds
 }
 
-fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
+fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) -> Verdict {
     let own = facts.own_ordinal;
     // Another cluster answering on one of our names: never gossip with it.
     if let Some(expected) = facts.cluster_name {
@@ -432,7 +455,7 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report]) -> Verdict {
             return Verdict::Wait { reason: why };
         }
         if let Some(record) = facts.record
-            && let Some(verdict) = check_ring_identity(facts, record, reports)
+            && let Some(verdict) = check_ring_identity(facts, record, reports, saved)
         {
             return verdict;
         }
@@ -588,40 +611,39 @@ fn check_ring_identity(
     facts: &Facts<'_>,
     record: &JoinRecord,
     reports: &mut [Report],
+    saved: &mut [SavedPeer],
 ) -> Option<Verdict> {
-    let known_peer = |id: &Option<String>| {
-        id.as_deref()
-            .is_some_and(|id| record.peers.iter().flatten().any(|p| p.host_id == id))
-    };
     for r in reports.iter_mut() {
-        if r.use_ != Use::Seed {
-            continue;
+        if r.use_ == Use::Seed {
+            r.identity = Some(kin_of(&r.candidate.cql, record));
         }
-        r.identity = Some(match &r.candidate.cql {
-            Cql::Member { ring, host_id, .. } => {
-                if ring
-                    .iter()
-                    .any(|m| m.host_id.as_deref() == Some(record.host_id.as_str()))
-                {
-                    Kin::KnowsThisNode
-                } else if known_peer(host_id) {
-                    Kin::ForgotThisNode
-                } else {
-                    Kin::ForeignRing
-                }
-            }
-            _ => Kin::Unverified,
-        });
     }
-    // Addresses held by foreign rings: the candidates that answered and their members.
-    let foreign: Vec<&Report> = reports
+    for p in saved.iter_mut() {
+        p.identity = Some(kin_of(&p.cql, record));
+    }
+    // Foreign rings (what answered, and where) and the addresses they hold: the nodes
+    // that answered and their members.
+    let mut foreign: Vec<(&str, IpAddr, &Cql)> = Vec::new();
+    for r in reports.iter() {
+        if r.identity == Some(Kin::ForeignRing) {
+            for a in addresses(&r.candidate) {
+                foreign.push((&r.candidate.name, a, &r.candidate.cql));
+            }
+        }
+    }
+    let saved_names: Vec<String> = saved
         .iter()
-        .filter(|r| r.identity == Some(Kin::ForeignRing))
+        .map(|p| format!("saved peer {} at {}", p.host_id, p.address))
         .collect();
+    for (p, name) in saved.iter().zip(&saved_names) {
+        if p.identity == Some(Kin::ForeignRing) {
+            foreign.push((name, p.address, &p.cql));
+        }
+    }
     let mut foreign_addresses: Vec<IpAddr> = Vec::new();
-    for r in &foreign {
-        foreign_addresses.extend(addresses(&r.candidate));
-        if let Cql::Member { ring, .. } = &r.candidate.cql {
+    for (_, address, cql) in &foreign {
+        foreign_addresses.push(*address);
+        if let Cql::Member { ring, .. } = cql {
             foreign_addresses.extend(ring.iter().map(|m| m.address));
         }
     }
@@ -635,13 +657,20 @@ fn check_ring_identity(
         .collect();
     let foreign_why = foreign
         .iter()
-        .map(|r| describe_foreign(r, &record.host_id))
+        .map(|(name, _, cql)| describe_foreign(name, cql, &record.host_id))
         .collect::<Vec<_>>()
         .join("; ");
     let forgot: Vec<String> = reports
         .iter()
         .filter(|r| r.identity == Some(Kin::ForgotThisNode))
         .map(|r| r.candidate.name.clone())
+        .chain(
+            saved
+                .iter()
+                .zip(&saved_names)
+                .filter(|(p, _)| p.identity == Some(Kin::ForgotThisNode))
+                .map(|(_, name)| name.clone()),
+        )
         .collect();
 
     for r in reports.iter_mut() {
@@ -695,17 +724,38 @@ fn check_ring_identity(
     None
 }
 
-/// One foreign candidate, for messages: who answered, and the ring it answered as.
-fn describe_foreign(r: &Report, own_host_id: &str) -> String {
+/// Whether what answered belongs to this node's ring: its ring lists this node's host
+/// ID; or it is a node this one knew, whose ring forgot this one; or neither.
+fn kin_of(cql: &Cql, record: &JoinRecord) -> Kin {
+    let Cql::Member { ring, host_id, .. } = cql else {
+        return Kin::Unverified;
+    };
+    let lists_us = ring
+        .iter()
+        .any(|m| m.host_id.as_deref() == Some(record.host_id.as_str()));
+    let known = host_id
+        .as_deref()
+        .is_some_and(|id| record.peers.iter().flatten().any(|p| p.host_id == id));
+    if lists_us {
+        Kin::KnowsThisNode
+    } else if known {
+        Kin::ForgotThisNode
+    } else {
+        Kin::ForeignRing
+    }
+}
+
+/// One foreign node, for messages: who answered, and the ring it answered as.
+fn describe_foreign(name: &str, cql: &Cql, own_host_id: &str) -> String {
     let Cql::Member {
         cluster_name,
         host_id,
         ring,
         oldest_start,
         ..
-    } = &r.candidate.cql
+    } = cql
     else {
-        return r.candidate.name.clone();
+        return name.to_owned();
     };
     let members: Vec<String> = ring
         .iter()
@@ -723,7 +773,7 @@ fn describe_foreign(r: &Report, own_host_id: &str) -> String {
         .unwrap_or_default();
     format!(
         "{} (host ID {}) answers as a ring of {} member(s) under cluster name {:?} ({}{more}) that does not include this node's host ID {own_host_id}{since}",
-        r.candidate.name,
+        name,
         host_id.as_deref().unwrap_or("?"),
         ring.len(),
         cluster_name.as_deref().unwrap_or("?"),
@@ -991,7 +1041,17 @@ mod tests {
         replace: Option<&str>,
         want: Want,
     ) -> Plan {
-        check_with(name, own, data, None, candidates, wait_over, replace, want)
+        check_with(
+            name,
+            own,
+            data,
+            None,
+            &[],
+            candidates,
+            wait_over,
+            replace,
+            want,
+        )
     }
 
     #[allow(clippy::too_many_arguments)] // one table row, spelled out
@@ -1000,6 +1060,7 @@ mod tests {
         own: u32,
         data: DataState,
         record: Option<&JoinRecord>,
+        saved: &[SavedPeer],
         candidates: Vec<Candidate>,
         wait_over: bool,
         replace: Option<&str>,
@@ -1014,6 +1075,7 @@ mod tests {
             cluster_name: Some("c"),
             replace_address: replace.map(ip),
             record,
+            saved_peers: saved,
         };
         let plan = plan(&facts);
         match (&plan.verdict, &want) {
@@ -1386,6 +1448,7 @@ mod tests {
                 1,
                 Present,
                 Some(record),
+                &[],
                 candidates,
                 wait_over,
                 None,
@@ -1418,6 +1481,54 @@ mod tests {
     }
 
     #[test]
+    fn saved_peers_are_checked_where_cassandra_will_gossip() {
+        let peers: &[(&str, &str)] = &[(H0, "10.0.0.1"), (H2, "10.0.0.3")];
+        let ours = record(Some(peers));
+        let saved = |cql: Cql| SavedPeer {
+            host_id: H0.into(),
+            address: ip("10.0.0.1"),
+            cql,
+            identity: None,
+        };
+        let founder = ring_pod(0, "10.0.0.1", H0_NEW, &[(H0_NEW, "10.0.0.1")]).cql;
+        let old_ring = ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H_ME, ME)]).cql;
+        // Pod 0's name does not resolve (yet), but a new ring answers at its saved address.
+        for (wait_over, want) in [(false, Want::Wait), (true, Want::Refuse)] {
+            let plan = check_with(
+                "a foreign ring at a saved peer's address",
+                1,
+                Present,
+                Some(&ours),
+                &[saved(founder.clone())],
+                vec![pod(0, Lookup::Absent), pod(1, Lookup::Absent)],
+                wait_over,
+                None,
+                want,
+            );
+            assert_eq!(plan.saved_peers[0].identity, Some(Kin::ForeignRing));
+        }
+        // The old peer answers there and knows this node; or nothing answers.
+        for cql in [
+            old_ring,
+            Cql::NoAnswer {
+                detail: "refused".into(),
+            },
+        ] {
+            check_with(
+                "a saved peer of this ring, or silent",
+                1,
+                Present,
+                Some(&ours),
+                &[saved(cql)],
+                vec![pod(0, Lookup::Absent), pod(1, Lookup::Absent)],
+                false,
+                None,
+                Want::Seeds(BootMode::Restart, &[ME]),
+            );
+        }
+    }
+
+    #[test]
     fn identity_refusals_say_what_was_seen_and_what_to_do() {
         let peers: &[(&str, &str)] = &[(H0, "10.0.0.1"), (H2, "10.0.0.3")];
         let ours = record(Some(peers));
@@ -1434,6 +1545,7 @@ mod tests {
             cluster_name: Some("c"),
             replace_address: None,
             record: Some(&ours),
+            saved_peers: &[],
         });
         let Verdict::Refuse { reason } = plan.verdict else {
             panic!("expected a refusal")
@@ -1483,6 +1595,7 @@ mod tests {
             cluster_name: None,
             replace_address: None,
             record: None,
+            saved_peers: &[],
         });
         let Verdict::Refuse { reason } = plan.verdict else {
             panic!("expected a refusal")
