@@ -188,11 +188,19 @@ fn three_pods_one_after_another(version: &str, name: &str) {
             .unwrap();
         assert_eq!((code, out.trim()), (0, "ready"), "ready on {ip}: {err}");
     }
-    // Liveness comes from heartbeats seen to advance; a live member must never look down
-    // because one read came before the next gossip round: ask repeatedly, from each node.
-    for round in 0..9 {
+    // Liveness comes from heartbeats seen to advance, and views are compared between
+    // nodes; a live member must never look down because one read came before the next
+    // gossip round, nor views differ that do not: ask repeatedly, from each node.
+    for round in 0..15 {
         let (code, out, err) = status_json(&ring, round % 3);
         assert_eq!(code, 0, "status round {round}: {err}\n{out}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            report["views"].as_array().map(Vec::len),
+            Some(3),
+            "{report}"
+        );
+        assert_eq!(report["splits"], serde_json::json!([]), "{report}");
     }
     let status = status_json(&ring, 0);
     assert_eq!(status.0, 0, "{}", status.1);

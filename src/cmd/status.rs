@@ -97,7 +97,7 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         // The other views are read while this node's liveness window runs. Half the time
         // budget at most, so a down member is reported, not a timeout.
         let window = cql::LIVENESS_WINDOW.min(limit / 2);
-        let (gossip, mut others) = tokio::join!(
+        let (gossip, others) = tokio::join!(
             node.gossip_over_time(&peers, window),
             read_views(&addresses, &others_settings)
         );
@@ -105,8 +105,11 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         let pair = gossip.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice()));
         let ring = view(&local, &peers, pair);
         let report = assess(&expected, &ring);
-        let mut all: Vec<RingView> = std::iter::once(ring.clone())
-            .chain(others.iter().cloned())
+        // Only the nodes that answered are read again below: one that did not may cost
+        // its whole bound each time (an address nothing answers on).
+        let answered: Vec<IpAddr> = others.iter().map(|(ip, _)| *ip).collect();
+        let all: Vec<RingView> = std::iter::once(ring.clone())
+            .chain(others.into_iter().map(|(_, v)| v))
             .collect();
         let (mut summaries, mut splits) = compare(&expected, &all);
         // Views disagree while a change travels through gossip: read them all again until
@@ -115,10 +118,20 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         while !splits.is_empty() && Instant::now() + SPLIT_POLL < settle_until {
             debug!(splits = splits.len(), "views disagree; reading them again");
             tokio::time::sleep(SPLIT_POLL).await;
-            let own = view(&node.local().await?, &node.peers().await?, pair);
-            others = read_views(&addresses, &others_settings).await;
-            all = std::iter::once(own).chain(others.iter().cloned()).collect();
-            (summaries, splits) = compare(&expected, &all);
+            let again = async {
+                let own = view(&node.local().await?, &node.peers().await?, pair);
+                let others = read_views(&answered, &others_settings).await;
+                Ok::<_, cql::CqlError>(
+                    std::iter::once(own)
+                        .chain(others.into_iter().map(|(_, v)| v))
+                        .collect::<Vec<RingView>>(),
+                )
+            };
+            // A read that would overrun the window keeps the last comparison.
+            match tokio::time::timeout_at(settle_until, again).await {
+                Ok(all) => (summaries, splits) = compare(&expected, &all?),
+                Err(_) => break,
+            }
         }
         Ok::<_, cql::CqlError>(with_views(report, summaries, splits))
     })
@@ -157,7 +170,7 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
 
 /// Reads each node's own view (`system.local` and `system.peers_v2`), a few at a time,
 /// each bounded; nodes that do not answer are left out, in address order.
-async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<RingView> {
+async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<(IpAddr, RingView)> {
     let permits = Arc::new(Semaphore::new(MAX_VIEWS_IN_FLIGHT));
     let mut set = JoinSet::new();
     for &ip in addresses {
@@ -191,5 +204,5 @@ async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<RingVie
         }
     }
     views.sort_by_key(|(ip, _)| *ip);
-    views.into_iter().map(|(_, v)| v).collect()
+    views
 }

@@ -487,10 +487,12 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) ->
             return wait_or_refuse(
                 facts,
                 format!(
-                    "a down member of the ring still holds this pod's IP {}; Cassandra would cancel the \
-                     join (\"A node with address ... already exists\"). Remove it with `nodetool \
-                     removenode <host-id>` (see `ringkeeper status`) before this node joins",
-                    facts.pod_ip
+                    "a down member of the ring still holds this pod's IP {ip}; Cassandra would cancel the \
+                     join (\"A node with address ... already exists\"). If it is this pod's previous \
+                     incarnation (its disk was lost), restart with --replace-address {ip} to take over \
+                     its tokens and data at the same address; if it is gone for good, remove it with \
+                     `nodetool removenode <host-id>` (see `ringkeeper status`) before this node joins",
+                    ip = facts.pod_ip
                 ),
             );
         }
@@ -660,6 +662,7 @@ fn check_ring_identity(
         .map(|(name, _, cql)| describe_foreign(name, cql, &record.host_id))
         .collect::<Vec<_>>()
         .join("; ");
+    let any_foreign = !foreign.is_empty();
     let forgot: Vec<String> = reports
         .iter()
         .filter(|r| r.identity == Some(Kin::ForgotThisNode))
@@ -715,14 +718,26 @@ fn check_ring_identity(
             "{foreign_why}. This node last saw its own ring there ({}), and Cassandra gossips with the peers it saved whatever the seed list says, so starting it would merge the two rings",
             saved_clash.join(", ")
         );
-        return Some(restart_refused(
-            facts,
-            why,
-            "Cassandra was not started. If that pod lost its disk and founded a new, empty cluster, nothing of this ring is on it: stop it, delete its data, and start it again with --replace-address <its old IP> (see `ringkeeper status`), which makes it wait for this ring and take over its old identity; this pod then restarts normally",
-        ));
+        return Some(restart_refused(facts, why, FOUNDED_ANEW_REMEDY));
+    }
+    if record.peers.is_none() && any_foreign {
+        // A record of the first format does not say where the peers were: whether
+        // Cassandra would reach that ring through them cannot be told, so do not start.
+        let why = format!(
+            "{foreign_why}. This node's join record was written by an earlier ringkeeper and \
+             does not say where its peers were, so whether Cassandra would gossip with that ring \
+             at start (it contacts the peers it saved) cannot be told"
+        );
+        return Some(restart_refused(facts, why, FOUNDED_ANEW_REMEDY));
     }
     None
 }
+
+/// What to do about a pod that founded a new cluster beside this ring.
+const FOUNDED_ANEW_REMEDY: &str = "Cassandra was not started. If that pod lost its disk and \
+    founded a new, empty cluster, nothing of this ring is on it: stop it, delete its data, and \
+    start it again with --replace-address <its old IP> (see `ringkeeper status`), which makes \
+    it wait for this ring and take over its old identity; this pod then restarts normally";
 
 /// Whether what answered belongs to this node's ring: its ring lists this node's host
 /// ID; or it is a node this one knew, whose ring forgot this one; or neither.
@@ -1434,10 +1449,17 @@ mod tests {
             ("a ring that forgot this node: refuse when the wait is over", &ours,
              vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")]), pod(1, me())], true,
              Want::Refuse, vec![]),
-            ("a record of the first format checks the host ID only", &legacy,
-             vec![old_ip(0), pod(1, me()), ring_pod(2, "10.0.0.3", H2, old_ring)], false,
-             Want::Seeds(BootMode::Restart, &[ME, "10.0.0.3"]),
+            ("a record of the first format checks the host ID", &legacy,
+             vec![ring_pod(0, "10.0.0.1", H0, old_ring), pod(1, me()), silent(2, "10.0.0.3")], false,
+             Want::Seeds(BootMode::Restart, &["10.0.0.1", ME]),
+             vec![(0, Some(Kin::KnowsThisNode), Use::Seed)]),
+            ("a record of the first format cannot rule out a merge: wait", &legacy,
+             vec![new_ip(0), pod(1, me()), ring_pod(2, "10.0.0.3", H2, old_ring)], false,
+             Want::Wait,
              vec![(0, Some(Kin::ForeignRing), Use::ForeignRing), (2, Some(Kin::KnowsThisNode), Use::Seed)]),
+            ("a record of the first format cannot rule out a merge: refuse", &legacy,
+             vec![new_ip(0), pod(1, me())], true,
+             Want::Refuse, vec![]),
             ("another cluster name still refuses at once", &ours,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false,
              Want::Refuse, vec![]),
