@@ -649,22 +649,7 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     );
 
     // Given the old address, it replaces its old self: takes over its tokens and streams.
-    ring.start(
-        0,
-        new_ip,
-        &NodeOpts {
-            args: vec!["--replace-address".into(), old_ip.to_string()],
-            ..NodeOpts::default()
-        },
-    )
-    .unwrap();
-    ring.wait_ready(0, Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let decision = boot_decision(&ring, 0);
-    assert!(
-        decision["mode"].as_str().unwrap().starts_with("Replace"),
-        "{decision}"
-    );
+    let decision = replace_ready(&mut ring, 0, new_ip, old_ip);
     assert!(
         !decision["seeds"]
             .as_str()
@@ -896,22 +881,7 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
     }
-    ring.start(
-        0,
-        ips[0],
-        &NodeOpts {
-            args: vec!["--replace-address".into(), ips[0].to_string()],
-            ..NodeOpts::default()
-        },
-    )
-    .unwrap();
-    ring.wait_ready(0, Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let decision = boot_decision(&ring, 0);
-    assert!(
-        decision["mode"].as_str().unwrap().starts_with("Replace"),
-        "{decision}"
-    );
+    replace_ready(&mut ring, 0, ips[0], ips[0]);
     let report = healthy_status(&ring, 2, Duration::from_secs(120));
     assert_eq!(report["splits"], serde_json::json!([]), "{report}");
     let rows = read_rows_at_one(&ring, ips[0]);
@@ -921,6 +891,33 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
         "rows missing through the replaced node"
     );
     eprintln!("whole test {:?}", started.elapsed());
+}
+
+/// Starts `ordinal` on `ip` with `--replace-address old`, waits until it answers CQL, and
+/// checks that it booted as a replace; returns its boot decision.
+fn replace_ready(
+    ring: &mut Ring,
+    ordinal: u32,
+    ip: std::net::IpAddr,
+    old: std::net::IpAddr,
+) -> serde_json::Value {
+    ring.start(
+        ordinal,
+        ip,
+        &NodeOpts {
+            args: vec!["--replace-address".into(), old.to_string()],
+            ..NodeOpts::default()
+        },
+    )
+    .unwrap();
+    ring.wait_ready(ordinal, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let decision = boot_decision(ring, ordinal);
+    assert!(
+        decision["mode"].as_str().unwrap().starts_with("Replace"),
+        "{decision}"
+    );
+    decision
 }
 
 /// Creates `ks.t` at RF 3 and writes `n` rows through `ip`, each acknowledged by all
