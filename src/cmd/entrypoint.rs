@@ -11,7 +11,7 @@ use tracing::{debug, info, warn};
 
 use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
 use crate::config::{EntrypointConfig, Inputs};
-use crate::decide::data::{JoinRecord, record_of};
+use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict};
 use crate::decide::supervise::{self, Signal};
@@ -297,6 +297,18 @@ impl Recorder {
             .is_some_and(|last| last.same_ring(&record))
         {
             return;
+        }
+        if let Some(last) = &self.last {
+            for (address, before, now) in identity_changes(last, &record) {
+                warn!(
+                    %address,
+                    before = %before,
+                    now = %now,
+                    "a ring member changed host ID at the same address without a replace (a replace \
+                     there keeps the host ID): a node that founded a new, empty cluster may have merged \
+                     into this ring; check `ringkeeper status` and Cassandra's \"Changing ...'s host ID\" log"
+                );
+            }
         }
         let peers = record.peers.as_ref().map_or(0, Vec::len);
         match datadir::write_record(&self.data_dir, &record) {

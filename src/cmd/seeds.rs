@@ -152,11 +152,22 @@ pub async fn resolve(
             .saturating_duration_since(Instant::now())
             .clamp(MIN_ROUND, MAX_ROUND);
         let mut candidates = lookup_all(dns, &names, budget).await;
-        probe_all(&mut candidates, identity, cql, data != DataState::Present).await?;
-        let saved_peers = match record {
-            Some(record) => probe_saved(record, &candidates, identity, cql).await?,
-            None => Vec::new(),
+        // The saved peers are asked alongside the candidates (at the addresses DNS does
+        // not give now, which the lookups above tell).
+        let saved = async {
+            match record {
+                Some(record) => probe_saved(record, &candidates, identity, cql).await,
+                None => Ok(Vec::new()),
+            }
         };
+        let mut probed = candidates.clone();
+        let (probes, saved_peers) = tokio::join!(
+            probe_all(&mut probed, identity, cql, data != DataState::Present),
+            saved
+        );
+        probes?;
+        let saved_peers = saved_peers?;
+        candidates = probed;
         rounds += 1;
         let now = Instant::now();
         let wait_over = now >= deadline;
@@ -264,7 +275,9 @@ fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Opti
             )
         }));
     for (name, identity, cql) in answers {
-        let Some(kin @ (Kin::ForeignRing | Kin::ForgotThisNode)) = identity else {
+        let Some(kin @ (Kin::ForeignRing | Kin::RemovedThisNode | Kin::DoesNotListThisNode)) =
+            identity
+        else {
             continue;
         };
         let Cql::Member {
@@ -436,10 +449,19 @@ async fn probe_saved(
     while let Some(joined) = set.join_next().await {
         let (host_id, address, result) =
             joined.map_err(|e| anyhow::anyhow!("probe task failed: {e}"))?;
+        // Whatever answers at an old address may be anything now (another cluster with
+        // other credentials): a rejected login there cannot be judged, but is no error
+        // of this node's settings.
+        let cql = result.unwrap_or_else(|e| {
+            warn!(%address, error = %e, "a saved peer's address answers but cannot be read: not judged");
+            Cql::NoAnswer {
+                detail: e.to_string(),
+            }
+        });
         saved.push(SavedPeer {
             host_id,
             address,
-            cql: result?,
+            cql,
             identity: None,
         });
     }

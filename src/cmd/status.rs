@@ -97,10 +97,23 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         // The other views are read while this node's liveness window runs. Half the time
         // budget at most, so a down member is reported, not a timeout.
         let window = cql::LIVENESS_WINDOW.min(limit / 2);
+        let reads_until = deadline - limit / 4;
         let (gossip, others) = tokio::join!(
             node.gossip_over_time(&peers, window),
-            read_views(&addresses, &others_settings)
+            read_views(&addresses, &others_settings, reads_until)
         );
+        // A node of another cluster at an address this ring once used (a reused IP) is
+        // not part of the comparison.
+        let others: Vec<(IpAddr, RingView)> = others
+            .into_iter()
+            .filter(|(ip, v)| {
+                let same = v.cluster_name == local.cluster_name;
+                if !same {
+                    debug!(%ip, cluster = ?v.cluster_name, "a node of another cluster: not compared");
+                }
+                same
+            })
+            .collect();
         let gossip = gossip?;
         let pair = gossip.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice()));
         let ring = view(&local, &peers, pair);
@@ -120,7 +133,7 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
             tokio::time::sleep(SPLIT_POLL).await;
             let again = async {
                 let own = view(&node.local().await?, &node.peers().await?, pair);
-                let others = read_views(&answered, &others_settings).await;
+                let others = read_views(&answered, &others_settings, settle_until).await;
                 Ok::<_, cql::CqlError>(
                     std::iter::once(own)
                         .chain(others.into_iter().map(|(_, v)| v))
@@ -169,8 +182,13 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
 }
 
 /// Reads each node's own view (`system.local` and `system.peers_v2`), a few at a time,
-/// each bounded; nodes that do not answer are left out, in address order.
-async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<(IpAddr, RingView)> {
+/// each within `VIEW_TIMEOUT` and all by `until`; nodes that do not answer in time are
+/// left out, in address order.
+async fn read_views(
+    addresses: &[IpAddr],
+    settings: &CqlSettings,
+    until: Instant,
+) -> Vec<(IpAddr, RingView)> {
     let permits = Arc::new(Semaphore::new(MAX_VIEWS_IN_FLIGHT));
     let mut set = JoinSet::new();
     for &ip in addresses {
@@ -184,7 +202,7 @@ async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<(IpAddr
                 let peers = node.peers().await?;
                 Ok::<_, cql::CqlError>(view(&local, &peers, None))
             };
-            match timeout(settings.connect_timeout * 3, read).await {
+            match timeout(VIEW_TIMEOUT, read).await {
                 Ok(Ok(v)) => Some((ip, v)),
                 Ok(Err(e)) => {
                     debug!(%ip, error = %e, "no view from this node");
@@ -198,9 +216,15 @@ async fn read_views(addresses: &[IpAddr], settings: &CqlSettings) -> Vec<(IpAddr
         });
     }
     let mut views = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        if let Ok(Some(v)) = joined {
-            views.push(v);
+    loop {
+        match tokio::time::timeout_at(until, set.join_next()).await {
+            Ok(Some(Ok(Some(v)))) => views.push(v),
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => {
+                debug!(left = set.len(), "out of time for other views");
+                break;
+            }
         }
     }
     views.sort_by_key(|(ip, _)| *ip);

@@ -153,6 +153,31 @@ pub fn record_of(local: &LocalRow, peers: &[PeerRow], recorded_at: u64) -> Optio
     })
 }
 
+/// Addresses where `new` shows another host than `old` did, while the old host is gone
+/// from the ring altogether: `(address, old host ID, new host ID)`. A replace at the same
+/// address keeps the host ID and one at another address frees the old one, so this is how
+/// a node that founded a new cluster at a member's old address looks once Cassandra
+/// merged it in (it logs "Changing ...'s host ID").
+pub fn identity_changes(old: &JoinRecord, new: &JoinRecord) -> Vec<(IpAddr, String, String)> {
+    let (Some(before), Some(after)) = (&old.peers, &new.peers) else {
+        return Vec::new();
+    };
+    let mut changes = Vec::new();
+    for p in before {
+        let Some(address) = p.address else { continue };
+        let still_there = after.iter().any(|q| q.host_id == p.host_id);
+        let newcomer = after.iter().find(|q| {
+            q.address == Some(address)
+                && q.host_id != p.host_id
+                && !before.iter().any(|b| b.host_id == q.host_id)
+        });
+        if let (false, Some(q)) = (still_there, newcomer) {
+            changes.push((address, p.host_id.clone(), q.host_id.clone()));
+        }
+    }
+    changes
+}
+
 /// `8-4-4-4-12` hex digits, as Cassandra prints host IDs.
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
@@ -294,6 +319,31 @@ mod tests {
         // Unknown fields (a newer writer of the same format) are fine.
         let extra = r.render().replacen('{', "{\"rack\": \"r1\",", 1);
         assert_eq!(JoinRecord::parse(&extra), Ok(r));
+    }
+
+    #[test]
+    fn identity_changes_at_an_address() {
+        const H3: &str = "6f1c2a3b-0000-4000-8000-000000000003";
+        let peer = |h: &str, a: &str| KnownPeer {
+            host_id: h.into(),
+            address: Some(a.parse().unwrap()),
+        };
+        let with = |peers: Vec<KnownPeer>| JoinRecord {
+            peers: Some(peers),
+            ..record()
+        };
+        let old = with(vec![peer(H2, "10.0.0.2")]);
+        #[rustfmt::skip]
+        let cases: Vec<(&str, JoinRecord, usize)> = vec![
+            ("unchanged", with(vec![peer(H2, "10.0.0.2")]), 0),
+            ("moved to a new address", with(vec![peer(H2, "10.0.0.9")]), 0),
+            ("a new host at its address, the old one gone", with(vec![peer(H3, "10.0.0.2")]), 1),
+            ("a new host elsewhere, the old one gone (replaced)", with(vec![peer(H3, "10.0.0.9")]), 0),
+            ("a new member beside it", with(vec![peer(H2, "10.0.0.2"), peer(H3, "10.0.0.3")]), 0),
+        ];
+        for (name, new, want) in cases {
+            assert_eq!(identity_changes(&old, &new).len(), want, "{name}");
+        }
     }
 
     #[test]

@@ -113,6 +113,9 @@ pub enum Cql {
         /// seconds), if gossip shows it: a ring founded by mistake is younger than that.
         #[serde(default)]
         oldest_start: Option<i64>,
+        /// Host IDs its gossip shows as removed or left.
+        #[serde(default)]
+        gone: Vec<String>,
     },
 }
 
@@ -137,9 +140,13 @@ pub enum Kin {
     /// It answers as a ring that does not list this node, and it is no node this one
     /// last saw in its ring: another cluster under the same name. Not a seed.
     ForeignRing,
-    /// A node this one last saw in its ring, whose ring no longer lists this node: this
-    /// node was removed or replaced while it was away. Not a seed; the node must not start.
-    ForgotThisNode,
+    /// Its gossip shows this node's host ID as removed or left: this node was removed
+    /// (`nodetool removenode`) while it was away. Not a seed; the node must not start.
+    RemovedThisNode,
+    /// A node this one last saw in its ring, whose ring does not list this node now (an
+    /// address swap in a cold restart, where a peer took this node's old address): not a
+    /// seed, but no reason to stop; Cassandra re-announces this node at its new address.
+    DoesNotListThisNode,
     /// No CQL answer, and its address is a member of a foreign ring seen now. Not a seed.
     ForeignRingMember,
     /// No CQL answer: its ring cannot be checked (every pod is silent in a cold restart).
@@ -603,8 +610,11 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) ->
 ///   Cassandra would gossip with it at start whatever the seed list says (saved peers):
 ///   then the node does not start at all (wait, then refuse).
 /// * A node this one last saw in its ring, whose ring no longer lists it
-///   (`Kin::ForgotThisNode`): this node was removed or replaced while away, and its data
+///   (`Kin::RemovedThisNode`): this node was removed while away, and its data
 ///   is stale: wait (a peers table may lag just after a join), then refuse.
+///   Only on positive evidence: its gossip shows this host ID removed or left. A peer
+///   whose ring merely does not list this node (`Kin::DoesNotListThisNode`, e.g. it took
+///   this node's old address in a cold restart) is no seed, and no reason to stop.
 /// * Silent candidates cannot be checked: they stay seeds (a cold restart of the whole set
 ///   has nothing else), unless a member that knows this node answered.
 ///
@@ -617,11 +627,11 @@ fn check_ring_identity(
 ) -> Option<Verdict> {
     for r in reports.iter_mut() {
         if r.use_ == Use::Seed {
-            r.identity = Some(kin_of(&r.candidate.cql, record));
+            r.identity = kin_of(&r.candidate.cql, record, facts.cluster_name);
         }
     }
     for p in saved.iter_mut() {
-        p.identity = Some(kin_of(&p.cql, record));
+        p.identity = kin_of(&p.cql, record, facts.cluster_name);
     }
     // Foreign rings (what answered, and where) and the addresses they hold: the nodes
     // that answered and their members.
@@ -665,20 +675,22 @@ fn check_ring_identity(
     let any_foreign = !foreign.is_empty();
     let forgot: Vec<String> = reports
         .iter()
-        .filter(|r| r.identity == Some(Kin::ForgotThisNode))
+        .filter(|r| r.identity == Some(Kin::RemovedThisNode))
         .map(|r| r.candidate.name.clone())
         .chain(
             saved
                 .iter()
                 .zip(&saved_names)
-                .filter(|(p, _)| p.identity == Some(Kin::ForgotThisNode))
+                .filter(|(p, _)| p.identity == Some(Kin::RemovedThisNode))
                 .map(|(_, name)| name.clone()),
         )
         .collect();
 
     for r in reports.iter_mut() {
         match r.identity {
-            Some(Kin::ForeignRing | Kin::ForgotThisNode) => r.use_ = Use::ForeignRing,
+            Some(Kin::ForeignRing | Kin::RemovedThisNode | Kin::DoesNotListThisNode) => {
+                r.use_ = Use::ForeignRing
+            }
             Some(Kin::Unverified)
                 if addresses(&r.candidate)
                     .iter()
@@ -703,7 +715,7 @@ fn check_ring_identity(
 
     if !forgot.is_empty() {
         let why = format!(
-            "{} belong(s) to the ring this node last saw, but that ring no longer lists this node (host ID {}): it was removed (nodetool removenode) or replaced while this pod was away, and the data on this disk is stale",
+            "{} show(s) this node (host ID {}) as removed from the ring: it was removed (nodetool removenode) while this pod was away, and the data on this disk is stale",
             forgot.join(", "),
             record.host_id
         );
@@ -740,24 +752,40 @@ const FOUNDED_ANEW_REMEDY: &str = "Cassandra was not started. If that pod lost i
     it wait for this ring and take over its old identity; this pod then restarts normally";
 
 /// Whether what answered belongs to this node's ring: its ring lists this node's host
-/// ID; or it is a node this one knew, whose ring forgot this one; or neither.
-fn kin_of(cql: &Cql, record: &JoinRecord) -> Kin {
-    let Cql::Member { ring, host_id, .. } = cql else {
-        return Kin::Unverified;
+/// ID; its gossip shows this node removed; it is a node this one knew that does not list
+/// it now; or none of these (another ring). A node of another cluster name is not judged:
+/// Cassandra never gossips across cluster names.
+fn kin_of(cql: &Cql, record: &JoinRecord, cluster: Option<&str>) -> Option<Kin> {
+    let Cql::Member {
+        ring,
+        host_id,
+        gone,
+        cluster_name,
+        ..
+    } = cql
+    else {
+        return Some(Kin::Unverified);
     };
-    let lists_us = ring
-        .iter()
-        .any(|m| m.host_id.as_deref() == Some(record.host_id.as_str()));
+    let ours = cluster.or(record.cluster_name.as_deref());
+    if let (Some(theirs), Some(ours)) = (cluster_name.as_deref(), ours)
+        && theirs != ours
+    {
+        return None;
+    }
+    let me = record.host_id.as_str();
+    let lists_us = ring.iter().any(|m| m.host_id.as_deref() == Some(me));
     let known = host_id
         .as_deref()
         .is_some_and(|id| record.peers.iter().flatten().any(|p| p.host_id == id));
-    if lists_us {
+    Some(if lists_us {
         Kin::KnowsThisNode
+    } else if gone.iter().any(|g| g == me) {
+        Kin::RemovedThisNode
     } else if known {
-        Kin::ForgotThisNode
+        Kin::DoesNotListThisNode
     } else {
         Kin::ForeignRing
-    }
+    })
 }
 
 /// One foreign node, for messages: who answered, and the ring it answered as.
@@ -843,8 +871,8 @@ fn restart_unconfirmed(
         };
     }
     let why = format!(
-        "this node has data, but ringkeeper never saw it finish joining the ring (no {marker} \
-         file in --data-dir): it may have been stopped mid-bootstrap, and as its own seed \
+        "this node has data, but ringkeeper never saw it finish joining the ring (no usable \
+         {marker} record in --data-dir): it may have been stopped mid-bootstrap, and as its own seed \
          Cassandra would skip the rest of the bootstrap. No other pod resolves to seed it from",
         marker = super::data::JOINED_MARKER
     );
@@ -852,8 +880,9 @@ fn restart_unconfirmed(
         Verdict::Refuse {
             reason: format!(
                 "{why}. Cassandra was not started. Start another pod of the ring first; if this \
-                 node did complete its bootstrap (its data predates ringkeeper), create the file \
-                 {marker} in --data-dir and restart",
+                 node did complete its bootstrap (its data predates ringkeeper), write the line \
+                 host_id=<its host ID, from `nodetool info`> into {marker} in --data-dir and \
+                 restart (the entrypoint then records its ring)",
                 marker = super::data::JOINED_MARKER
             ),
         }
@@ -992,6 +1021,7 @@ mod tests {
                 .collect(),
             down: Vec::new(),
             oldest_start: None,
+            gone: Vec::new(),
         }
     }
 
@@ -1003,6 +1033,7 @@ mod tests {
             movements,
             ring,
             oldest_start,
+            gone,
             ..
         } = member("c", &[], ring)
         else {
@@ -1015,6 +1046,7 @@ mod tests {
             ring,
             down: down.iter().map(|a| ip(a)).collect(),
             oldest_start,
+            gone,
         }
     }
 
@@ -1128,7 +1160,12 @@ mod tests {
             for r in &plan.candidates {
                 if matches!(
                     r.identity,
-                    Some(Kin::ForeignRing | Kin::ForeignRingMember | Kin::ForgotThisNode)
+                    Some(
+                        Kin::ForeignRing
+                            | Kin::ForeignRingMember
+                            | Kin::RemovedThisNode
+                            | Kin::DoesNotListThisNode
+                    )
                 ) {
                     for a in addresses(&r.candidate) {
                         assert!(
@@ -1385,9 +1422,18 @@ mod tests {
                     .collect(),
                 down: vec![],
                 oldest_start: Some(1_796_186_096),
+                gone: vec![],
             },
             ..pod(ordinal, at(&[addr]))
         }
+    }
+
+    /// `c` with this node's host ID shown as removed in its gossip.
+    fn removed(mut c: Candidate) -> Candidate {
+        if let Cql::Member { gone, .. } = &mut c.cql {
+            gone.push(H_ME.into());
+        }
+        c
     }
 
     #[test]
@@ -1442,13 +1488,17 @@ mod tests {
              vec![ring_pod(0, "10.0.0.21", H0_NEW, &[(H0_NEW, "10.0.0.21"), (H2, "10.0.0.22")]), pod(1, me()), silent(2, "10.0.0.22")], false,
              Want::Seeds(BootMode::Restart, &[ME]),
              vec![(2, Some(Kin::ForeignRingMember), Use::ForeignRing)]),
-            ("a ring that forgot this node (removed while away): wait", &ours,
-             vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")]), pod(1, me())], false,
+            ("a ring whose gossip shows this node removed: wait", &ours,
+             vec![removed(ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")])), pod(1, me())], false,
              Want::Wait,
-             vec![(0, Some(Kin::ForgotThisNode), Use::ForeignRing)]),
-            ("a ring that forgot this node: refuse when the wait is over", &ours,
-             vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")]), pod(1, me())], true,
+             vec![(0, Some(Kin::RemovedThisNode), Use::ForeignRing)]),
+            ("a ring whose gossip shows this node removed: refuse when the wait is over", &ours,
+             vec![removed(ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")])), pod(1, me())], true,
              Want::Refuse, vec![]),
+            ("a peer that took this node's old address in a cold restart: no seed, no refusal", &ours,
+             vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, ME)]), pod(1, me())], true,
+             Want::Seeds(BootMode::Restart, &[ME]),
+             vec![(0, Some(Kin::DoesNotListThisNode), Use::ForeignRing)]),
             ("a record of the first format checks the host ID", &legacy,
              vec![ring_pod(0, "10.0.0.1", H0, old_ring), pod(1, me()), silent(2, "10.0.0.3")], false,
              Want::Seeds(BootMode::Restart, &["10.0.0.1", ME]),
@@ -1529,12 +1579,19 @@ mod tests {
             );
             assert_eq!(plan.saved_peers[0].identity, Some(Kin::ForeignRing));
         }
+        // Another cluster at that address now (the IP was reused): Cassandra never gossips
+        // across cluster names, so it is not judged.
+        let mut other_cluster = founder.clone();
+        if let Cql::Member { cluster_name, .. } = &mut other_cluster {
+            *cluster_name = Some("staging".into());
+        }
         // The old peer answers there and knows this node; or nothing answers.
         for cql in [
             old_ring,
             Cql::NoAnswer {
                 detail: "refused".into(),
             },
+            other_cluster,
         ] {
             check_with(
                 "a saved peer of this ring, or silent",

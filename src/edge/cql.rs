@@ -582,14 +582,18 @@ pub async fn probe(
         })
         .into_iter()
         .collect();
+    // Every (address, host ID) pair, even two at one address: a peers row left at an
+    // address the node itself now holds (a cold restart that swapped addresses) still
+    // names a member of this ring.
     for p in &peers {
-        if let Some(address) = p.address
-            && !ring.iter().any(|m| m.address == address)
-        {
-            ring.push(RingMember {
+        if let Some(address) = p.address {
+            let member = RingMember {
                 address,
                 host_id: p.host_id.clone(),
-            });
+            };
+            if !ring.contains(&member) {
+                ring.push(member);
+            }
         }
     }
     let movements = gossip
@@ -607,6 +611,27 @@ pub async fn probe(
         .filter_map(|g| g.generation)
         .min()
         .map(i64::from);
+    // Members gossip shows as removed or left: `removed,<host id>,<expiry>` names the
+    // host in its status too.
+    let mut gone: Vec<String> = Vec::new();
+    for g in &gossip {
+        if matches!(
+            Status::parse(g.status.as_deref()),
+            Status::Left | Status::Removing
+        ) {
+            gone.extend(g.host_id.clone());
+            if let Some(status) = &g.status {
+                gone.extend(
+                    status
+                        .split(',')
+                        .filter(|part| part.len() == 36 && part.matches('-').count() == 4)
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    gone.sort();
+    gone.dedup();
     Ok(Cql::Member {
         cluster_name: local.cluster_name,
         host_id: local.host_id,
@@ -614,5 +639,6 @@ pub async fn probe(
         ring,
         down,
         oldest_start,
+        gone,
     })
 }
