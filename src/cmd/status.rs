@@ -140,9 +140,17 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
                         .collect::<Vec<RingView>>(),
                 )
             };
-            // A read that would overrun the window keeps the last comparison.
+            // A read that would overrun the window, or did not hear back from every node
+            // that answered before, compares less than the last one: keep that.
             match tokio::time::timeout_at(settle_until, again).await {
-                Ok(all) => (summaries, splits) = compare(&expected, &all?),
+                Ok(all) => {
+                    let all = all?;
+                    if all.len() < answered.len() + 1 {
+                        debug!("not every view read again in time; keeping the last comparison");
+                        break;
+                    }
+                    (summaries, splits) = compare(&expected, &all);
+                }
                 Err(_) => break,
             }
         }
