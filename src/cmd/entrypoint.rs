@@ -224,21 +224,13 @@ struct Recorder {
 
 impl Recorder {
     async fn run(mut self) {
-        let mut pause = if self.last.is_some() {
-            RECORD_REFRESH
-        } else {
-            JOIN_POLL
-        };
+        let mut pause = self.next_read();
         let mut auth_warned = false;
         let mut next_warning = tokio::time::Instant::now() + JOIN_WARN_EVERY;
         let mut last_answer = String::from("no answer yet");
         loop {
             tokio::time::sleep(pause).await;
-            pause = if self.last.is_some() {
-                RECORD_REFRESH
-            } else {
-                JOIN_POLL
-            };
+            pause = self.next_read();
             if self.last.is_none() && tokio::time::Instant::now() >= next_warning {
                 warn!(
                     last_answer = %last_answer,
@@ -286,6 +278,16 @@ impl Recorder {
                     last_answer = e.to_string();
                 }
             }
+        }
+    }
+
+    /// How long until the next read: polling for the join until there is a record, then
+    /// the slower refresh.
+    fn next_read(&self) -> Duration {
+        if self.last.is_some() {
+            RECORD_REFRESH
+        } else {
+            JOIN_POLL
         }
     }
 

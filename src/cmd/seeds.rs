@@ -152,22 +152,24 @@ pub async fn resolve(
             .saturating_duration_since(Instant::now())
             .clamp(MIN_ROUND, MAX_ROUND);
         let mut candidates = lookup_all(dns, &names, budget).await;
-        // The saved peers are asked alongside the candidates (at the addresses DNS does
-        // not give now, which the lookups above tell).
+        // The saved peers are asked alongside the candidates, at the addresses no
+        // candidate is asked at.
+        let asked: Vec<IpAddr> = candidates
+            .iter()
+            .filter_map(Candidate::probe_address)
+            .collect();
         let saved = async {
             match record {
-                Some(record) => probe_saved(record, &candidates, identity, cql).await,
+                Some(record) => probe_saved(record, &asked, identity, cql).await,
                 None => Ok(Vec::new()),
             }
         };
-        let mut probed = candidates.clone();
         let (probes, saved_peers) = tokio::join!(
-            probe_all(&mut probed, identity, cql, data != DataState::Present),
+            probe_all(&mut candidates, identity, cql, data != DataState::Present),
             saved
         );
         probes?;
         let saved_peers = saved_peers?;
-        candidates = probed;
         rounds += 1;
         let now = Instant::now();
         let wait_over = now >= deadline;
@@ -393,7 +395,7 @@ pub(crate) async fn lookup_all(
 }
 
 /// Spawns `work` on `set`; it starts once one of `permits` is free.
-fn spawn_bounded<T: Send + 'static>(
+pub(crate) fn spawn_bounded<T: Send + 'static>(
     set: &mut JoinSet<T>,
     permits: &Arc<Semaphore>,
     work: impl std::future::Future<Output = T> + Send + 'static,
@@ -410,22 +412,14 @@ fn spawn_bounded<T: Send + 'static>(
 }
 
 /// Asks the peers this node last saw at their saved addresses, where Cassandra will gossip
-/// at start whatever the seed list says; those a candidate already resolves to were asked
-/// as candidates. All at once: a record holds the ring's members, a few hundred at most.
+/// at start whatever the seed list says; the `asked` addresses are asked as candidates.
+/// A few at a time, like the candidates.
 async fn probe_saved(
     record: &JoinRecord,
-    candidates: &[Candidate],
+    asked: &[IpAddr],
     identity: &Identity,
     settings: &CqlSettings,
 ) -> anyhow::Result<Vec<SavedPeer>> {
-    let asked: Vec<IpAddr> = candidates
-        .iter()
-        .flat_map(|c| match &c.lookup {
-            Lookup::Resolved { addresses } => addresses.first().copied(),
-            Lookup::Literal { address } => Some(*address),
-            _ => None,
-        })
-        .collect();
     let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
     let mut set = JoinSet::new();
     for peer in record.peers.iter().flatten() {
@@ -482,12 +476,7 @@ async fn probe_all(
         if c.ordinal == Some(identity.pod.ordinal) {
             continue;
         }
-        let ip = match &c.lookup {
-            Lookup::Resolved { addresses } => addresses.first().copied(),
-            Lookup::Literal { address } => Some(*address),
-            _ => None,
-        };
-        let Some(ip) = ip.filter(|ip| *ip != identity.pod_ip) else {
+        let Some(ip) = c.probe_address().filter(|ip| *ip != identity.pod_ip) else {
             continue;
         };
         let settings = settings.clone();

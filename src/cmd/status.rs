@@ -13,6 +13,7 @@ use tokio::time::{Instant, timeout};
 use tracing::debug;
 
 use crate::cli::StatusFormat;
+use crate::cmd::seeds::spawn_bounded;
 use crate::config::{CandidateName, StatusConfig};
 use crate::decide::identity::pod_fqdn;
 use crate::decide::ring::{RingView, view};
@@ -201,9 +202,7 @@ async fn read_views(
     let mut set = JoinSet::new();
     for &ip in addresses {
         let settings = settings.clone();
-        let permits = permits.clone();
-        set.spawn(async move {
-            let _permit = permits.acquire_owned().await.ok()?;
+        spawn_bounded(&mut set, &permits, async move {
             let read = async {
                 let node = cql::connect(ip, &settings).await?;
                 let local = node.local().await?;

@@ -179,7 +179,7 @@ pub fn identity_changes(old: &JoinRecord, new: &JoinRecord) -> Vec<(IpAddr, Stri
 }
 
 /// `8-4-4-4-12` hex digits, as Cassandra prints host IDs.
-fn is_uuid(s: &str) -> bool {
+pub fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups

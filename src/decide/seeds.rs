@@ -83,6 +83,17 @@ pub struct Candidate {
     pub cql: Cql,
 }
 
+impl Candidate {
+    /// The address it is asked at over CQL: the first one DNS gave, or the literal.
+    pub fn probe_address(&self) -> Option<IpAddr> {
+        match &self.lookup {
+            Lookup::Resolved { addresses } => addresses.first().copied(),
+            Lookup::Literal { address } => Some(*address),
+            _ => None,
+        }
+    }
+}
+
 /// What a candidate answered over CQL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]

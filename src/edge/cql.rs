@@ -624,7 +624,7 @@ pub async fn probe(
                 gone.extend(
                     status
                         .split(',')
-                        .filter(|part| part.len() == 36 && part.matches('-').count() == 4)
+                        .filter(|part| crate::decide::data::is_uuid(part))
                         .map(str::to_owned),
                 );
             }
