@@ -56,7 +56,7 @@ pub enum Command {
     ///
     /// Exits with Cassandra's exit status (128+N if it was killed by signal N); exit 1
     /// without starting Cassandra when no safe seed list exists; exit 2 on bad input.
-    Entrypoint(EntrypointArgs),
+    Entrypoint(Box<EntrypointArgs>),
     /// Readiness probe: is the local node joined and serving?
     ///
     /// Exit 0 when the node answers CQL, its bootstrap is COMPLETED and (4.1+) its own
@@ -68,6 +68,15 @@ pub enum Command {
     /// Exit 0 when every expected pod is Up/Normal, nothing else is in the ring and all
     /// agree on the schema; exit 1 otherwise (the table or JSON says why); exit 2 on bad input.
     Status(StatusArgs),
+    /// The preStop hook: turn the pod not-ready, move clients away, drain the node over
+    /// JMX, all before --grace-period (minus --exit-margin) runs out.
+    ///
+    /// Prints one JSON summary (stages, durations, outcome). Exit 0 when the node is
+    /// drained (or there was nothing to drain: not running, not joined, already drained);
+    /// exit 3 when the deadline cut the drain short (Cassandra was sent SIGTERM: its
+    /// shutdown hook drains too); exit 4 when the drain could not be done or confirmed
+    /// through nodetool (Cassandra was sent SIGTERM); exit 2 on bad input.
+    Drain(DrainArgs),
 }
 
 /// How to reach Cassandra's native transport (CQL).
@@ -109,6 +118,70 @@ pub struct ReadyArgs {
     /// Give up (not ready) after this long; keep it below the probe's timeoutSeconds.
     #[arg(long, env = env::READY_TIMEOUT, value_name = "DURATION", default_value = "2s")]
     pub timeout: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunDirArgs,
+}
+
+/// Where ringkeeper keeps what one pod start shares between its commands: Cassandra's
+/// PID (recorded by the entrypoint) and the drain marker (written by `drain`, read by
+/// `ready` and the entrypoint). The entrypoint empties it at every start.
+#[derive(Debug, Args)]
+pub struct RunDirArgs {
+    /// The run directory; in a pod, a path in the container's own filesystem or an
+    /// emptyDir shared by nothing else.
+    #[arg(long, env = env::RUN_DIR, value_name = "DIR", default_value = "/run/ringkeeper")]
+    pub run_dir: PathBuf,
+}
+
+/// How the node is drained: the bound, and how to reach JMX. Shared by `drain` and the
+/// entrypoint, which drains the node itself when SIGTERM comes without a preStop drain.
+#[derive(Debug, Args)]
+pub struct DrainSettingsArgs {
+    /// The pod's terminationGracePeriodSeconds: everything ends before it, counted from
+    /// the start of the drain (of the SIGTERM for the entrypoint), e.g. `30`, `90s`, `5m`.
+    #[arg(long, env = env::GRACE_PERIOD, value_name = "DURATION", default_value = "30s")]
+    pub grace_period: String,
+    /// Time kept back from --grace-period for Cassandra to exit after SIGTERM.
+    #[arg(long, env = env::EXIT_MARGIN, value_name = "DURATION", default_value = "5s")]
+    pub exit_margin: String,
+    /// Longest wait for clients to stop sending requests to this node after its shutdown
+    /// was announced, before the native transport is closed.
+    #[arg(long, env = env::CLIENT_WAIT, value_name = "DURATION", default_value = "10s")]
+    pub client_wait: String,
+    /// The nodetool command (a path, or a name looked up in PATH).
+    #[arg(long, env = env::NODETOOL, value_name = "PATH", default_value = "nodetool")]
+    pub nodetool: PathBuf,
+    /// JMX host nodetool connects to.
+    #[arg(long, env = env::JMX_HOST, value_name = "HOST", default_value = "127.0.0.1")]
+    pub jmx_host: String,
+    /// JMX port.
+    #[arg(long, env = env::JMX_PORT, value_name = "PORT", default_value = "7199")]
+    pub jmx_port: String,
+    /// JMX username, when JMX authentication is on (with --jmx-password-file).
+    #[arg(long, env = env::JMX_USERNAME, value_name = "NAME")]
+    pub jmx_username: Option<String>,
+    /// JMX password file in nodetool's `-pwf` format (`<username> <password>` lines, as
+    /// jmxremote.password); never on the command line.
+    #[arg(long, env = env::JMX_PASSWORD_FILE, value_name = "FILE")]
+    pub jmx_password_file: Option<PathBuf>,
+}
+
+/// `ringkeeper drain`.
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// The local node's CQL address, to watch its clients [default: 127.0.0.1].
+    #[arg(long, env = env::POD_IP, value_name = "IP")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub cql: CqlArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunDirArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub settings: DrainSettingsArgs,
 }
 
 /// `ringkeeper status`.
@@ -242,6 +315,12 @@ pub struct EntrypointArgs {
     /// Rack name, written to cassandra-rackdc.properties.
     #[arg(long, env = env::RACK, value_name = "NAME", default_value = "rack1")]
     pub rack: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunDirArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub drain: DrainSettingsArgs,
     /// Replace this process with Cassandra instead of supervising it.
     #[arg(long, env = env::EXEC, value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
     pub exec: bool,

@@ -5,13 +5,14 @@
 //! resolv.conf). Everything after it is pure validation, so each rule is unit-tested and
 //! each error names the flag, the environment variable, the bad value and what is valid.
 
+use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    CqlArgs, EntrypointArgs, IdentityArgs, OutputFormat, ReadyArgs, SeedingArgs, SeedsArgs,
-    StatusArgs, StatusFormat,
+    CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, IdentityArgs, OutputFormat, ReadyArgs,
+    SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
 };
 use crate::decide::identity::{self, PodName, check_domain, check_label};
 use crate::edge::cql::CqlAccess;
@@ -185,6 +186,10 @@ pub struct EntrypointConfig {
     pub dc: String,
     /// Rack.
     pub rack: String,
+    /// The run directory (Cassandra's PID, the drain marker).
+    pub run_dir: PathBuf,
+    /// How to drain when SIGTERM comes without a preStop drain.
+    pub drain: DrainSettings,
     /// Replace the process instead of supervising.
     pub exec: bool,
     /// The Cassandra command.
@@ -219,10 +224,14 @@ impl EntrypointConfig {
             conf_out,
             dc,
             rack,
+            run,
+            drain,
             exec,
             command,
         } = args;
         let identity = Identity::from_args(identity, inputs)?;
+        let drain = DrainSettings::from_args(drain)?;
+        let run_dir = absolute_run_dir(run.run_dir)?;
         let seeding = Seeding::from_args(seeding, &identity)?;
         if !conf_out.is_absolute() {
             return Err(invalid(
@@ -275,9 +284,275 @@ impl EntrypointConfig {
             conf_out,
             dc,
             rack,
+            run_dir,
+            drain,
             exec,
             command,
         })
+    }
+}
+
+/// How to drain, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrainSettings {
+    /// terminationGracePeriodSeconds.
+    pub grace_period: Duration,
+    /// Kept back for Cassandra to exit after SIGTERM.
+    pub exit_margin: Duration,
+    /// Longest wait for clients to go quiet.
+    pub client_wait: Duration,
+    /// How to run nodetool.
+    pub jmx: Jmx,
+}
+
+/// How to reach JMX through nodetool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jmx {
+    /// The nodetool command.
+    pub nodetool: PathBuf,
+    /// JMX host.
+    pub host: String,
+    /// JMX port.
+    pub port: u16,
+    /// Username and password file, with JMX authentication.
+    pub auth: Option<(String, PathBuf)>,
+}
+
+/// Longest `--grace-period` (and margin, client wait): a day is far beyond any drain, so
+/// only the absurd is refused.
+pub const MAX_GRACE_PERIOD: Duration = Duration::from_secs(24 * 3600);
+/// The least time a drain must have after the margin: below this nothing can complete.
+pub const MIN_DRAIN_TIME: Duration = Duration::from_secs(1);
+
+impl DrainSettings {
+    /// Validates the drain flags.
+    pub fn from_args(args: DrainSettingsArgs) -> Result<Self, ConfigError> {
+        let DrainSettingsArgs {
+            grace_period,
+            exit_margin,
+            client_wait,
+            nodetool,
+            jmx_host,
+            jmx_port,
+            jmx_username,
+            jmx_password_file,
+        } = args;
+        let duration = |flag: &str, var: &str, text: &str, max: Duration| {
+            parse_duration(text).filter(|d| *d <= max).ok_or_else(|| {
+                invalid(
+                    flag,
+                    var,
+                    text,
+                    format!(
+                        "expected a duration of at most {}s, like 30, 30s, 2m or 500ms",
+                        max.as_secs()
+                    ),
+                )
+            })
+        };
+        let grace = duration(
+            "--grace-period",
+            env::GRACE_PERIOD,
+            &grace_period,
+            MAX_GRACE_PERIOD,
+        )?;
+        let margin = duration(
+            "--exit-margin",
+            env::EXIT_MARGIN,
+            &exit_margin,
+            MAX_GRACE_PERIOD,
+        )?;
+        let client_wait = duration(
+            "--client-wait",
+            env::CLIENT_WAIT,
+            &client_wait,
+            MAX_GRACE_PERIOD,
+        )?;
+        if grace < margin + MIN_DRAIN_TIME {
+            return Err(ConfigError(format!(
+                "--grace-period (env {}) {grace_period:?} leaves no time to drain after --exit-margin \
+                 (env {}) {exit_margin:?}: the grace period must exceed the margin by at least 1s",
+                env::GRACE_PERIOD,
+                env::EXIT_MARGIN
+            )));
+        }
+        if nodetool.as_os_str().is_empty() {
+            return Err(invalid(
+                "--nodetool",
+                env::NODETOOL,
+                "",
+                "expected a path or a command name",
+            ));
+        }
+        let host = jmx_host.trim().to_owned();
+        if host.is_empty()
+            || !(host.parse::<IpAddr>().is_ok() || check_domain(&host.to_ascii_lowercase()).is_ok())
+        {
+            return Err(invalid(
+                "--jmx-host",
+                env::JMX_HOST,
+                &jmx_host,
+                "expected an IP address or a host name",
+            ));
+        }
+        let port = parse_count(&jmx_port, 1, 65535).ok_or_else(|| {
+            invalid(
+                "--jmx-port",
+                env::JMX_PORT,
+                &jmx_port,
+                "expected a port number from 1 to 65535",
+            )
+        })?;
+        let auth = match (jmx_username, jmx_password_file) {
+            (None, None) => None,
+            (Some(user), Some(file)) => {
+                if user.trim().is_empty() || user.contains(char::is_whitespace) {
+                    return Err(invalid(
+                        "--jmx-username",
+                        env::JMX_USERNAME,
+                        &user,
+                        "expected a user name without spaces",
+                    ));
+                }
+                Some((user, file))
+            }
+            _ => {
+                return Err(ConfigError(format!(
+                    "--jmx-username (env {}) and --jmx-password-file (env {}) go together: give both or neither",
+                    env::JMX_USERNAME,
+                    env::JMX_PASSWORD_FILE
+                )));
+            }
+        };
+        Ok(DrainSettings {
+            grace_period: grace,
+            exit_margin: margin,
+            client_wait,
+            jmx: Jmx {
+                nodetool,
+                host,
+                port: port as u16,
+                auth,
+            },
+        })
+    }
+}
+
+impl DrainSettings {
+    /// The flags that reproduce these settings with `grace_period` instead (the
+    /// entrypoint runs `ringkeeper drain` with the grace period it has left).
+    pub fn to_args(&self, grace_period: Duration) -> Vec<OsString> {
+        let ms = |d: Duration| format!("{}ms", d.as_millis());
+        let mut args: Vec<OsString> = vec![
+            "--grace-period".into(),
+            ms(grace_period).into(),
+            "--exit-margin".into(),
+            ms(self.exit_margin).into(),
+            "--client-wait".into(),
+            ms(self.client_wait).into(),
+            "--nodetool".into(),
+            self.jmx.nodetool.clone().into(),
+            "--jmx-host".into(),
+            self.jmx.host.clone().into(),
+            "--jmx-port".into(),
+            self.jmx.port.to_string().into(),
+        ];
+        if let Some((user, file)) = &self.jmx.auth {
+            args.extend([
+                "--jmx-username".into(),
+                user.into(),
+                "--jmx-password-file".into(),
+                file.clone().into(),
+            ]);
+        }
+        args
+    }
+}
+
+impl CqlConfig {
+    /// The flags that reproduce this configuration.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--cql-port".into(), self.port.to_string().into()];
+        let a = &self.access;
+        for (flag, path) in [
+            ("--cql-username-file", &a.username),
+            ("--cql-password-file", &a.password),
+            ("--cql-ca-file", &a.ca),
+            ("--cql-cert-file", &a.cert),
+            ("--cql-key-file", &a.key),
+        ] {
+            if let Some(path) = path {
+                args.extend([flag.into(), path.clone().into()]);
+            }
+        }
+        if let Some(name) = &a.tls_server_name {
+            let text = match name {
+                rustls::pki_types::ServerName::DnsName(d) => d.as_ref().to_owned(),
+                rustls::pki_types::ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+                other => format!("{other:?}"),
+            };
+            args.extend(["--cql-tls-server-name".into(), text.into()]);
+        }
+        args
+    }
+}
+
+/// `ringkeeper drain`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrainConfig {
+    /// The local node's CQL address.
+    pub host: IpAddr,
+    /// CQL settings.
+    pub cql: CqlConfig,
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// The bound and JMX.
+    pub settings: DrainSettings,
+}
+
+impl DrainConfig {
+    /// Validates `drain` arguments.
+    pub fn from_args(args: DrainArgs) -> Result<Self, ConfigError> {
+        let DrainArgs {
+            host,
+            cql,
+            run,
+            settings,
+        } = args;
+        Ok(DrainConfig {
+            host: local_host(host)?,
+            cql: CqlConfig::from_args(cql)?,
+            run_dir: absolute_run_dir(run.run_dir)?,
+            settings: DrainSettings::from_args(settings)?,
+        })
+    }
+}
+
+/// `--host` of the commands that ask the local node: an IP, 127.0.0.1 by default.
+fn local_host(host: Option<String>) -> Result<IpAddr, ConfigError> {
+    match host {
+        None => Ok(IpAddr::from([127, 0, 0, 1])),
+        Some(text) => text.trim().parse().map_err(|_| {
+            invalid(
+                "--host",
+                env::POD_IP,
+                &text,
+                "expected an IPv4 or IPv6 address",
+            )
+        }),
+    }
+}
+
+fn absolute_run_dir(dir: PathBuf) -> Result<PathBuf, ConfigError> {
+    if dir.is_absolute() {
+        Ok(dir)
+    } else {
+        Err(invalid(
+            "--run-dir",
+            env::RUN_DIR,
+            &dir.display().to_string(),
+            "expected an absolute path",
+        ))
     }
 }
 
@@ -608,23 +883,20 @@ pub struct ReadyConfig {
     pub cql: CqlConfig,
     /// Overall deadline.
     pub timeout: Duration,
+    /// The run directory (the drain marker).
+    pub run_dir: PathBuf,
 }
 
 impl ReadyConfig {
     /// Validates `ready` arguments.
     pub fn from_args(args: ReadyArgs) -> Result<Self, ConfigError> {
-        let ReadyArgs { host, cql, timeout } = args;
-        let host = match host {
-            None => IpAddr::from([127, 0, 0, 1]),
-            Some(text) => text.trim().parse().map_err(|_| {
-                invalid(
-                    "--host",
-                    env::POD_IP,
-                    &text,
-                    "expected an IPv4 or IPv6 address",
-                )
-            })?,
-        };
+        let ReadyArgs {
+            host,
+            cql,
+            timeout,
+            run,
+        } = args;
+        let host = local_host(host)?;
         let timeout_value = timeout;
         let timeout = parse_duration(&timeout_value)
             .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
@@ -640,6 +912,7 @@ impl ReadyConfig {
             host,
             cql: CqlConfig::from_args(cql)?,
             timeout,
+            run_dir: absolute_run_dir(run.run_dir)?,
         })
     }
 }

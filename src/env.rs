@@ -62,10 +62,29 @@ pub const CQL_CERT_FILE: &str = "RINGKEEPER_CQL_CERT_FILE";
 pub const CQL_KEY_FILE: &str = "RINGKEEPER_CQL_KEY_FILE";
 /// Equivalent to `ready --timeout`.
 pub const READY_TIMEOUT: &str = "RINGKEEPER_READY_TIMEOUT";
+/// Equivalent to `--run-dir`.
+pub const RUN_DIR: &str = "RINGKEEPER_RUN_DIR";
+/// Equivalent to `--grace-period`: the pod's terminationGracePeriodSeconds.
+pub const GRACE_PERIOD: &str = "RINGKEEPER_GRACE_PERIOD";
+/// Equivalent to `--exit-margin`.
+pub const EXIT_MARGIN: &str = "RINGKEEPER_EXIT_MARGIN";
+/// Equivalent to `--client-wait`.
+pub const CLIENT_WAIT: &str = "RINGKEEPER_CLIENT_WAIT";
+/// Equivalent to `--nodetool`.
+pub const NODETOOL: &str = "RINGKEEPER_NODETOOL";
+/// Equivalent to `--jmx-host`.
+pub const JMX_HOST: &str = "RINGKEEPER_JMX_HOST";
+/// Equivalent to `--jmx-port`.
+pub const JMX_PORT: &str = "RINGKEEPER_JMX_PORT";
+/// Equivalent to `--jmx-username`.
+pub const JMX_USERNAME: &str = "RINGKEEPER_JMX_USERNAME";
+/// Equivalent to `--jmx-password-file`.
+pub const JMX_PASSWORD_FILE: &str = "RINGKEEPER_JMX_PASSWORD_FILE";
 
 /// Set for the Cassandra command: the rendered configuration directory. The official
 /// image's `cassandra` script puts it first on the classpath.
 pub const CASSANDRA_CONF: &str = "CASSANDRA_CONF";
+
 /// Set for the Cassandra command: JVM flags a boot decision needs, appended to any value
 /// already in the environment. The official image's `cassandra-env.sh` reads it.
 pub const JVM_EXTRA_OPTS: &str = "JVM_EXTRA_OPTS";

@@ -3,7 +3,9 @@
 //! * 0 — success: the answer is on stdout (or Cassandra exited 0).
 //! * 1 — a negative answer: no safe seed list, Cassandra not started. Not an error.
 //! * 2 — bad input or an unexpected error (clap uses 2 for usage errors too).
-//! * N — `entrypoint` exits with Cassandra's status (128+signal when killed).
+//! * 3, 4 — `drain` was cut short by its deadline, or could not drain (see `cli.rs`).
+//! * N — `entrypoint` exits with Cassandra's status (128+signal when killed), or 0 after
+//!   a clean shutdown.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -23,6 +25,14 @@ pub enum Outcome {
     },
     /// Exit with this code (the supervised child's).
     Exit(u8),
+    /// Print this on stdout and exit with this code (`drain`: its summary, whatever the
+    /// outcome).
+    Report {
+        /// The summary.
+        stdout: String,
+        /// The exit code.
+        code: u8,
+    },
 }
 
 /// Exit code for a negative answer.
@@ -47,6 +57,10 @@ pub fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
             ExitCode::from(REFUSED)
         }
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
+        Ok(Outcome::Report { stdout, code }) => {
+            let _ = writeln!(std::io::stdout().lock(), "{stdout}");
+            ExitCode::from(code)
+        }
         Err(err) => error(&err),
     }
 }

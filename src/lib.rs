@@ -25,7 +25,7 @@ pub mod render;
 pub mod telemetry;
 
 use cli::{Cli, Command};
-use config::{EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig};
+use config::{DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig};
 use exit::Outcome;
 
 /// Runs one subcommand.
@@ -39,9 +39,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Entrypoint(args) => {
             let inputs = Inputs::gather();
-            let cfg = EntrypointConfig::from_args(args, &inputs)?;
-            cmd::entrypoint::run(cfg, &inputs).await
+            let cfg = EntrypointConfig::from_args(*args, &inputs)?;
+            cmd::entrypoint::run(cfg, &inputs, cli.log.log_format).await
         }
+        Command::Drain(args) => cmd::drain::run(DrainConfig::from_args(args)?).await,
         Command::Status(args) => {
             cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?).await
         }

@@ -5,53 +5,16 @@
 
 #![allow(clippy::print_stderr)] // Progress lines (timings, restarts) for the test log.
 
-use std::sync::{Mutex, MutexGuard};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{
+    BOOT, CASSANDRA, CASSANDRA_4_1, cql_in_ring, eventually, new_ring, new_ring_of, turn,
+};
+
 use nix::sys::signal::Signal;
-use ringkeeper_testkit::ring::{self, NodeOpts, Ring, RingSpec};
-
-const CASSANDRA: &str = "5.0.8";
-/// The newest 4.1 on Maven Central (4.1 runs on JDK 11 only; the harness fetches one).
-const CASSANDRA_4_1: &str = "4.1.10";
-const BOOT: Duration = Duration::from_secs(240);
-
-/// At most 3 Cassandra nodes run at once on a 2-core machine: rings take turns.
-static ONE_RING_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn new_ring(name: &str) -> Ring {
-    new_ring_of(CASSANDRA, name)
-}
-
-fn new_ring_of(version: &str, name: &str) -> Ring {
-    let cassandra = ring::Cassandra::fetch(version).expect("cassandra jars and a JDK");
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ring-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    let spec = RingSpec::new(
-        dir,
-        &format!("rkr-{name}"),
-        env!("CARGO_BIN_EXE_ringkeeper").into(),
-        cassandra,
-    );
-    Ring::create(spec).expect("ring (run as root)")
-}
-
-fn turn() -> MutexGuard<'static, ()> {
-    // A failed test poisons the lock; the next ring may still run.
-    ONE_RING_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Polls `check` until it returns Ok or `timeout` passes; returns the last error.
-fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() > deadline => panic!("not true after {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_secs(2)),
-        }
-    }
-}
+use ringkeeper_testkit::ring::{self, NodeOpts, Ring};
 
 /// Starts every pod at once (like `podManagementPolicy: Parallel`) and plays the kubelet
 /// until all answer CQL; returns the restarts each pod needed.
@@ -548,35 +511,6 @@ fn password_authentication_and_client_tls() {
     let (code, _, err) = ready(&ring, &ips[0], &other_name);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--cql-tls-server-name"), "{err}");
-}
-
-/// Runs CQL statements against `ip` from inside the ring's namespace (a current-thread
-/// runtime on a thread that joined it, so the driver's sockets live there).
-fn cql_in_ring<T: Send + 'static>(
-    ring: &Ring,
-    ip: std::net::IpAddr,
-    work: impl FnOnce(
-        scylla::client::session::Session,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
-    + Send
-    + 'static,
-) -> T {
-    ring.netns()
-        .in_thread(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let session = scylla::client::session_builder::SessionBuilder::new()
-                    .known_node(format!("{ip}:9042"))
-                    .build()
-                    .await
-                    .expect("CQL session");
-                work(session).await
-            })
-        })
-        .unwrap()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! boots, renders the configuration, then starts Cassandra and supervises it (or execs
 //! it with `--exec`).
 
+use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,21 +10,28 @@ use std::time::Duration;
 use anyhow::Context;
 use tracing::{debug, info, warn};
 
+use crate::cli::LogFormat;
 use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
 use crate::config::{EntrypointConfig, Inputs};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
+use crate::decide::drain::shutdown_verdict;
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
-use crate::edge::process::{self, Launch, Signals};
+use crate::edge::process::{self, Ended, Launch, Signals, StopPlan};
+use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::edge::{confdir, datadir, dns::Dns};
 use crate::env;
 use crate::exit::Outcome;
 use crate::render::{self, YamlSettings};
 
 /// Runs the entrypoint.
-pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outcome> {
+pub async fn run(
+    cfg: EntrypointConfig,
+    inputs: &Inputs,
+    log_format: LogFormat,
+) -> anyhow::Result<Outcome> {
     let EntrypointConfig {
         identity,
         seeding,
@@ -31,11 +39,18 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
         conf_out,
         dc,
         rack,
+        run_dir,
+        drain,
         exec,
         command,
     } = cfg;
     // Installed first: a SIGTERM while we wait for seeds must stop us, not be lost.
     let mut signals = Signals::install()?;
+    // What an earlier start of this pod left (a drain marker, an old PID) must not make
+    // this one look drained.
+    let run = RunDir::new(&run_dir);
+    run.reset()
+        .with_context(|| format!("--run-dir {}", run_dir.display()))?;
 
     let template = confdir::read_template(&conf_template)?;
     let yaml = render::parse_yaml(&template.yaml)
@@ -183,14 +198,80 @@ pub async fn run(cfg: EntrypointConfig, inputs: &Inputs) -> anyhow::Result<Outco
              later restarts will not list it as its own seed, nor check the ring they join"
         );
         info!(command = ?launch.command, "exec cassandra (no supervision)");
+        // Cassandra keeps this PID and start time: `drain` can verify and signal it.
+        if let Err(e) = ProcessRecord::of(std::process::id() as i32)
+            .and_then(|record| run.record_cassandra(&record))
+        {
+            warn!(error = %e, "cannot record the PID: a drain cut short cannot stop cassandra");
+        }
         return Err(process::exec(&launch));
     }
+    let drain_command = {
+        let exe = std::env::current_exe().context("cannot find ringkeeper's own executable")?;
+        let mut fixed: Vec<OsString> = vec![
+            "--log-format".into(),
+            match log_format {
+                LogFormat::Json => "json".into(),
+                LogFormat::Plain => "plain".into(),
+            },
+            "drain".into(),
+            "--host".into(),
+            identity.pod_ip.to_string().into(),
+            "--run-dir".into(),
+            run_dir.clone().into(),
+        ];
+        fixed.extend(seeding.cql.to_args());
+        let drain = drain.clone();
+        Box::new(move |grace_left: Duration| {
+            let mut command = vec![exe.clone().into_os_string()];
+            command.extend(fixed.iter().cloned());
+            command.extend(drain.to_args(grace_left));
+            Launch {
+                command,
+                env: Vec::new(),
+            }
+        })
+    };
+    let plan = StopPlan {
+        run: run.clone(),
+        grace_period: drain.grace_period,
+        drain: drain_command,
+    };
     let watcher = tokio::spawn(recorder.run());
-    let end = process::supervise(&launch, signals).await;
+    let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
-    let end = end?;
-    let code = supervise::exit_code(end);
-    info!(?end, exit_code = code, "cassandra exited");
+    let Ended {
+        end,
+        stop_requested,
+        killed,
+    } = ended?;
+    let mut code = supervise::exit_code(end);
+    if !stop_requested {
+        warn!(
+            ?end,
+            exit_code = code,
+            "cassandra exited without being asked to stop"
+        );
+        return Ok(Outcome::Exit(code));
+    }
+    // The last word on the shutdown: drained, with nothing left in the commit log, or not.
+    let outcome = run.marker().ok().flatten().and_then(|m| m.outcome);
+    let verdict = shutdown_verdict(outcome.as_ref(), killed);
+    if verdict.clean {
+        code = 0;
+        info!(
+            ?end,
+            exit_code = code,
+            "cassandra stopped cleanly: drained, commit log recycled (the next start replays nothing)"
+        );
+    } else {
+        warn!(
+            ?end,
+            exit_code = code,
+            why = verdict.why.as_deref().unwrap_or_default(),
+            "cassandra stopped WITHOUT a clean drain: the next start replays the commit log"
+        );
+    }
     Ok(Outcome::Exit(code))
 }
 

@@ -6,6 +6,7 @@ use tokio::time::timeout;
 use crate::config::ReadyConfig;
 use crate::decide::ring::{Readiness, readiness};
 use crate::edge::cql::{self, CqlError};
+use crate::edge::rundir::RunDir;
 use crate::exit::Outcome;
 
 /// Runs `ringkeeper ready`.
@@ -14,7 +15,16 @@ pub async fn run(cfg: ReadyConfig) -> anyhow::Result<Outcome> {
         host,
         cql: cql_cfg,
         timeout: limit,
+        run_dir,
     } = cfg;
+    // A drain has begun: not ready, without asking the node (it is going away, and the
+    // answer must not depend on whether it still answers).
+    if RunDir::new(&run_dir).draining() {
+        return Ok(not_ready(format!(
+            "draining (a drain marker is in {})",
+            run_dir.display()
+        )));
+    }
     // Bad credential or CA files are configuration errors (exit 2), not "not ready".
     let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.access)?;
     let verdict = timeout(limit, async {

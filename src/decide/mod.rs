@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod data;
+pub mod drain;
 pub mod identity;
 pub mod retry;
 pub mod ring;

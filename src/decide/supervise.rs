@@ -1,9 +1,11 @@
 //! Pure. What the entrypoint does when a signal arrives or Cassandra exits.
 //!
-//! Today every signal is forwarded to Cassandra at once: Cassandra's own shutdown hook
-//! drains the node on SIGTERM. The state is explicit so that the preStop drain can plug
-//! in here: once a drain has started, SIGTERM must wait for it (within the grace period)
-//! rather than race it.
+//! The first stop request (SIGTERM, SIGINT) starts a shutdown: the node is drained
+//! first when no preStop drain did it (`decide::drain::on_stop`), then Cassandra gets
+//! SIGTERM, and SIGKILL only when the grace period is about to end. A second stop request
+//! is forwarded at once: whoever sends it insists. Other signals are forwarded.
+
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -32,14 +34,31 @@ pub struct State {
 pub enum Action {
     /// Send this signal to Cassandra.
     Forward(Signal),
+    /// Start the shutdown: drain unless a drain happened, then SIGTERM.
+    Shutdown,
 }
 
 /// Decides what a signal leads to, and updates the state.
 pub fn on_signal(state: &mut State, signal: Signal) -> Action {
     if matches!(signal, Signal::Term | Signal::Int) {
         state.stop_requests += 1;
+        if state.stop_requests == 1 {
+            return Action::Shutdown;
+        }
     }
     Action::Forward(signal)
+}
+
+/// Kept back from the end of the grace period before Cassandra is killed, so that the
+/// entrypoint logs how the shutdown went and exits before the kubelet kills everything.
+pub const KILL_MARGIN: Duration = Duration::from_secs(1);
+
+/// How long Cassandra may take to stop before SIGKILL, when the grace period began
+/// `elapsed` ago (at the start of the preStop hook, or at SIGTERM without one).
+pub fn until_kill(grace_period: Duration, elapsed: Duration) -> Duration {
+    grace_period
+        .saturating_sub(elapsed)
+        .saturating_sub(KILL_MARGIN)
 }
 
 /// How the child ended, as the process edge observed it.
@@ -66,17 +85,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signals_are_forwarded_and_counted() {
+    fn the_first_stop_request_shuts_down_and_later_ones_are_forwarded() {
         let mut state = State::default();
         assert_eq!(
             on_signal(&mut state, Signal::Hup),
             Action::Forward(Signal::Hup)
         );
         assert_eq!(state.stop_requests, 0);
-        assert_eq!(
-            on_signal(&mut state, Signal::Term),
-            Action::Forward(Signal::Term)
-        );
+        assert_eq!(on_signal(&mut state, Signal::Term), Action::Shutdown);
         assert_eq!(
             on_signal(&mut state, Signal::Term),
             Action::Forward(Signal::Term)
@@ -86,6 +102,14 @@ mod tests {
             Action::Forward(Signal::Int)
         );
         assert_eq!(state.stop_requests, 3);
+    }
+
+    #[test]
+    fn kill_time() {
+        let s = Duration::from_secs;
+        assert_eq!(until_kill(s(30), s(0)), s(29));
+        assert_eq!(until_kill(s(30), s(25)), s(4));
+        assert_eq!(until_kill(s(30), s(40)), s(0));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use scylla::client::PoolSize;
+use scylla::client::SelfIdentity;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
@@ -25,6 +26,9 @@ use crate::decide::ring::{GossipRow, LocalRow, PeerRow, liveness_settled};
 pub const LIVENESS_WINDOW: Duration = Duration::from_secs(5);
 /// Pause between reads of `gossip_info` within the window.
 const LIVENESS_POLL: Duration = Duration::from_millis(500);
+
+/// The driver name ringkeeper's connections announce (`system_views.clients.driver_name`).
+pub const DRIVER_NAME: &str = "ringkeeper";
 
 /// How to reach and authenticate to nodes.
 #[derive(Clone)]
@@ -286,6 +290,9 @@ pub async fn connect(ip: IpAddr, settings: &CqlSettings) -> Result<Node, CqlErro
         .connection_timeout(settings.connect_timeout)
         .metadata_request_serverside_timeout(settings.request_timeout)
         .auto_await_schema_agreement(false)
+        // Named, so that `system_views.clients` tells ringkeeper's connections from the
+        // applications' (the drain waits for the latter to go quiet).
+        .custom_identity(SelfIdentity::new().with_custom_driver_name(DRIVER_NAME))
         .default_execution_profile_handle(profile.into_handle());
     if let Some((user, Secret(password))) = &settings.credentials {
         builder = builder.user(user.clone(), password.clone());
@@ -387,6 +394,31 @@ impl Node {
             broadcast_address,
             schema_version: schema.map(|u| u.to_string()),
         })
+    }
+
+    /// The node's client connections other than ringkeeper's own, from
+    /// `system_views.clients` (4.0+): how many, and the requests they sent so far.
+    pub async fn client_traffic(&self) -> Result<(u32, u64), CqlError> {
+        type Row = (Option<String>, Option<i64>);
+        let result = self
+            .session
+            .query_unpaged(
+                "SELECT driver_name, request_count FROM system_views.clients",
+                &[],
+            )
+            .await
+            .map_err(|e| self.query_error(e))?
+            .into_rows_result()
+            .map_err(|e| self.query_error(e))?;
+        let (mut connections, mut requests) = (0u32, 0u64);
+        for row in result.rows::<Row>().map_err(|e| self.query_error(e))? {
+            let (driver, count) = row.map_err(|e| self.query_error(e))?;
+            if driver.as_deref() != Some(DRIVER_NAME) {
+                connections += 1;
+                requests += u64::try_from(count.unwrap_or(0)).unwrap_or(0);
+            }
+        }
+        Ok((connections, requests))
     }
 
     /// `system.peers_v2`, falling back to `system.peers`.

@@ -6,4 +6,6 @@ pub mod confdir;
 pub mod cql;
 pub mod datadir;
 pub mod dns;
+pub mod nodetool;
 pub mod process;
+pub mod rundir;

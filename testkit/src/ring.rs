@@ -107,6 +107,8 @@ pub struct RingSpec {
     pub conf_template: PathBuf,
     /// Extra `ringkeeper entrypoint` flags for every node (e.g. CQL credential files).
     pub entrypoint_args: Vec<String>,
+    /// The pods' terminationGracePeriodSeconds (`--grace-period` of the entrypoint).
+    pub grace_period: Duration,
 }
 
 impl RingSpec {
@@ -125,6 +127,7 @@ impl RingSpec {
             heap: "512m".into(),
             conf_template: repo_root().join("tests/cassandra/conf"),
             entrypoint_args: Vec::new(),
+            grace_period: Duration::from_secs(30),
         }
     }
 
@@ -138,6 +141,29 @@ impl RingSpec {
 
     fn node_dir(&self, ordinal: u32) -> PathBuf {
         self.dir.join(format!("node-{ordinal}"))
+    }
+
+    /// The run directory of an ordinal (`--run-dir`: Cassandra's PID, the drain marker).
+    pub fn run_dir(&self, ordinal: u32) -> PathBuf {
+        self.node_dir(ordinal).join("run")
+    }
+
+    /// The data directory of an ordinal (`--data-dir`).
+    pub fn data_dir(&self, ordinal: u32) -> PathBuf {
+        self.node_dir(ordinal).join("data")
+    }
+
+    /// The flags that let ringkeeper reach an ordinal's JMX through the test nodetool.
+    pub fn jmx_args(ordinal: u32) -> Vec<String> {
+        vec![
+            "--nodetool".into(),
+            repo_root()
+                .join("tests/cassandra/nodetool")
+                .display()
+                .to_string(),
+            "--jmx-port".into(),
+            RingSpec::jmx_port(ordinal).to_string(),
+        ]
     }
 
     fn zone_file(&self) -> PathBuf {
@@ -167,6 +193,43 @@ pub struct Node {
     /// PID of `ringkeeper entrypoint` (the pod's PID 1).
     pub pid: i32,
     child: Option<Child>,
+}
+
+/// A preStop hook.
+#[derive(Debug, Clone)]
+pub enum PreStop {
+    /// `ringkeeper drain` with these extra flags.
+    Ringkeeper(Vec<String>),
+    /// A bare `nodetool drain`, as the official tutorial and the Bitnami chart ship it.
+    NodetoolDrain,
+}
+
+/// How a preStop hook ran.
+#[derive(Debug, Clone)]
+pub struct HookRun {
+    /// Its exit code (-1 when killed).
+    pub code: i32,
+    /// Its stdout (`ringkeeper drain`'s JSON summary).
+    pub stdout: String,
+    /// Its stderr (logs).
+    pub stderr: String,
+    /// How long it ran.
+    pub took: Duration,
+    /// Whether it outlived the grace period and was killed.
+    pub overran: bool,
+}
+
+/// How a kubelet-style stop went.
+#[derive(Debug)]
+pub struct KubeletStop {
+    /// The preStop hook's run.
+    pub hook: Option<HookRun>,
+    /// The entrypoint's exit status.
+    pub status: ExitStatus,
+    /// From the start of the hook to the exit.
+    pub took: Duration,
+    /// Whether the pod had to be killed at the end of the grace period.
+    pub killed: bool,
 }
 
 /// Extra settings for one node start.
@@ -323,6 +386,13 @@ impl Ring {
             .arg(dir.join("conf"))
             .args(["--cluster-name", &spec.cluster_name])
             .args(["--seed-wait", &spec.seed_wait])
+            .arg("--run-dir")
+            .arg(spec.run_dir(ordinal))
+            .args([
+                "--grace-period",
+                &format!("{}ms", spec.grace_period.as_millis()),
+            ])
+            .args(RingSpec::jmx_args(ordinal))
             .args(&spec.entrypoint_args)
             .args(&opts.args)
             .arg("--")
@@ -534,6 +604,115 @@ impl Ring {
             String::from_utf8(out.stdout)?,
             String::from_utf8(out.stderr)?,
         ))
+    }
+
+    /// `ringkeeper ready` for a node, as its readiness probe runs it.
+    pub fn ready(&self, ordinal: u32) -> Result<(i32, String, String)> {
+        let host = self.node(ordinal)?.ip.to_string();
+        let run = self.spec.run_dir(ordinal).display().to_string();
+        self.ringkeeper(&["ready", "--host", &host, "--run-dir", &run])
+    }
+
+    /// The preStop command of a node, ready to spawn inside the namespace.
+    fn prestop_command(&self, ordinal: u32, prestop: &PreStop, grace: Duration) -> Result<Command> {
+        let spec = &self.spec;
+        let mut cmd = match prestop {
+            PreStop::Ringkeeper(extra) => {
+                let mut cmd = self.netns.command(&spec.ringkeeper);
+                cmd.args(["--log-format", "json", "drain"])
+                    .args(["--host", &self.node(ordinal)?.ip.to_string()])
+                    .arg("--run-dir")
+                    .arg(spec.run_dir(ordinal))
+                    .args(["--grace-period", &format!("{}ms", grace.as_millis())])
+                    .args(RingSpec::jmx_args(ordinal))
+                    .args(extra);
+                cmd
+            }
+            PreStop::NodetoolDrain => {
+                let mut cmd = self
+                    .netns
+                    .command(repo_root().join("tests/cassandra/nodetool"));
+                cmd.args(["-p", &RingSpec::jmx_port(ordinal).to_string(), "drain"]);
+                cmd
+            }
+        };
+        cmd.env("CASSANDRA_HOME", &spec.cassandra.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        Ok(cmd)
+    }
+
+    /// Runs a node's preStop hook alone (as `kubectl exec` would), bounded by `grace`.
+    pub fn run_prestop(&self, ordinal: u32, prestop: &PreStop, grace: Duration) -> Result<HookRun> {
+        let started = Instant::now();
+        let mut child = self
+            .prestop_command(ordinal, prestop, grace)?
+            .spawn()
+            .context("starting the preStop hook")?;
+        let pid = i32::try_from(child.id())?;
+        // The kubelet stops waiting for a hook at the end of the grace period.
+        let mut overran = false;
+        while child.try_wait()?.is_none() {
+            if started.elapsed() > grace {
+                // The hook's own process group, created at spawn.
+                let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+                overran = true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output()?;
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.spec.node_dir(ordinal).join("prestop.log"))?;
+        std::io::Write::write_all(&mut log, stderr.as_bytes())?;
+        Ok(HookRun {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+            took,
+            overran,
+        })
+    }
+
+    /// Stops a node the way the kubelet deletes a pod: the preStop hook (bounded by the
+    /// grace period), then SIGTERM to the pod's PID 1, then SIGKILL to everything when
+    /// the grace period ends.
+    pub fn stop_like_kubelet(
+        &mut self,
+        ordinal: u32,
+        prestop: Option<&PreStop>,
+        grace: Duration,
+    ) -> Result<KubeletStop> {
+        let started = Instant::now();
+        let hook = match prestop {
+            Some(p) => Some(self.run_prestop(ordinal, p, grace)?),
+            None => None,
+        };
+        self.signal(ordinal, Signal::SIGTERM)?;
+        let mut killed = false;
+        let status = loop {
+            if let Some(status) = self.try_exit(ordinal)? {
+                break status;
+            }
+            if started.elapsed() > grace {
+                let pid = self.node(ordinal)?.pid;
+                kill(Pid::from_raw(-pid), Signal::SIGKILL)?;
+                killed = true;
+                break self.wait_exit(ordinal, Duration::from_secs(30))?;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Ok(KubeletStop {
+            hook,
+            status,
+            took: started.elapsed(),
+            killed,
+        })
     }
 
     /// `nodetool status` as (state, address) pairs, e.g. ("UN", 127.0.0.11).

@@ -1,0 +1,522 @@
+//! `ringkeeper drain`: the preStop hook. Turns the pod not-ready, announces the node's
+//! shutdown, waits for its clients to move away, drains it over JMX and checks that it is
+//! drained, all before `--grace-period` minus `--exit-margin` (counted from its start).
+//! What to do at each point is decided in `decide::drain`; this module carries it out and
+//! reports every stage with its duration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::config::DrainConfig;
+use crate::decide::drain::{
+    self, ClientSample, Marker, Mode, Nothing, Outcome, Process, Stage, Start,
+};
+use crate::decide::ring::{Readiness, readiness};
+use crate::edge::cql::{self, CqlSettings, Node};
+use crate::edge::nodetool::{self, NodetoolError};
+use crate::edge::rundir::{ProcessRecord, RunDir};
+use crate::exit;
+
+/// Kept back from the deadline for the wrap-up (SIGTERM, the marker, the summary), so the
+/// command itself exits before the deadline.
+const WRAP_UP: Duration = Duration::from_millis(300);
+/// How often client traffic is read while waiting for clients to go quiet.
+const CLIENT_POLL: Duration = Duration::from_millis(250);
+/// How often the mode is read while waiting for a drain someone else started.
+const AWAIT_POLL: Duration = Duration::from_secs(1);
+/// Bound on the CQL look at the node before the drain (it is only a shortcut to the mode).
+const CQL_LOOK: Duration = Duration::from_secs(2);
+
+/// One stage in the summary.
+#[derive(Debug, Serialize)]
+struct StageReport {
+    stage: Stage,
+    ms: u64,
+    result: String,
+}
+
+/// The JSON summary printed on stdout.
+#[derive(Debug, Serialize)]
+struct Summary {
+    #[serde(flatten)]
+    outcome: Outcome,
+    exit_code: u8,
+    grace_period_s: f64,
+    deadline_s: f64,
+    elapsed_s: f64,
+    mode_before: Option<Mode>,
+    stages: Vec<StageReport>,
+    /// The PID sent SIGTERM, when one was.
+    sigterm: Option<i32>,
+}
+
+/// The drain in progress: the deadline, and what each stage reported.
+struct Drain<'a> {
+    cfg: &'a DrainConfig,
+    started: Instant,
+    deadline: Instant,
+    stages: Vec<StageReport>,
+}
+
+impl Drain<'_> {
+    /// Time left before the deadline, keeping the wrap-up's share.
+    fn left(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(WRAP_UP)
+    }
+
+    /// Records a stage that began at `since`, and logs it.
+    fn done(&mut self, stage: Stage, since: Instant, result: impl Into<String>) {
+        let ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let result = result.into();
+        info!(?stage, duration_ms = ms, result = %result, "drain stage done");
+        self.stages.push(StageReport { stage, ms, result });
+    }
+
+    /// Runs nodetool within the time left; `Err(None)` when no time is left at all.
+    async fn nodetool(&self, args: &[&str]) -> Result<String, Option<NodetoolError>> {
+        let left = self.left();
+        if left.is_zero() {
+            return Err(None);
+        }
+        nodetool::run(&self.cfg.settings.jmx, args, left)
+            .await
+            .map_err(Some)
+    }
+}
+
+/// Runs `ringkeeper drain`.
+pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
+    let started = Instant::now();
+    let started_at_ms = unix_ms();
+    let grace = cfg.settings.grace_period;
+    let mut d = Drain {
+        cfg: &cfg,
+        started,
+        deadline: started + grace.saturating_sub(cfg.settings.exit_margin),
+        stages: Vec::new(),
+    };
+    let run = RunDir::new(&cfg.run_dir);
+
+    // (a) Not ready from this moment: `ready` fails on the marker alone.
+    let since = Instant::now();
+    let previous = run.marker()?;
+    if previous
+        .as_ref()
+        .and_then(|m| m.outcome.as_ref())
+        .is_some_and(Outcome::drained)
+    {
+        d.done(Stage::NotReady, since, "an earlier drain completed");
+        return Ok(finish(d, Outcome::AlreadyDrained, None, None));
+    }
+    if let Some(m) = previous
+        .as_ref()
+        .filter(|m| m.outcome.is_none() && m.pid != std::process::id() && alive(m.pid))
+    {
+        // Another `ringkeeper drain` runs (the kubelet's and one by hand): wait for its
+        // outcome rather than race it, since Cassandra's drain cannot run twice.
+        let other = m.pid;
+        d.done(
+            Stage::NotReady,
+            since,
+            format!("drain {other} is under way"),
+        );
+        let since = Instant::now();
+        loop {
+            if let Some(o) = run.marker()?.and_then(|m| m.outcome) {
+                d.done(Stage::AwaitDrained, since, drain::outcome_text(&o));
+                let outcome = if o.drained() {
+                    Outcome::AlreadyDrained
+                } else {
+                    o
+                };
+                return Ok(finish(d, outcome, None, None));
+            }
+            if d.left().is_zero() {
+                d.done(Stage::AwaitDrained, since, "deadline");
+                let outcome = Outcome::CutShort {
+                    stage: Stage::AwaitDrained,
+                };
+                return Ok(finish(d, outcome, None, None));
+            }
+            tokio::time::sleep(CLIENT_POLL).await;
+        }
+    }
+    run.write_marker(&Marker {
+        started_at_ms,
+        pid: std::process::id(),
+        grace_period_ms: u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+        outcome: None,
+    })?;
+    d.done(
+        Stage::NotReady,
+        since,
+        "marked draining: ready fails from now on",
+    );
+
+    // Which process, in which mode.
+    let since = Instant::now();
+    let record = run.cassandra()?;
+    let process = record.map_or(Process::Unrecorded, |r| r.state());
+    let settings = cql::load_settings(cfg.cql.port, CQL_LOOK, CQL_LOOK, &cfg.cql.access)?;
+    let (node, mode) = look(&d, process, &settings).await;
+    let mode_text = match &mode {
+        Ok(m) => format!("{m:?}"),
+        Err(e) => e.clone(),
+    };
+    d.done(
+        Stage::Inspect,
+        since,
+        format!("process {process:?}, mode {mode_text}"),
+    );
+    let mode_before = mode.as_ref().ok().cloned();
+
+    let outcome = match drain::start(process, &mode) {
+        Start::Nothing(why) => Outcome::NothingToDrain {
+            why: nothing_text(&why),
+        },
+        Start::Terminate(why) => {
+            warn!(reason = %why, "cannot drain through nodetool: stopping cassandra with SIGTERM, whose shutdown hook drains");
+            Outcome::NotDrained {
+                stage: Stage::Inspect,
+                why,
+            }
+        }
+        Start::AwaitDrained => await_drained(&mut d).await,
+        Start::Drain => staged(&mut d, node.as_ref()).await,
+    };
+    let sigterm = match &outcome {
+        Outcome::CutShort { .. } | Outcome::NotDrained { .. } => terminate(&mut d, record),
+        _ => None,
+    };
+    Ok(finish_marked(
+        d,
+        &run,
+        outcome,
+        mode_before,
+        sigterm,
+        started_at_ms,
+    ))
+}
+
+/// Asks the node over CQL first (cheap, and the connection watches clients later); when it
+/// does not answer as a serving member, asks nodetool for the mode.
+async fn look(
+    d: &Drain<'_>,
+    process: Process,
+    settings: &CqlSettings,
+) -> (Option<Node>, Result<Mode, String>) {
+    if process == Process::Gone {
+        return (None, Err("not running".into()));
+    }
+    let answer = tokio::time::timeout(CQL_LOOK.min(d.left()), async {
+        let node = cql::connect(d.cfg.host, settings).await.ok()?;
+        let local = node.local().await.ok()?;
+        let gossip = node.gossip().await.ok()?;
+        let own = gossip.as_ref().map(|rows| {
+            rows.iter()
+                .find(|g| g.address.is_some() && g.address == local.broadcast_address)
+        });
+        Some((node, readiness(&local, own)))
+    })
+    .await;
+    if let Ok(Some((node, Readiness::Ready))) = answer {
+        return (Some(node), Ok(Mode::Normal));
+    }
+    let node = match answer {
+        Ok(Some((node, _))) => Some(node),
+        _ => None,
+    };
+    let mode = match d.nodetool(&["netstats"]).await {
+        Ok(text) => Mode::from_nodetool(&text)
+            .ok_or_else(|| "nodetool netstats printed no Mode line".to_owned()),
+        Err(None) => Err("no time left to ask nodetool".into()),
+        Err(Some(e)) => Err(e.to_string()),
+    };
+    (node, mode)
+}
+
+/// (b) announce, (b) clients quiet, (c) drain, (d) verify.
+async fn staged(d: &mut Drain<'_>, node: Option<&Node>) -> Outcome {
+    // Peers mark the node down at once and tell their clients; they stop sending it
+    // replica traffic (hints are kept instead). The drain's own announcement comes only
+    // after it has closed the native transport.
+    let since = Instant::now();
+    match d.nodetool(&["disablegossip"]).await {
+        Ok(_) => d.done(Stage::AnnounceShutdown, since, "peers told: shutdown"),
+        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+            d.done(Stage::AnnounceShutdown, since, "deadline");
+            return Outcome::CutShort {
+                stage: Stage::AnnounceShutdown,
+            };
+        }
+        // Not fatal: the drain announces the shutdown too, only later.
+        Err(Some(e)) => {
+            warn!(error = %e, "could not announce the shutdown first; the drain will");
+            d.done(Stage::AnnounceShutdown, since, format!("skipped: {e}"));
+        }
+    }
+
+    let since = Instant::now();
+    let budget = drain::client_wait_budget(d.left(), d.cfg.settings.client_wait);
+    let result = match node {
+        None => "skipped: the node does not answer CQL".to_owned(),
+        Some(node) => clients_quiet(node, since, budget).await,
+    };
+    d.done(Stage::ClientsQuiet, since, result);
+
+    let since = Instant::now();
+    match d.nodetool(&["drain"]).await {
+        Ok(_) => d.done(Stage::Drain, since, "nodetool drain returned"),
+        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+            d.done(Stage::Drain, since, "deadline");
+            return Outcome::CutShort {
+                stage: Stage::Drain,
+            };
+        }
+        Err(Some(e)) => {
+            d.done(Stage::Drain, since, e.to_string());
+            return Outcome::NotDrained {
+                stage: Stage::Drain,
+                why: e.to_string(),
+            };
+        }
+    }
+    verify(d).await
+}
+
+/// Waits until the node's clients (everyone but ringkeeper) stop sending requests, for at
+/// most `budget`; returns what was seen.
+async fn clients_quiet(node: &Node, since: Instant, budget: Duration) -> String {
+    let mut samples: Vec<ClientSample> = Vec::new();
+    loop {
+        match node.client_traffic().await {
+            Ok((connections, requests)) => samples.push(ClientSample {
+                at: since.elapsed(),
+                connections,
+                requests,
+            }),
+            Err(e) => return format!("stopped watching: {e}"),
+        }
+        if drain::clients_quiet(&samples) {
+            let last = samples.last().map_or(0, |s| s.connections);
+            return format!("quiet: {last} client connection(s), no request for 1s");
+        }
+        if since.elapsed() + CLIENT_POLL > budget {
+            let (first, last) = (samples[0], samples[samples.len() - 1]);
+            return format!(
+                "not quiet after {budget:?}: {} request(s) over {} connection(s) meanwhile",
+                last.requests.saturating_sub(first.requests),
+                last.connections
+            );
+        }
+        tokio::time::sleep(CLIENT_POLL).await;
+    }
+}
+
+/// (d) The node reports DRAINED and its native port is closed.
+async fn verify(d: &mut Drain<'_>) -> Outcome {
+    let since = Instant::now();
+    let mode = match d.nodetool(&["netstats"]).await {
+        Ok(text) => Mode::from_nodetool(&text),
+        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+            d.done(Stage::Verify, since, "deadline");
+            return Outcome::CutShort {
+                stage: Stage::Verify,
+            };
+        }
+        Err(Some(e)) => {
+            d.done(Stage::Verify, since, e.to_string());
+            return Outcome::NotDrained {
+                stage: Stage::Verify,
+                why: format!("nodetool drain returned, but the mode could not be read: {e}"),
+            };
+        }
+    };
+    let port = SocketAddr::new(d.cfg.host, d.cfg.cql.port);
+    let open = tokio::time::timeout(
+        Duration::from_millis(500),
+        tokio::net::TcpStream::connect(port),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    let seen = format!(
+        "mode {mode:?}, native port {}",
+        if open { "open" } else { "closed" }
+    );
+    d.done(Stage::Verify, since, seen.clone());
+    if mode == Some(Mode::Drained) && !open {
+        Outcome::Drained
+    } else {
+        Outcome::NotDrained {
+            stage: Stage::Verify,
+            why: format!("nodetool drain returned, but the node is not drained: {seen}"),
+        }
+    }
+}
+
+/// Waits for a drain someone else started (a bare `nodetool drain`) to end.
+async fn await_drained(d: &mut Drain<'_>) -> Outcome {
+    let since = Instant::now();
+    loop {
+        match d.nodetool(&["netstats"]).await {
+            Ok(text) if Mode::from_nodetool(&text) == Some(Mode::Drained) => {
+                d.done(Stage::AwaitDrained, since, "DRAINED");
+                return Outcome::AlreadyDrained;
+            }
+            Ok(_) => {}
+            Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+                d.done(Stage::AwaitDrained, since, "deadline");
+                return Outcome::CutShort {
+                    stage: Stage::AwaitDrained,
+                };
+            }
+            Err(Some(e)) => {
+                d.done(Stage::AwaitDrained, since, e.to_string());
+                return Outcome::NotDrained {
+                    stage: Stage::AwaitDrained,
+                    why: e.to_string(),
+                };
+            }
+        }
+        if d.left() < AWAIT_POLL {
+            d.done(Stage::AwaitDrained, since, "deadline");
+            return Outcome::CutShort {
+                stage: Stage::AwaitDrained,
+            };
+        }
+        tokio::time::sleep(AWAIT_POLL).await;
+    }
+}
+
+/// Sends SIGTERM to the recorded Cassandra process, after checking that it still is that
+/// process. Returns the PID signalled.
+fn terminate(d: &mut Drain<'_>, record: Option<ProcessRecord>) -> Option<i32> {
+    let since = Instant::now();
+    let Some(record) = record else {
+        d.done(
+            Stage::Terminate,
+            since,
+            "no Cassandra process recorded in the run directory: nothing signalled",
+        );
+        return None;
+    };
+    if record.state() != Process::Running {
+        d.done(Stage::Terminate, since, "cassandra already exited");
+        return None;
+    }
+    let result = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(record.pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    match result {
+        Ok(()) => {
+            d.done(
+                Stage::Terminate,
+                since,
+                format!("SIGTERM sent to cassandra (pid {})", record.pid),
+            );
+            Some(record.pid)
+        }
+        Err(e) => {
+            d.done(Stage::Terminate, since, format!("SIGTERM failed: {e}"));
+            None
+        }
+    }
+}
+
+/// Completes the marker with the outcome, then reports.
+fn finish_marked(
+    d: Drain<'_>,
+    run: &RunDir,
+    outcome: Outcome,
+    mode_before: Option<Mode>,
+    sigterm: Option<i32>,
+    started_at_ms: u64,
+) -> exit::Outcome {
+    let marker = Marker {
+        started_at_ms,
+        pid: std::process::id(),
+        grace_period_ms: u64::try_from(d.cfg.settings.grace_period.as_millis()).unwrap_or(0),
+        outcome: Some(outcome.clone()),
+    };
+    if let Err(e) = run.write_marker(&marker) {
+        warn!(error = %e, "could not record the drain's outcome; the entrypoint will drain again on SIGTERM if it can");
+    }
+    finish(d, outcome, mode_before, sigterm)
+}
+
+/// Logs the end and builds the summary.
+fn finish(
+    d: Drain<'_>,
+    outcome: Outcome,
+    mode_before: Option<Mode>,
+    sigterm: Option<i32>,
+) -> exit::Outcome {
+    let code = outcome.exit_code();
+    let elapsed = d.started.elapsed();
+    let text = drain::outcome_text(&outcome);
+    match &outcome {
+        Outcome::CutShort { stage } => warn!(
+            ?stage,
+            elapsed_ms = elapsed.as_millis() as u64,
+            sigterm,
+            "DRAIN CUT SHORT by the deadline (--grace-period minus --exit-margin): cassandra was \
+             sent SIGTERM and its shutdown hook drains what it can; raise terminationGracePeriodSeconds"
+        ),
+        Outcome::NotDrained { stage, why } => warn!(
+            ?stage,
+            why = %why,
+            sigterm,
+            "NOT DRAINED: cassandra was sent SIGTERM and its shutdown hook drains what it can"
+        ),
+        _ => info!(elapsed_ms = elapsed.as_millis() as u64, outcome = %text, "drain finished"),
+    }
+    let summary = Summary {
+        exit_code: code,
+        grace_period_s: d.cfg.settings.grace_period.as_secs_f64(),
+        deadline_s: d
+            .cfg
+            .settings
+            .grace_period
+            .saturating_sub(d.cfg.settings.exit_margin)
+            .as_secs_f64(),
+        elapsed_s: elapsed.as_secs_f64(),
+        mode_before,
+        stages: d.stages,
+        sigterm,
+        outcome,
+    };
+    exit::Outcome::Report {
+        stdout: serde_json::to_string(&summary).unwrap_or_default(),
+        code,
+    }
+}
+
+fn nothing_text(why: &Nothing) -> String {
+    match why {
+        Nothing::NotRunning => "cassandra is not running".into(),
+        Nothing::AlreadyDrained => "the node is already drained".into(),
+        Nothing::NotJoined => {
+            "the node has not joined the ring (starting or bootstrapping): it serves \
+             no clients; SIGTERM stops it and the next start resumes its bootstrap"
+                .into()
+        }
+        Nothing::Decommissioned => "the node has left the ring".into(),
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    i32::try_from(pid).is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,205 @@
+//! The run directory (`--run-dir`): what one pod start shares between its commands.
+//!
+//! * `cassandra.pid` — Cassandra's PID and its start time, written by the entrypoint.
+//!   `drain` signals only that process, and only after `/proc` shows the same start time:
+//!   a bare PID may have been reused, and outside a pod's PID namespace PID 1 is the
+//!   machine's init.
+//! * `draining` — the drain marker (`decide::drain::Marker`, JSON): its existence makes
+//!   `ready` fail at once; the entrypoint reads it on SIGTERM.
+//!
+//! The entrypoint empties both at start, so a marker never outlives its pod start.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::decide::drain::{Marker, Process};
+
+const PID_FILE: &str = "cassandra.pid";
+const MARKER_FILE: &str = "draining";
+
+/// A process as `/proc` identifies it: its PID and its start time (clock ticks after
+/// boot, field 22 of `/proc/<pid>/stat`), which together never repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    /// The PID.
+    pub pid: i32,
+    /// Its start time.
+    pub start_ticks: u64,
+}
+
+impl ProcessRecord {
+    /// Reads the record of a running process from `/proc`.
+    pub fn of(pid: i32) -> io::Result<ProcessRecord> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        let start_ticks = start_ticks(&stat).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/<pid>/stat")
+        })?;
+        Ok(ProcessRecord { pid, start_ticks })
+    }
+
+    /// What `/proc` says of the recorded process now.
+    pub fn state(&self) -> Process {
+        match ProcessRecord::of(self.pid) {
+            Ok(now) if now == *self && !zombie(self.pid) => Process::Running,
+            _ => Process::Gone,
+        }
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat`; the command name (field 2) may hold spaces and
+/// parentheses, so fields are counted after its last `)`.
+fn start_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // After the name: field 3 (state) is the first; field 22 is the 20th.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// A zombie has exited; only its parent's wait is missing.
+fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|state| state == "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// The run directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    dir: PathBuf,
+}
+
+impl RunDir {
+    /// The directory at `dir` (not created yet).
+    pub fn new(dir: &Path) -> RunDir {
+        RunDir {
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Creates the directory and removes what an earlier start of the pod left.
+    pub fn reset(&self) -> io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        for name in [PID_FILE, MARKER_FILE] {
+            match std::fs::remove_file(self.dir.join(name)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Records Cassandra's process.
+    pub fn record_cassandra(&self, record: &ProcessRecord) -> io::Result<()> {
+        self.write(PID_FILE, &serde_json::to_vec(record)?)
+    }
+
+    /// The recorded Cassandra process, if any.
+    pub fn cassandra(&self) -> io::Result<Option<ProcessRecord>> {
+        match std::fs::read(self.dir.join(PID_FILE)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", self.dir.join(PID_FILE).display()),
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True while a drain marker exists: the cheapest check, for `ready`.
+    pub fn draining(&self) -> bool {
+        self.dir.join(MARKER_FILE).exists()
+    }
+
+    /// The drain marker, if any (an unreadable one counts as a drain without outcome).
+    pub fn marker(&self) -> io::Result<Option<Marker>> {
+        match std::fs::read(self.dir.join(MARKER_FILE)) {
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or(Marker {
+                started_at_ms: 0,
+                pid: 0,
+                grace_period_ms: 0,
+                outcome: None,
+            }))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the drain marker (atomically: `ready` may look at any moment).
+    pub fn write_marker(&self, marker: &Marker) -> io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        self.write(MARKER_FILE, &serde_json::to_vec(marker)?)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_field_22_even_with_odd_names() {
+        let fields: Vec<String> = (3..=30).map(|i| i.to_string()).collect();
+        let tail = fields.join(" ");
+        for name in ["java", "a b", "x) (y", ")"] {
+            let stat = format!("123 ({name}) {tail}");
+            assert_eq!(start_ticks(&stat), Some(22), "{stat}");
+        }
+        assert_eq!(start_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn own_process_is_running_and_a_changed_start_time_is_not() {
+        let me = ProcessRecord::of(std::process::id() as i32).unwrap();
+        assert_eq!(me.state(), Process::Running);
+        let reused = ProcessRecord {
+            start_ticks: me.start_ticks + 1,
+            ..me
+        };
+        assert_eq!(reused.state(), Process::Gone);
+    }
+
+    #[test]
+    fn reset_clears_what_an_earlier_start_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::new(&tmp.path().join("run"));
+        run.reset().unwrap();
+        assert!(!run.draining());
+        run.write_marker(&Marker {
+            started_at_ms: 1,
+            pid: 1,
+            grace_period_ms: 1,
+            outcome: None,
+        })
+        .unwrap();
+        run.record_cassandra(&ProcessRecord {
+            pid: 1,
+            start_ticks: 2,
+        })
+        .unwrap();
+        assert!(run.draining());
+        assert_eq!(run.cassandra().unwrap().unwrap().start_ticks, 2);
+        run.reset().unwrap();
+        assert!(!run.draining());
+        assert_eq!(run.cassandra().unwrap(), None);
+    }
+}

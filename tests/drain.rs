@@ -1,0 +1,188 @@
+//! The preStop drain on real nodes, each started by `ringkeeper entrypoint` and stopped
+//! the way the kubelet stops a pod (preStop hook, SIGTERM to PID 1, SIGKILL at the end of
+//! the grace period). Needs root, Java and the cassandra-all jars: run `scripts/test`.
+
+#![allow(clippy::print_stderr)] // Progress lines (timings, summaries) for the test log.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{BOOT, cql_in_ring, new_ring, turn};
+use ringkeeper_testkit::ring::{self, PreStop, Ring};
+
+fn summary(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout:?}"))
+}
+
+fn stage_names(summary: &serde_json::Value) -> Vec<String> {
+    summary["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn write_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str, n: i32) {
+    cql_in_ring(ring, ip, move |session| {
+        Box::pin(async move {
+            session
+                .query_unpaged(
+                    format!(
+                        "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = \
+                         {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap();
+            session
+                .query_unpaged(
+                    format!("CREATE TABLE IF NOT EXISTS {keyspace}.t (k int PRIMARY KEY, v text)"),
+                    &[],
+                )
+                .await
+                .unwrap();
+            for k in 0..n {
+                session
+                    .query_unpaged(
+                        format!("INSERT INTO {keyspace}.t (k, v) VALUES (?, ?)"),
+                        (k, format!("row {k}")),
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+}
+
+fn count_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str) -> usize {
+    cql_in_ring(ring, ip, move |session| {
+        Box::pin(async move {
+            session
+                .query_unpaged(format!("SELECT k FROM {keyspace}.t"), &[])
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+                .rows::<(i32,)>()
+                .unwrap()
+                .count()
+        })
+    })
+}
+
+fn commitlog_files(ring: &Ring, ordinal: u32) -> Vec<String> {
+    std::fs::read_dir(ring.spec.data_dir(ordinal).join("commitlog"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| {
+                    format!(
+                        "{} ({} bytes)",
+                        e.file_name().to_string_lossy(),
+                        e.metadata().map_or(0, |m| m.len())
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The commit log replay of a start (its system.log lines) replayed no mutation: the
+/// drain flushed everything (a drained node leaves an empty segment behind).
+fn assert_replays_nothing(log: &str) {
+    let replay: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("replayed mutations") || l.contains("No commitlog files found"))
+        .collect();
+    eprintln!("commit log replay: {replay:?}");
+    assert!(!replay.is_empty(), "no replay line in the log");
+    assert!(
+        replay
+            .iter()
+            .all(|l| l.contains("No commitlog files found") || l.contains(" 0 replayed mutations")),
+        "{replay:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
+fn a_drain_is_staged_bounded_idempotent_and_leaves_nothing_to_replay() {
+    let _turn = turn();
+    let mut ring = new_ring("drain1");
+    ring.start_ready(0, BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let ip = ring::default_ip(0);
+    write_rows(&ring, ip, "d1", 200);
+    let (code, _, err) = ring.ready(0).unwrap();
+    assert_eq!(code, 0, "{err}");
+
+    let grace = Duration::from_secs(30);
+    let hook = ring
+        .run_prestop(0, &PreStop::Ringkeeper(vec![]), grace)
+        .unwrap();
+    eprintln!("drain: {}\n{}", hook.stdout, hook.stderr);
+    assert_eq!(hook.code, 0, "{}", hook.stderr);
+    let s = summary(&hook.stdout);
+    assert_eq!(s["outcome"], "drained", "{s}");
+    assert_eq!(
+        stage_names(&s),
+        [
+            "not_ready",
+            "inspect",
+            "announce_shutdown",
+            "clients_quiet",
+            "drain",
+            "verify"
+        ]
+    );
+    assert!(
+        hook.took < grace - Duration::from_secs(5),
+        "{:?}",
+        hook.took
+    );
+    // Not ready from the first stage on, without asking the node.
+    let (code, _, err) = ring.ready(0).unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("draining"), "{err}");
+    eprintln!(
+        "commit log after the drain: {:?}",
+        commitlog_files(&ring, 0)
+    );
+
+    // A second drain: nothing to do, at once, no JVM started.
+    let again = Instant::now();
+    let hook = ring
+        .run_prestop(0, &PreStop::Ringkeeper(vec![]), grace)
+        .unwrap();
+    assert_eq!(hook.code, 0, "{}", hook.stderr);
+    assert_eq!(summary(&hook.stdout)["outcome"], "already_drained");
+    assert!(
+        again.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        again.elapsed()
+    );
+
+    // SIGTERM after the drain: Cassandra exits at once, and the entrypoint says the
+    // shutdown was clean (exit 0).
+    let stop = Instant::now();
+    let status = ring.stop(0, Duration::from_secs(30)).unwrap();
+    eprintln!("exit after SIGTERM: {status} in {:?}", stop.elapsed());
+    assert_eq!(status.code(), Some(0), "{}", ring.logs_tail(0));
+    assert!(
+        ring.entrypoint_log(0).contains("cassandra stopped cleanly"),
+        "{}",
+        ring.logs_tail(0)
+    );
+
+    // The next start replays nothing, and is not "draining".
+    let log_len = ring.system_log(0).len();
+    ring.start(0, ip, &Default::default()).unwrap();
+    ring.wait_ready(0, BOOT).unwrap();
+    let restart_log = ring.system_log(0)[log_len..].to_owned();
+    assert_replays_nothing(&restart_log);
+    let (code, _, err) = ring.ready(0).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(count_rows(&ring, ip, "d1"), 200);
+}
