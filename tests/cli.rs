@@ -351,7 +351,7 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
 fn readme_documents_every_flag() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for sub in ["seeds", "entrypoint"] {
+    for sub in ["seeds", "entrypoint", "ready", "status", "drain"] {
         let help = String::from_utf8(ringkeeper(&[sub, "--help"], &[]).stdout).unwrap();
         let flags = help
             .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
@@ -481,4 +481,109 @@ fn cql_credential_and_tls_flags_are_validated_without_leaking_secrets() {
         err.starts_with("ringkeeper: not ready:") && !err.contains("s3cr3t"),
         "{err}"
     );
+}
+
+#[test]
+fn drain_flags_are_validated() {
+    /// Arguments, environment, what the message must name.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["drain", "--grace-period", "soon"],
+            vec![],
+            vec![
+                "--grace-period",
+                "RINGKEEPER_GRACE_PERIOD",
+                "\"soon\"",
+                "30s",
+            ],
+        ),
+        (
+            vec!["drain"],
+            vec![
+                ("RINGKEEPER_GRACE_PERIOD", "5s"),
+                ("RINGKEEPER_EXIT_MARGIN", "5s"),
+            ],
+            vec!["--grace-period", "--exit-margin", "no time to drain"],
+        ),
+        (
+            vec!["drain", "--client-wait", "2 minutes"],
+            vec![],
+            vec!["--client-wait", "RINGKEEPER_CLIENT_WAIT", "\"2 minutes\""],
+        ),
+        (
+            vec!["drain", "--jmx-port", "0"],
+            vec![],
+            vec!["--jmx-port", "RINGKEEPER_JMX_PORT", "\"0\"", "1 to 65535"],
+        ),
+        (
+            vec!["drain", "--jmx-username", "cassandra"],
+            vec![],
+            vec!["--jmx-username", "--jmx-password-file", "together"],
+        ),
+        (
+            vec!["drain", "--jmx-host", "not a host"],
+            vec![],
+            vec!["--jmx-host", "RINGKEEPER_JMX_HOST", "\"not a host\""],
+        ),
+        (
+            vec!["drain", "--run-dir", "run"],
+            vec![],
+            vec!["--run-dir", "RINGKEEPER_RUN_DIR", "absolute"],
+        ),
+        (
+            vec!["ready", "--run-dir", "run"],
+            vec![],
+            vec!["--run-dir", "absolute"],
+        ),
+        (
+            vec!["drain", "--host", "localhost"],
+            vec![],
+            vec!["--host", "POD_IP", "\"localhost\""],
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let out = ringkeeper(&args, &env);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for e in expected {
+            assert!(err.contains(e), "{args:?}: {err:?} lacks {e:?}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Without a node, without nodetool and without a recorded process, `drain` still ends
+/// at once with a summary that says why nothing was drained (exit 4), and `ready` says
+/// "draining" from then on without asking any node.
+#[test]
+fn a_drain_with_nothing_to_reach_says_so_and_the_pod_turns_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run = run.to_str().unwrap();
+    let started = std::time::Instant::now();
+    let out = ringkeeper(
+        &[
+            "drain",
+            "--run-dir",
+            run,
+            "--nodetool",
+            "/nonexistent/nodetool",
+            "--cql-port",
+            "1",
+            "--grace-period",
+            "10s",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["outcome"], "not_drained", "{summary}");
+    let why = summary["why"].as_str().unwrap();
+    assert!(why.contains("--nodetool"), "{why}");
+    assert!(why.contains("nothing can be signalled"), "{why}");
+    let out = ringkeeper(&["ready", "--run-dir", run, "--cql-port", "1"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("draining"), "{}", stderr(&out));
 }

@@ -186,3 +186,92 @@ fn a_drain_is_staged_bounded_idempotent_and_leaves_nothing_to_replay() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(count_rows(&ring, ip, "d1"), 200);
 }
+
+fn joining(ring: &Ring, ordinal: u32) -> bool {
+    ring.nodetool(ordinal, &["netstats"])
+        .is_ok_and(|out| out.contains("Mode: JOINING"))
+}
+
+/// Scenario 3: a drain of a node that is still joining does nothing, at once; a drain
+/// without nodetool falls back to SIGTERM and says so; SIGTERM without a preStop drain
+/// makes the entrypoint drain first, within the grace period.
+#[test]
+#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
+fn a_joining_node_a_missing_nodetool_and_a_sigterm_without_prestop_each_do_the_documented_thing() {
+    let _turn = turn();
+    let mut ring = new_ring("drain3");
+    ring.start_ready(0, BOOT)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    write_rows(&ring, ring::default_ip(0), "d3", 100);
+    let grace = Duration::from_secs(30);
+
+    // Ordinal 1 joins slowly (a long ring delay keeps it JOINING for half a minute).
+    let opts = ring::NodeOpts {
+        jvm_opts: vec!["-Dcassandra.ring_delay_ms=20000".into()],
+        ..Default::default()
+    };
+    ring.start(1, ring::default_ip(1), &opts).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !joining(&ring, 1) {
+        assert!(Instant::now() < deadline, "{}", ring.logs_tail(1));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let hook = ring
+        .run_prestop(1, &PreStop::Ringkeeper(vec![]), grace)
+        .unwrap();
+    eprintln!("drain while joining ({:?}): {}", hook.took, hook.stdout);
+    assert_eq!(hook.code, 0, "{}", hook.stderr);
+    let s = summary(&hook.stdout);
+    assert_eq!(s["outcome"], "nothing_to_drain", "{s}");
+    assert!(s["why"].as_str().unwrap().contains("not joined"), "{s}");
+    assert!(hook.took < Duration::from_secs(10), "{:?}", hook.took);
+    // The kubelet's SIGTERM follows: the joining node stops; its restart resumes the
+    // bootstrap and joins.
+    let status = ring.stop(1, Duration::from_secs(60)).unwrap();
+    assert_ne!(
+        status.code(),
+        Some(0),
+        "a joining node's stop is not a clean drain"
+    );
+    ring.start(1, ring::default_ip(1), &Default::default())
+        .unwrap();
+    ring.wait_ready(1, BOOT).unwrap();
+
+    // No nodetool: the drain cannot go through JMX, says so, and stops Cassandra with
+    // SIGTERM (its shutdown hook drains); exit 4 for the kubelet's event.
+    let hook = ring
+        .run_prestop(
+            1,
+            &PreStop::Ringkeeper(vec!["--nodetool".into(), "/nonexistent/nodetool".into()]),
+            grace,
+        )
+        .unwrap();
+    eprintln!("drain without nodetool ({:?}): {}", hook.took, hook.stdout);
+    assert_eq!(hook.code, 4, "{}", hook.stderr);
+    let s = summary(&hook.stdout);
+    assert_eq!(s["outcome"], "not_drained", "{s}");
+    assert!(s["why"].as_str().unwrap().contains("--nodetool"), "{s}");
+    assert!(s["sigterm"].as_i64().is_some(), "{s}");
+    assert!(hook.stderr.contains("NOT DRAINED"), "{}", hook.stderr);
+    let status = ring.wait_exit(1, Duration::from_secs(60)).unwrap();
+    assert_eq!(status.code(), Some(143), "{}", ring.logs_tail(1));
+    assert!(ring.entrypoint_log(1).contains("WITHOUT a clean drain"));
+
+    // SIGTERM with no preStop hook (a node shutdown, a delete with the hook disabled): the
+    // entrypoint drains first, within the grace period, and exits 0 after a clean drain.
+    let stop = ring.stop_like_kubelet(0, None, grace).unwrap();
+    eprintln!(
+        "SIGTERM without preStop: {} in {:?}",
+        stop.status, stop.took
+    );
+    assert_eq!(stop.status.code(), Some(0), "{}", ring.logs_tail(0));
+    assert!(!stop.killed);
+    let log = ring.entrypoint_log(0);
+    assert!(log.contains("draining first"), "{log}");
+    assert!(log.contains("cassandra stopped cleanly"), "{log}");
+    let log_len = ring.system_log(0).len();
+    ring.start(0, ring::default_ip(0), &Default::default())
+        .unwrap();
+    ring.wait_ready(0, BOOT).unwrap();
+    assert_replays_nothing(&ring.system_log(0)[log_len..]);
+}

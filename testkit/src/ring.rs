@@ -241,6 +241,8 @@ pub struct NodeOpts {
     pub env: Vec<(String, String)>,
     /// Do not publish the pod's DNS record.
     pub no_dns: bool,
+    /// Extra JVM flags (after the harness's own, so they win).
+    pub jvm_opts: Vec<String>,
 }
 
 /// A local ring.
@@ -372,6 +374,9 @@ impl Ring {
             // A replace at a new address first sleeps this long (default 60 s).
             "-Dcassandra.broadcast_interval_ms=5000".into(),
         ]
+        .into_iter()
+        .chain(opts.jvm_opts.iter().cloned())
+        .collect::<Vec<String>>()
         .join(" ");
         let mut cmd = self.netns.command(&spec.ringkeeper);
         cmd.args(["--log-format", "json", "entrypoint"])
@@ -623,9 +628,11 @@ impl Ring {
                     .args(["--host", &self.node(ordinal)?.ip.to_string()])
                     .arg("--run-dir")
                     .arg(spec.run_dir(ordinal))
-                    .args(["--grace-period", &format!("{}ms", grace.as_millis())])
-                    .args(RingSpec::jmx_args(ordinal))
-                    .args(extra);
+                    .args(["--grace-period", &format!("{}ms", grace.as_millis())]);
+                if !extra.iter().any(|a| a == "--nodetool") {
+                    cmd.args(RingSpec::jmx_args(ordinal));
+                }
+                cmd.args(extra);
                 cmd
             }
             PreStop::NodetoolDrain => {
