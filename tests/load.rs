@@ -89,6 +89,8 @@ fn load_is_clean_on_a_live_node_and_counts_failures_by_kind_when_it_stops() {
         check.elapsed()
     );
 
+    cli_runs_and_checks(&ring, node);
+
     // The only node stops (SIGTERM, as the kubelet does) while the load runs.
     let stopping = Instant::now();
     let status = ring
@@ -98,8 +100,13 @@ fn load_is_clean_on_a_live_node_and_counts_failures_by_kind_when_it_stops() {
     std::thread::sleep(Duration::from_secs(5));
     let report = load.stop().unwrap_or_else(|e| panic!("{e:#}"));
     eprintln!(
-        "after the stop: {}",
-        serde_json::to_string(&report).expect("report as JSON")
+        "after the stop: {} failures {:?}, longest gap {:?}, not issued {}; timeline ({} entries) starts {:?}",
+        report.failed(),
+        report.failures,
+        report.longest_gap,
+        report.not_issued,
+        report.failure_timeline.len(),
+        &report.failure_timeline[..report.failure_timeline.len().min(5)]
     );
     assert!(report.failed() > 0, "{report:?}");
     for kind in report.failures.keys() {
@@ -115,4 +122,70 @@ fn load_is_clean_on_a_live_node_and_counts_failures_by_kind_when_it_stops() {
     assert!(report.writes_ok >= healthy.writes_ok);
     assert!(!report.failure_timeline.is_empty());
     eprintln!("test done in {:?}", started.elapsed());
+}
+
+/// `rk-testkit load` (what a benchmark script runs): for a duration with `--check` and
+/// `--out`, and until SIGINT; both print the JSON report.
+fn cli_runs_and_checks(ring: &Ring, node: SocketAddr) {
+    // Built with the workspace (scripts/test), next to the ringkeeper binary.
+    let testkit =
+        std::path::Path::new(env!("CARGO_BIN_EXE_ringkeeper")).with_file_name("rk-testkit");
+    assert!(
+        testkit.exists(),
+        "{} not built (cargo build --workspace)",
+        testkit.display()
+    );
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("load-report.json");
+    let _ = std::fs::remove_file(&out);
+    let args = |duration: &str| {
+        let mut cmd = std::process::Command::new(&testkit);
+        cmd.args([
+            "load",
+            "--netns",
+            &ring.netns().name,
+            "--nodes",
+            &node.to_string(),
+        ])
+        .args([
+            "--rate",
+            "100",
+            "--consistency",
+            "one",
+            "--replication-factor",
+            "1",
+        ])
+        .args(["--duration", duration])
+        .stdout(std::process::Stdio::piped());
+        cmd
+    };
+    let run = args("3s")
+        .arg("--check")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("rk-testkit load");
+    assert!(run.status.success(), "{run:?}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON on stdout");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("--out file")).unwrap();
+    assert_eq!(report, file);
+    assert_eq!(report["missing"], 0, "{report}");
+    assert_eq!(report["failures"], serde_json::json!({}), "{report}");
+    assert!(report["writes_ok"].as_u64().unwrap() > 100, "{report}");
+    eprintln!("rk-testkit load --duration 3s --check: {report}");
+
+    // Until SIGINT (sent by PID to the child this test started).
+    let child = args("10m").spawn().expect("rk-testkit load");
+    std::thread::sleep(Duration::from_secs(5));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let run = child.wait_with_output().unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON on stdout");
+    assert!(report.get("missing").is_none(), "{report}");
+    let duration = report["duration"].as_f64().unwrap();
+    assert!(duration > 1.0 && duration < 10.0, "{report}");
 }

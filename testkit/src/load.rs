@@ -32,9 +32,14 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::netns::{Netns, spawn_in};
 
-/// At most this many failures are kept in [`LoadReport::failure_timeline`] (the first
-/// ones); the counts in [`LoadReport::failures`] are always complete.
+/// At most this many entries in [`LoadReport::failure_timeline`] (the first ones); the
+/// counts in [`LoadReport::failures`] are always complete.
 pub const TIMELINE_CAP: usize = 1000;
+/// A failure of the same kind as the last timeline entry within this long after it is not
+/// entered again: an outage at 200 requests/s would otherwise fill the timeline in 5 s,
+/// and a rolling restart's later failures would be lost. With the cap, a timeline covers
+/// at least 100 s of failures.
+pub const TIMELINE_RESOLUTION: Duration = Duration::from_millis(100);
 /// Bound on building a session (the driver's own connect timeout is 5 s per connection).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long [`Load::start`] keeps retrying the first write (a fresh schema may need a
@@ -44,7 +49,7 @@ const FIRST_WRITE_WITHIN: Duration = Duration::from_secs(30);
 const MIN_TICK: Duration = Duration::from_millis(1);
 /// After a stall of the load thread, at most this much of the schedule is caught up at
 /// once; the rest is dropped (counted as `not_issued`) rather than sent as a burst.
-const MAX_CATCH_UP: Duration = Duration::from_millis(100);
+pub const MAX_CATCH_UP: Duration = Duration::from_millis(100);
 /// Concurrent reads in [`missing_writes`].
 const CHECK_CONCURRENCY: usize = 128;
 /// Attempts per key in [`missing_writes`] before the check gives up on an error.
@@ -133,7 +138,7 @@ pub struct LoadReport {
     /// issued (an outage still going on at the end counts up to the end).
     #[serde(serialize_with = "as_secs")]
     pub longest_gap: Duration,
-    /// (seconds since start, kind) of the first [`TIMELINE_CAP`] failures.
+    /// (seconds since start, kind) of failures, thinned (see [`Timeline`]) and capped.
     pub failure_timeline: Vec<(f64, String)>,
     /// Every acknowledged write's key, in order of acknowledgement.
     #[serde(skip)]
@@ -260,9 +265,7 @@ impl Shared {
     fn failure(&self, kind: String) {
         let at = self.t0.elapsed();
         let mut r = self.lock();
-        if r.timeline.len() < TIMELINE_CAP {
-            r.timeline.push((at.as_secs_f64(), kind.clone()));
-        }
+        r.timeline.push(at, &kind);
         *r.failures.entry(kind).or_default() += 1;
     }
 }
@@ -278,7 +281,7 @@ struct Recorder {
     latencies_us: Vec<u32>,
     gaps: GapTracker,
     acked: Vec<i64>,
-    timeline: Vec<(f64, String)>,
+    timeline: Timeline,
     /// Set when issuing stopped (time since `t0`).
     issuing_until: Option<Duration>,
 }
@@ -302,7 +305,7 @@ impl Recorder {
             latency_p99: percentile(&ms, 99.0),
             latency_max: ms.last().copied().unwrap_or(0.0),
             longest_gap: self.gaps.longest_until(end),
-            failure_timeline: self.timeline.clone(),
+            failure_timeline: self.timeline.entries.clone(),
             acked: self.acked.clone(),
         }
     }
@@ -661,6 +664,33 @@ impl GapTracker {
     }
 }
 
+/// The failure timeline: the first [`TIMELINE_CAP`] entries, where a failure of the same
+/// kind as the previous entry, less than [`TIMELINE_RESOLUTION`] after it, is not entered.
+#[derive(Debug, Default, Clone)]
+pub struct Timeline {
+    /// (seconds since start, kind).
+    pub entries: Vec<(f64, String)>,
+    /// When the last entry was made.
+    last: Duration,
+}
+
+impl Timeline {
+    /// A failure of `kind` at `at` (times arrive in order, give or take a lock).
+    pub fn push(&mut self, at: Duration, kind: &str) {
+        if self.entries.len() >= TIMELINE_CAP {
+            return;
+        }
+        if let Some((_, last_kind)) = self.entries.last()
+            && last_kind == kind
+            && at.saturating_sub(self.last) < TIMELINE_RESOLUTION
+        {
+            return;
+        }
+        self.entries.push((at.as_secs_f64(), kind.to_owned()));
+        self.last = at;
+    }
+}
+
 /// What one tick of the schedule does.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Pace {
@@ -801,6 +831,52 @@ mod tests {
             }
             assert_eq!(g.longest_until(end), want, "{successes:?} until {end:?}");
         }
+    }
+
+    #[test]
+    fn timeline_thinning() {
+        let ms = Duration::from_millis;
+        /// (ms since start, kind) of each failure.
+        type Failures<'a> = &'a [(u64, &'a str)];
+        /// (seconds since start, kind) of each entry kept.
+        type Kept<'a> = &'a [(f64, &'a str)];
+        let cases: &[(Failures, Kept)] = &[
+            (&[], &[]),
+            (&[(1000, "a")], &[(1.0, "a")]),
+            // Same kind every 5 ms: one entry per 100 ms.
+            (
+                &[
+                    (1000, "a"),
+                    (1005, "a"),
+                    (1099, "a"),
+                    (1100, "a"),
+                    (1105, "a"),
+                ],
+                &[(1.0, "a"), (1.1, "a")],
+            ),
+            // A change of kind is always entered.
+            (
+                &[(1000, "a"), (1001, "b"), (1002, "a"), (1003, "a")],
+                &[(1.0, "a"), (1.001, "b"), (1.002, "a")],
+            ),
+        ];
+        for &(failures, want) in cases {
+            let mut t = Timeline::default();
+            for &(at, kind) in failures {
+                t.push(ms(at), kind);
+            }
+            let want: Vec<(f64, String)> = want.iter().map(|&(at, k)| (at, k.to_owned())).collect();
+            assert_eq!(t.entries, want, "{failures:?}");
+        }
+        let mut full = Timeline::default();
+        for i in 0..(TIMELINE_CAP as u64 + 10) {
+            full.push(ms(i * 100), "a");
+        }
+        assert_eq!(full.entries.len(), TIMELINE_CAP);
+        assert_eq!(
+            full.entries.last().unwrap().0,
+            (TIMELINE_CAP as f64 - 1.0) / 10.0
+        );
     }
 
     #[test]
