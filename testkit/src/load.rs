@@ -64,7 +64,9 @@ pub struct LoadSpec {
     pub keyspace: String,
     /// Replication factor of a keyspace this creates (an existing one is not altered).
     pub replication_factor: u32,
-    /// Consistency of every request.
+    /// Consistency of every request. `read_missing` shows lost or not yet visible writes
+    /// only when the replicas a write waits for and those a read asks overlap (QUORUM for
+    /// both, or RF 1): at ONE with RF > 1 a miss can be plain eventual consistency.
     pub consistency: Consistency,
     /// Total requests per second (writes and reads).
     pub rate: u32,

@@ -271,6 +271,8 @@ fn run_load(args: LoadArgs) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // Start first: until the load runs, a signal ends the process the usual way.
+    let load = Load::start(ns.as_ref(), spec)?;
     let (mut term, mut int) = {
         use tokio::signal::unix::{SignalKind, signal};
         let _in_rt = rt.enter();
@@ -279,7 +281,6 @@ fn run_load(args: LoadArgs) -> Result<()> {
             signal(SignalKind::interrupt())?,
         )
     };
-    let load = Load::start(ns.as_ref(), spec)?;
     eprintln!("load running against {nodes:?} for {duration:?} (SIGINT/SIGTERM stops it)");
     rt.block_on(async {
         tokio::select! {
