@@ -592,6 +592,10 @@ fn check_keyspace_name(ks: &str) -> Result<()> {
 /// (a connection broke with the request on it), `no_connection` (no connection pool to the
 /// chosen node), `empty_plan` (the load balancing policy had no node to try),
 /// `no_stream_id`, `other:<Variant>` for the rest.
+///
+/// Seen with Cassandra 5.0.8 when its only node gets SIGTERM under load: one `overloaded`
+/// (Cassandra answers a request that arrives while it shuts down with Overloaded, "Server
+/// is shutting down"), one `broken_connection`, then `no_connection` until it is back.
 pub fn failure_kind(err: &ExecutionError) -> String {
     match err {
         ExecutionError::RequestTimeout(_) => "client_timeout".into(),
