@@ -4,8 +4,11 @@
 //!   NXDOMAIN, SERVFAIL and silence.
 //! * [`netns`] — network namespaces that give "pods" a pod-style resolv.conf.
 //! * [`ring`] — a local Cassandra ring whose nodes are started by `ringkeeper entrypoint`.
+//! * [`load`] — a client load (writes and reads on the `scylla` driver with its defaults)
+//!   that counts failures by kind and checks every acknowledged write.
 
 pub mod dns;
+pub mod load;
 pub mod netns;
 pub mod pki;
 pub mod pod;

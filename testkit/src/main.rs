@@ -1,12 +1,15 @@
-//! `rk-testkit`: the local ring for people (`ring up|down|status`) and the DNS server the
-//! ring runs in the background (`dns`). Test-only; not shipped.
+//! `rk-testkit`: the local ring for people (`ring up|down|status`), the DNS server the
+//! ring runs in the background (`dns`), and a client load against a ring (`load`).
+//! Test-only; not shipped.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use ringkeeper_testkit::dns::{self, DnsThread, ZoneSource};
+use ringkeeper_testkit::load::{self, Load, LoadSpec};
 use ringkeeper_testkit::netns::Netns;
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
 
@@ -36,6 +39,51 @@ enum Cmd {
         #[command(subcommand)]
         action: RingCmd,
     },
+    /// Run a client load (writes and reads at a steady rate) for `--duration` or until
+    /// SIGINT/SIGTERM, then print the report as JSON (a second signal aborts).
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    /// Network namespace to run in (e.g. rk-local for `ring up`).
+    #[arg(long)]
+    netns: Option<String>,
+    /// Contact points, comma-separated `IP:port`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    nodes: Vec<SocketAddr>,
+    /// Keyspace (created with SimpleStrategy if missing; table `<keyspace>.kv`).
+    #[arg(long, default_value = "load")]
+    keyspace: String,
+    /// Replication factor of a keyspace this creates.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    replication_factor: u32,
+    /// Consistency level of every request (one, quorum, all, local_quorum, ...).
+    #[arg(long, default_value = "quorum", value_parser = load::parse_consistency)]
+    consistency: scylla::statement::Consistency,
+    /// Total requests per second.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    rate: u32,
+    /// Share of requests that are writes (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_parser = load::parse_share)]
+    write_share: f64,
+    /// At most this many requests in flight.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    concurrency: u32,
+    /// Payload bytes per write.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(..=1_048_576))]
+    payload: u32,
+    /// How long to run: 500ms, 60s, 2m, 1h.
+    #[arg(long, default_value = "60s", value_parser = load::parse_duration)]
+    duration: Duration,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Afterwards, read back every acknowledged write at the same consistency; the report
+    /// gets `missing` (a count) and `missing_keys` (the first 100), and the command
+    /// fails if any is missing.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +136,7 @@ fn main() -> Result<()> {
                 std::thread::park();
             }
         }
+        Cmd::Load(args) => run_load(args),
         Cmd::Ring { action } => match action {
             RingCmd::Up {
                 nodes,
@@ -190,5 +239,90 @@ fn down(dir: &std::path::Path) -> Result<()> {
     }
     Netns::delete(NETNS);
     eprintln!("ring in {} stopped ({} nodes)", dir.display(), pids.len());
+    Ok(())
+}
+
+fn run_load(args: LoadArgs) -> Result<()> {
+    let LoadArgs {
+        netns,
+        nodes,
+        keyspace,
+        replication_factor,
+        consistency,
+        rate,
+        write_share,
+        concurrency,
+        payload,
+        duration,
+        out,
+        check,
+    } = args;
+    let ns = netns.as_deref().map(Netns::existing);
+    let spec = LoadSpec {
+        keyspace: keyspace.clone(),
+        replication_factor,
+        consistency,
+        rate,
+        write_share,
+        concurrency: usize::try_from(concurrency)?,
+        payload: usize::try_from(payload)?,
+        ..LoadSpec::new(nodes.clone())
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Start first: until the load runs, a signal ends the process the usual way.
+    let load = Load::start(ns.as_ref(), spec)?;
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_rt = rt.enter();
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
+    eprintln!("load running against {nodes:?} for {duration:?} (SIGINT/SIGTERM stops it)");
+    rt.block_on(async {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = term.recv() => eprintln!("SIGTERM: stopping the load"),
+            _ = int.recv() => eprintln!("SIGINT: stopping the load"),
+        }
+    });
+    // Stopping waits for requests in flight (up to the driver's request timeout): on a
+    // thread, so that a second signal can abort.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(load.stop());
+    });
+    let report = rt.block_on(async {
+        tokio::select! {
+            report = rx => report.context("the load stopped without a report")?,
+            _ = term.recv() => bail!("second signal: aborted while requests were in flight"),
+            _ = int.recv() => bail!("second signal: aborted while requests were in flight"),
+        }
+    })?;
+    let mut json = serde_json::to_value(&report)?;
+    let mut missing_count = 0;
+    if check {
+        eprintln!(
+            "reading back {} acknowledged writes ...",
+            report.acked.len()
+        );
+        let missing =
+            load::missing_writes(ns.as_ref(), &nodes, &keyspace, &report.acked, consistency)?;
+        missing_count = missing.len();
+        json["missing"] = missing_count.into();
+        json["missing_keys"] = missing.iter().take(100).copied().collect::<Vec<_>>().into();
+    }
+    let text = serde_json::to_string_pretty(&json)?;
+    if let Some(out) = &out {
+        std::fs::write(out, format!("{text}\n"))
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    println!("{text}");
+    if missing_count > 0 {
+        bail!("{missing_count} acknowledged writes are missing");
+    }
     Ok(())
 }

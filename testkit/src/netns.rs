@@ -93,15 +93,36 @@ impl Netns {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let path = PathBuf::from("/run/netns").join(&self.name);
-        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-        std::thread::spawn(move || -> Result<T> {
-            setns(&file, CloneFlags::CLONE_NEWNET).context("setns")?;
+        spawn_in(Some(self), "netns", f)?
+            .join()
+            .map_err(|_| anyhow::anyhow!("namespace thread panicked"))?
+    }
+}
+
+/// Spawns a thread named `name` that first joins `netns` (None: stays in this process's
+/// namespace), then runs `f`. Namespaces are per thread, so everything `f` does (a tokio
+/// current-thread runtime, say) lives there. The handle yields `Err` if joining failed.
+pub fn spawn_in<T: Send + 'static>(
+    netns: Option<&Netns>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<Result<T>>> {
+    let file = match netns {
+        Some(ns) => {
+            let path = PathBuf::from("/run/netns").join(&ns.name);
+            Some(File::open(&path).with_context(|| format!("cannot open {}", path.display()))?)
+        }
+        None => None,
+    };
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || -> Result<T> {
+            if let Some(file) = file {
+                setns(&file, CloneFlags::CLONE_NEWNET).context("setns")?;
+            }
             Ok(f())
         })
-        .join()
-        .map_err(|_| anyhow::anyhow!("namespace thread panicked"))?
-    }
+        .with_context(|| format!("cannot spawn thread {name}"))
 }
 
 impl Drop for Netns {
