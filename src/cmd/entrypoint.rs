@@ -246,7 +246,9 @@ pub async fn run(
         killed,
     } = ended?;
     let mut code = supervise::exit_code(end);
-    if !stop_requested {
+    // A drain that could not finish stops Cassandra itself (SIGTERM): a shutdown too.
+    let marker = run.marker().ok().flatten();
+    if !stop_requested && marker.is_none() {
         warn!(
             ?end,
             exit_code = code,
@@ -254,8 +256,8 @@ pub async fn run(
         );
         return Ok(Outcome::Exit(code));
     }
-    // The last word on the shutdown: drained, with nothing left in the commit log, or not.
-    let outcome = run.marker().ok().flatten().and_then(|m| m.outcome);
+    // The last word on the shutdown: drained (nothing for the next start to replay), or not.
+    let outcome = marker.and_then(|m| m.outcome);
     let verdict = shutdown_verdict(outcome.as_ref(), killed);
     if verdict.clean {
         code = 0;

@@ -6,6 +6,7 @@
 //! * [`ring`] — a local Cassandra ring whose nodes are started by `ringkeeper entrypoint`.
 //! * [`load`] — a client load (writes and reads on the `scylla` driver with its defaults)
 //!   that counts failures by kind and checks every acknowledged write.
+//! * [`rolling`] — a rolling restart under that load, the way a StatefulSet does it.
 
 pub mod dns;
 pub mod load;
@@ -13,3 +14,4 @@ pub mod netns;
 pub mod pki;
 pub mod pod;
 pub mod ring;
+pub mod rolling;

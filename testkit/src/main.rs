@@ -1,5 +1,6 @@
 //! `rk-testkit`: the local ring for people (`ring up|down|status`), the DNS server the
-//! ring runs in the background (`dns`), and a client load against a ring (`load`).
+//! ring runs in the background (`dns`), a client load against a ring (`load`), and a
+//! rolling restart under load, side by side with a bare `nodetool drain` (`rolling`).
 //! Test-only; not shipped.
 
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use ringkeeper_testkit::dns::{self, DnsThread, ZoneSource};
 use ringkeeper_testkit::load::{self, Load, LoadSpec};
 use ringkeeper_testkit::netns::Netns;
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
+use ringkeeper_testkit::rolling;
 
 #[derive(Parser)]
 #[command(name = "rk-testkit", about = "ringkeeper's test harness")]
@@ -42,6 +44,23 @@ enum Cmd {
     /// Run a client load (writes and reads at a steady rate) for `--duration` or until
     /// SIGINT/SIGTERM, then print the report as JSON (a second signal aborts).
     Load(LoadArgs),
+    /// A rolling restart of a fresh 3-pod ring under a QUORUM load, side by side: once
+    /// with a bare `nodetool drain` as preStop, once with `ringkeeper drain`. Prints each
+    /// run's JSON report on stderr and the side-by-side table (Markdown) on stdout.
+    Rolling {
+        /// State directory (emptied first).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Cassandra version to run.
+        #[arg(long, default_value = "5.0.8")]
+        cassandra: String,
+        /// Total client requests per second (half writes, half reads).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+        rate: u32,
+        /// The pods' terminationGracePeriodSeconds.
+        #[arg(long, default_value = "30s", value_parser = load::parse_duration)]
+        grace: Duration,
+    },
 }
 
 #[derive(clap::Args)]
@@ -137,6 +156,12 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Load(args) => run_load(args),
+        Cmd::Rolling {
+            dir,
+            cassandra,
+            rate,
+            grace,
+        } => rolling(&dir, &cassandra, rate, grace),
         Cmd::Ring { action } => match action {
             RingCmd::Up {
                 nodes,
@@ -174,6 +199,52 @@ fn read(dir: &std::path::Path, name: &str) -> Result<String> {
         .with_context(|| format!("no ring in {} (run `ring up` first)", dir.display()))?
         .trim()
         .to_owned())
+}
+
+/// The namespace of `rolling`'s ring (not the local ring's: both may exist).
+const ROLLING_NETNS: &str = "rk-rolling";
+
+fn rolling(dir: &std::path::Path, version: &str, rate: u32, grace: Duration) -> Result<()> {
+    let cassandra = ring::Cassandra::fetch(version)?;
+    let _ = std::fs::remove_dir_all(dir);
+    let mut spec = spec_for(dir, cassandra)?;
+    spec.netns = ROLLING_NETNS.into();
+    spec.grace_period = grace;
+    // As in production: CQL opens only once gossip has settled.
+    spec.jvm_opts = vec!["-Dcassandra.skip_wait_for_gossip_to_settle=-1".into()];
+    let mut ring = Ring::create(spec)?;
+    for o in 0..3 {
+        eprintln!("starting pod {o} ...");
+        ring.start_ready(o, Duration::from_secs(240))?;
+    }
+    let nodes: Vec<SocketAddr> = (0..3)
+        .map(|o| SocketAddr::new(ring::default_ip(o), 9042))
+        .collect();
+    let mut runs = Vec::new();
+    for (prestop, keyspace) in [
+        (ring::PreStop::NodetoolDrain, "load_nodetool"),
+        (ring::PreStop::Ringkeeper(vec![]), "load_ringkeeper"),
+    ] {
+        let mut load = LoadSpec::new(nodes.clone());
+        load.keyspace = keyspace.into();
+        load.rate = rate;
+        eprintln!(
+            "rolling restart with preStop `{}` ...",
+            rolling::label(&prestop)
+        );
+        let report = rolling::rolling_restart(
+            &mut ring,
+            &[0, 1, 2],
+            &prestop,
+            grace,
+            load,
+            Duration::from_secs(5),
+        )?;
+        eprintln!("{}", serde_json::to_string(&report)?);
+        runs.push(report);
+    }
+    print!("{}", rolling::table(version, &runs));
+    Ok(())
 }
 
 fn up(nodes: u32, dir: PathBuf, version: &str) -> Result<()> {

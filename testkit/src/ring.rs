@@ -109,6 +109,8 @@ pub struct RingSpec {
     pub entrypoint_args: Vec<String>,
     /// The pods' terminationGracePeriodSeconds (`--grace-period` of the entrypoint).
     pub grace_period: Duration,
+    /// Extra JVM flags for every node (after the harness's own, so they win).
+    pub jvm_opts: Vec<String>,
 }
 
 impl RingSpec {
@@ -128,6 +130,7 @@ impl RingSpec {
             conf_template: repo_root().join("tests/cassandra/conf"),
             entrypoint_args: Vec::new(),
             grace_period: Duration::from_secs(30),
+            jvm_opts: Vec::new(),
         }
     }
 
@@ -375,6 +378,7 @@ impl Ring {
             "-Dcassandra.broadcast_interval_ms=5000".into(),
         ]
         .into_iter()
+        .chain(spec.jvm_opts.iter().cloned())
         .chain(opts.jvm_opts.iter().cloned())
         .collect::<Vec<String>>()
         .join(" ");

@@ -1,0 +1,199 @@
+//! A rolling restart the way a StatefulSet's RollingUpdate does it, under client load:
+//! pods from the highest ordinal down, each stopped the way the kubelet stops a pod
+//! (preStop hook, SIGTERM to PID 1, SIGKILL at the end of the grace period), started
+//! again through the entrypoint, and the next one only once `ringkeeper ready` passes.
+//! Afterwards every acknowledged write is read back. Used by tests/drain.rs and by
+//! `rk-testkit rolling` (scripts/bench-rolling).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use scylla::statement::Consistency;
+use serde::Serialize;
+
+use crate::load::{Load, LoadReport, LoadSpec, missing_writes};
+use crate::ring::{NodeOpts, PreStop, Ring};
+
+/// How one pod's restart went.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodRestart {
+    /// Ordinal.
+    pub ordinal: u32,
+    /// The preStop hook's exit code.
+    pub prestop_code: Option<i32>,
+    /// How long the hook ran (s).
+    pub prestop_s: f64,
+    /// From the hook's start to the container's exit (s).
+    pub stop_s: f64,
+    /// Killed at the end of the grace period.
+    pub killed: bool,
+    /// The entrypoint's exit code.
+    pub exit_code: Option<i32>,
+    /// From the start again to `ready` passing (s).
+    pub back_ready_s: f64,
+    /// `ringkeeper drain`'s summary, when it was the hook.
+    pub drain: Option<serde_json::Value>,
+}
+
+/// How a rolling restart went.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollingReport {
+    /// Which preStop hook.
+    pub prestop: String,
+    /// What the clients saw.
+    pub load: LoadReport,
+    /// Acknowledged writes not found afterwards at QUORUM.
+    pub missing: usize,
+    /// Each pod's restart, in order.
+    pub pods: Vec<PodRestart>,
+}
+
+/// A short label for a hook.
+pub fn label(prestop: &PreStop) -> String {
+    match prestop {
+        PreStop::NodetoolDrain => "nodetool drain".into(),
+        PreStop::Ringkeeper(_) => "ringkeeper drain".into(),
+    }
+}
+
+/// Restarts `ordinals` (highest first) one by one under `load`, with `prestop` as the
+/// hook and `grace` as terminationGracePeriodSeconds; `settle` of steady load comes
+/// before the first stop and after the last pod is ready again.
+pub fn rolling_restart(
+    ring: &mut Ring,
+    ordinals: &[u32],
+    prestop: &PreStop,
+    grace: Duration,
+    load: LoadSpec,
+    settle: Duration,
+) -> Result<RollingReport> {
+    let nodes: Vec<SocketAddr> = load.nodes.clone();
+    let keyspace = load.keyspace.clone();
+    let running = Load::start(Some(ring.netns()), load)?;
+    std::thread::sleep(settle);
+    let mut pods = Vec::new();
+    let mut order = ordinals.to_vec();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    for o in order {
+        let stop = ring.stop_like_kubelet(o, Some(prestop), grace)?;
+        let ip = ring.node(o)?.ip;
+        let back = Instant::now();
+        ring.start(o, ip, &NodeOpts::default())?;
+        wait_ready(ring, o, Duration::from_secs(240))?;
+        let hook = stop.hook.as_ref();
+        pods.push(PodRestart {
+            ordinal: o,
+            prestop_code: hook.map(|h| h.code),
+            prestop_s: hook.map_or(0.0, |h| h.took.as_secs_f64()),
+            stop_s: stop.took.as_secs_f64(),
+            killed: stop.killed,
+            exit_code: stop.status.code(),
+            back_ready_s: back.elapsed().as_secs_f64(),
+            drain: hook
+                .filter(|_| matches!(prestop, PreStop::Ringkeeper(_)))
+                .and_then(|h| serde_json::from_str(h.stdout.trim()).ok()),
+        });
+    }
+    std::thread::sleep(settle);
+    let report = running.stop()?;
+    let missing = missing_writes(
+        Some(ring.netns()),
+        &nodes,
+        &keyspace,
+        &report.acked,
+        Consistency::Quorum,
+    )?;
+    Ok(RollingReport {
+        prestop: label(prestop),
+        load: report,
+        missing: missing.len(),
+        pods,
+    })
+}
+
+/// Waits until `ringkeeper ready` passes for the pod, as the StatefulSet controller
+/// waits for Ready before it moves on.
+fn wait_ready(ring: &mut Ring, ordinal: u32, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = ring.try_exit(ordinal)? {
+            bail!(
+                "pod {ordinal} exited ({status}) before it was ready again\n{}",
+                ring.logs_tail(ordinal)
+            );
+        }
+        if ring.ready(ordinal)?.0 == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "pod {ordinal} not ready after {timeout:?}\n{}",
+                ring.logs_tail(ordinal)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The side-by-side table of two or more runs, in Markdown.
+pub fn table(version: &str, runs: &[RollingReport]) -> String {
+    let mut out = format!(
+        "| Cassandra {version}, rolling restart of 3 pods | {} |\n|---|{}\n",
+        runs.iter()
+            .map(|r| format!("preStop `{}`", r.prestop))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(runs.len())
+    );
+    let row = |name: &str, f: &dyn Fn(&RollingReport) -> String| {
+        format!(
+            "| {name} | {} |\n",
+            runs.iter().map(f).collect::<Vec<_>>().join(" | ")
+        )
+    };
+    out += &row("requests ok (writes + reads)", &|r| {
+        format!("{}", r.load.writes_ok + r.load.reads_ok)
+    });
+    out += &row("failed requests", &|r| format!("{}", r.load.failed()));
+    out += &row("failed, by kind", &|r| {
+        if r.load.failures.is_empty() {
+            "none".into()
+        } else {
+            r.load
+                .failures
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    });
+    out += &row("acknowledged writes lost", &|r| format!("{}", r.missing));
+    out += &row("latency p50 / p99 / max", &|r| {
+        format!(
+            "{:.1} / {:.1} / {:.0} ms",
+            r.load.latency_p50, r.load.latency_p99, r.load.latency_max
+        )
+    });
+    out += &row("longest gap without a success", &|r| {
+        format!("{:.2} s", r.load.longest_gap.as_secs_f64())
+    });
+    out += &row("preStop per pod (s)", &|r| {
+        r.pods
+            .iter()
+            .map(|p| format!("{:.1}", p.prestop_s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    out += &row("preStop start to exit per pod (s)", &|r| {
+        r.pods
+            .iter()
+            .map(|p| format!("{:.1}", p.stop_s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    out += &row("whole run (s)", &|r| {
+        format!("{:.0}", r.load.duration.as_secs_f64())
+    });
+    out
+}
