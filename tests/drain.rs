@@ -133,6 +133,7 @@ fn a_drain_is_staged_bounded_idempotent_and_leaves_nothing_to_replay() {
             "inspect",
             "announce_shutdown",
             "clients_quiet",
+            "close_clients",
             "drain",
             "verify"
         ]
@@ -292,6 +293,9 @@ fn rolling_restart_side_by_side(version: &str, name: &str) {
     // As in production: a node opens CQL only once gossip has settled, so a client it
     // serves right after a restart finds the other replicas alive.
     ring.spec.jvm_opts = vec!["-Dcassandra.skip_wait_for_gossip_to_settle=-1".into()];
+    // Each nodetool run starts a JVM, which takes 5-7 s here while three nodes and the
+    // load share two cores: 60 s (as the manifests set it) keeps the drain well inside.
+    ring.spec.grace_period = Duration::from_secs(60);
     let grace = ring.spec.grace_period;
     for o in 0..3 {
         ring.start_ready(o, BOOT)

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use crate::config::DrainConfig;
 use crate::decide::drain::{
-    self, ClientSample, Marker, Mode, Nothing, Outcome, Process, Stage, Start,
+    self, ClientSample, Clients, Marker, Mode, ModeRead, Nothing, Outcome, Process, Stage, Start,
 };
 use crate::decide::ring::{Readiness, readiness};
 use crate::edge::cql::{self, CqlSettings, Node};
@@ -165,6 +165,7 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
     let process = record.map_or(Process::Unrecorded, |r| r.state());
     let settings = cql::load_settings(cfg.cql.port, CQL_LOOK, CQL_LOOK, &cfg.cql.access)?;
     let (node, mode) = look(&d, process, &settings).await;
+    let version = node.as_ref().and_then(|(_, v)| v.clone());
     let mode_text = match &mode {
         Ok(m) => format!("{m:?}"),
         Err(e) => e.clone(),
@@ -177,6 +178,7 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
     let mode_before = mode.as_ref().ok().cloned();
 
     let outcome = match drain::start(process, &mode) {
+        Start::Nothing(Nothing::AlreadyDrained) => Outcome::AlreadyDrained,
         Start::Nothing(why) => Outcome::NothingToDrain {
             why: nothing_text(&why),
         },
@@ -188,7 +190,7 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
             }
         }
         Start::AwaitDrained => await_drained(&mut d).await,
-        Start::Drain => staged(&mut d, node.as_ref()).await,
+        Start::Drain => staged(&mut d, node.as_ref().map(|(n, _)| n), version.as_deref()).await,
     };
     let sigterm = match &outcome {
         Outcome::CutShort { .. } | Outcome::NotDrained { .. } => terminate(&mut d, record),
@@ -210,7 +212,7 @@ async fn look(
     d: &Drain<'_>,
     process: Process,
     settings: &CqlSettings,
-) -> (Option<Node>, Result<Mode, String>) {
+) -> (Option<(Node, Option<String>)>, Result<Mode, String>) {
     if process == Process::Gone {
         return (None, Err("not running".into()));
     }
@@ -222,14 +224,15 @@ async fn look(
             rows.iter()
                 .find(|g| g.address.is_some() && g.address == local.broadcast_address)
         });
-        Some((node, readiness(&local, own)))
+        let version = local.release_version.clone();
+        Some((node, version, readiness(&local, own)))
     })
     .await;
-    if let Ok(Some((node, Readiness::Ready))) = answer {
-        return (Some(node), Ok(Mode::Normal));
+    if let Ok(Some((node, version, Readiness::Ready))) = answer {
+        return (Some((node, version)), Ok(Mode::Normal));
     }
     let node = match answer {
-        Ok(Some((node, _))) => Some(node),
+        Ok(Some((node, version, _))) => Some((node, version)),
         _ => None,
     };
     let mode = match d.nodetool(&["netstats"]).await {
@@ -241,11 +244,11 @@ async fn look(
     (node, mode)
 }
 
-/// (b) announce, (b) clients quiet, (c) drain, (d) verify.
-async fn staged(d: &mut Drain<'_>, node: Option<&Node>) -> Outcome {
-    // Peers mark the node down at once and tell their clients; they stop sending it
-    // replica traffic (hints are kept instead). The drain's own announcement comes only
-    // after it has closed the native transport.
+/// (b) announce, (b) clients move away, (b) close the native transport, (c) drain,
+/// (d) verify.
+async fn staged(d: &mut Drain<'_>, node: Option<&Node>, version: Option<&str>) -> Outcome {
+    // Peers mark the node down at once, stop sending it replica traffic (hints are kept
+    // instead) and send DOWN events to their clients.
     let since = Instant::now();
     match d.nodetool(&["disablegossip"]).await {
         Ok(_) => d.done(Stage::AnnounceShutdown, since, "peers told: shutdown"),
@@ -266,9 +269,27 @@ async fn staged(d: &mut Drain<'_>, node: Option<&Node>) -> Outcome {
     let budget = drain::client_wait_budget(d.left(), d.cfg.settings.client_wait);
     let result = match node {
         None => "skipped: the node does not answer CQL".to_owned(),
-        Some(node) => clients_quiet(node, since, budget).await,
+        Some(node) => clients_leave(node, since, budget).await,
     };
     d.done(Stage::ClientsQuiet, since, result);
+
+    // Closed at once: the requests that follow go to other nodes.
+    let since = Instant::now();
+    let close = drain::close_clients_command(version);
+    match d.nodetool(close).await {
+        Ok(_) => d.done(Stage::CloseClients, since, close.join(" ")),
+        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+            d.done(Stage::CloseClients, since, "deadline");
+            return Outcome::CutShort {
+                stage: Stage::CloseClients,
+            };
+        }
+        // The drain closes the native transport too.
+        Err(Some(e)) => {
+            warn!(error = %e, "could not close the native transport first; the drain will");
+            d.done(Stage::CloseClients, since, format!("skipped: {e}"));
+        }
+    }
 
     let since = Instant::now();
     match d.nodetool(&["drain"]).await {
@@ -290,9 +311,9 @@ async fn staged(d: &mut Drain<'_>, node: Option<&Node>) -> Outcome {
     verify(d).await
 }
 
-/// Waits until the node's clients (everyone but ringkeeper) stop sending requests, for at
-/// most `budget`; returns what was seen.
-async fn clients_quiet(node: &Node, since: Instant, budget: Duration) -> String {
+/// Watches this node's clients (everyone but ringkeeper) after the announcement, for at
+/// most `budget`, until they are gone or plainly ignore it; returns what was seen.
+async fn clients_leave(node: &Node, since: Instant, budget: Duration) -> String {
     let mut samples: Vec<ClientSample> = Vec::new();
     loop {
         match node.client_traffic().await {
@@ -303,61 +324,54 @@ async fn clients_quiet(node: &Node, since: Instant, budget: Duration) -> String 
             }),
             Err(e) => return format!("stopped watching: {e}"),
         }
-        if drain::clients_quiet(&samples) {
-            let last = samples.last().map_or(0, |s| s.connections);
-            return format!("quiet: {last} client connection(s), no request for 1s");
+        let (first, last) = (samples[0], samples[samples.len() - 1]);
+        let seen = format!(
+            "{} request(s) over {} connection(s) in {:.1}s",
+            last.requests.saturating_sub(first.requests),
+            last.connections,
+            last.at.saturating_sub(first.at).as_secs_f64()
+        );
+        match drain::clients(&samples) {
+            Clients::Quiet => return format!("quiet: {seen}"),
+            Clients::Ignoring => {
+                return format!(
+                    "clients keep sending (their drivers ignore DOWN events; they move when the \
+                     connections close): {seen}"
+                );
+            }
+            Clients::Leaving if since.elapsed() + CLIENT_POLL > budget => {
+                return format!("not quiet within {budget:?}: {seen}");
+            }
+            Clients::Leaving => tokio::time::sleep(CLIENT_POLL).await,
         }
-        if since.elapsed() + CLIENT_POLL > budget {
-            let (first, last) = (samples[0], samples[samples.len() - 1]);
-            return format!(
-                "not quiet after {budget:?}: {} request(s) over {} connection(s) meanwhile",
-                last.requests.saturating_sub(first.requests),
-                last.connections
-            );
-        }
-        tokio::time::sleep(CLIENT_POLL).await;
     }
 }
 
-/// (d) The node reports DRAINED and its native port is closed.
+/// (d) The node reports DRAINED and its native port is closed. The port is checked
+/// first (cheap); the mode is read only with time left for a nodetool run.
 async fn verify(d: &mut Drain<'_>) -> Outcome {
     let since = Instant::now();
-    let mode = match d.nodetool(&["netstats"]).await {
-        Ok(text) => Mode::from_nodetool(&text),
-        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
-            d.done(Stage::Verify, since, "deadline");
-            return Outcome::CutShort {
-                stage: Stage::Verify,
-            };
-        }
-        Err(Some(e)) => {
-            d.done(Stage::Verify, since, e.to_string());
-            return Outcome::NotDrained {
-                stage: Stage::Verify,
-                why: format!("nodetool drain returned, but the mode could not be read: {e}"),
-            };
-        }
-    };
     let port = SocketAddr::new(d.cfg.host, d.cfg.cql.port);
-    let open = tokio::time::timeout(
+    let port_open = tokio::time::timeout(
         Duration::from_millis(500),
         tokio::net::TcpStream::connect(port),
     )
     .await
     .is_ok_and(|r| r.is_ok());
-    let seen = format!(
-        "mode {mode:?}, native port {}",
-        if open { "open" } else { "closed" }
-    );
-    d.done(Stage::Verify, since, seen.clone());
-    if mode == Some(Mode::Drained) && !open {
-        Outcome::Drained
+    let mode = if port_open {
+        ModeRead::Unread("the native port is still open".into())
     } else {
-        Outcome::NotDrained {
-            stage: Stage::Verify,
-            why: format!("nodetool drain returned, but the node is not drained: {seen}"),
+        match d.nodetool(&["netstats"]).await {
+            Ok(text) => ModeRead::Read(Mode::from_nodetool(&text)),
+            Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+                ModeRead::Unread("no time left before the deadline".into())
+            }
+            Err(Some(e)) => ModeRead::Unread(e.to_string()),
         }
-    }
+    };
+    let (outcome, seen) = drain::after_drain(&mode, port_open);
+    d.done(Stage::Verify, since, seen);
+    outcome
 }
 
 /// Waits for a drain someone else started (a bare `nodetool drain`) to end.

@@ -2,13 +2,15 @@
 //! grace period each stage may use, when clients have gone quiet, and how a drain ended
 //! (its outcome, exit code and whether the shutdown was clean).
 //!
-//! The order of the stages is the point (see `cassandra-internals.md` §5): a bare
-//! `nodetool drain` closes the native transport before peers are told, so clients learn
-//! that the node is gone from their own failed requests. Here the node first announces
+//! The order of the stages is the point (see `cassandra-internals.md` §5 and the measured
+//! rolling restarts in BENCHMARKS.md): a bare `nodetool drain` closes the native transport
+//! before peers are told, and on 5.0 it first answers every new request with "Server is
+//! shutting down" while it waits for the requests in flight. Here the node first announces
 //! its shutdown through gossip (peers mark it down at once, stop sending it replica
-//! traffic and tell their clients), then waits, bounded, until its own clients stop
-//! sending requests, and only then drains, which closes the native transport, flushes
-//! every memtable and recycles the commit log.
+//! traffic and send DOWN events to their clients), waits, bounded, while its own clients
+//! move away (or until it is plain that their drivers ignore DOWN events), then closes
+//! the native transport at once, so the next requests go to other nodes, and only then
+//! drains: flushes every memtable and recycles the commit log.
 
 use std::time::Duration;
 
@@ -142,6 +144,8 @@ pub enum Stage {
     AnnounceShutdown,
     /// (b) Waiting until this node's clients stop sending requests.
     ClientsQuiet,
+    /// (b) Closing the native transport (`nodetool disablebinary`).
+    CloseClients,
     /// (c) `nodetool drain`: closes the native transport, flushes, recycles the commit log.
     Drain,
     /// (d) The node reports DRAINED and its native port is closed.
@@ -174,20 +178,117 @@ pub struct ClientSample {
 /// a steady client at a few requests a second, short beside a grace period.
 pub const QUIET_WINDOW: Duration = Duration::from_millis(1000);
 
-/// True when clients have stopped: no client connection is left, or none sent a request
-/// for `QUIET_WINDOW` (comparing the latest sample with the last one at least that old).
-pub fn clients_quiet(samples: &[ClientSample]) -> bool {
-    let Some(last) = samples.last() else {
-        return false;
+/// How long clients get to react to the announcement before their traffic is compared
+/// with its first second. Drivers that honour a DOWN event stop routing to the node within
+/// milliseconds; the Java driver 4.x and the Rust `scylla` driver ignore DOWN for a node
+/// they still have connections to, and keep sending until the connections close.
+pub const REACTION_WINDOW: Duration = Duration::from_millis(2000);
+
+/// What this node's clients did since the shutdown was announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clients {
+    /// No client connection left, or no request for `QUIET_WINDOW`.
+    Quiet,
+    /// Still sending, at least half as much as in the first second after the
+    /// announcement: these drivers do not act on DOWN events, so waiting longer only
+    /// spends the grace period.
+    Ignoring,
+    /// Too early to tell, or traffic is falling: wait on.
+    Leaving,
+}
+
+/// Judges client traffic from samples taken since the announcement.
+pub fn clients(samples: &[ClientSample]) -> Clients {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Clients::Leaving;
     };
     if last.connections == 0 {
-        return true;
+        return Clients::Quiet;
     }
-    samples
+    let last_second = samples
         .iter()
         .rev()
-        .find(|s| last.at.saturating_sub(s.at) >= QUIET_WINDOW)
-        .is_some_and(|old| old.requests >= last.requests)
+        .find(|s| last.at.saturating_sub(s.at) >= QUIET_WINDOW);
+    let Some(last_second) = last_second else {
+        return Clients::Leaving;
+    };
+    if last_second.requests >= last.requests {
+        return Clients::Quiet;
+    }
+    if last.at.saturating_sub(first.at) < REACTION_WINDOW {
+        return Clients::Leaving;
+    }
+    // Requests in the first second against requests in the last second.
+    let first_second = samples
+        .iter()
+        .find(|s| s.at.saturating_sub(first.at) >= QUIET_WINDOW)
+        .unwrap_or(last);
+    let early = first_second.requests.saturating_sub(first.requests);
+    let late = last.requests.saturating_sub(last_second.requests);
+    if late * 2 >= early {
+        Clients::Ignoring
+    } else {
+        Clients::Leaving
+    }
+}
+
+/// The nodetool command that closes the native transport. On 5.0 a plain `disablebinary`
+/// waits for requests in flight and meanwhile answers every new request on the open
+/// connections with "Server is shutting down" (Overloaded, which drivers do not retry for
+/// statements not marked idempotent); `-f` closes at once, so only the requests in flight
+/// at that instant fail and the next ones go to other nodes. 4.x has no `-f` and closes
+/// at once.
+pub fn close_clients_command(release_version: Option<&str>) -> &'static [&'static str] {
+    let major = release_version
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(m) if m >= 5 => &["disablebinary", "-f"],
+        _ => &["disablebinary"],
+    }
+}
+
+/// The mode as read after `nodetool drain` returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeRead {
+    /// What `nodetool netstats` said (`None`: no Mode line).
+    Read(Option<Mode>),
+    /// Not read, and why (the deadline, JMX gone, the port still open).
+    Unread(String),
+}
+
+/// Judges a drain once `nodetool drain` returned 0, from the mode and the native port;
+/// returns the outcome and what was seen. `nodetool drain` is synchronous and returns 0
+/// only once Cassandra set DRAINED, so a mode that could not be read with the port closed
+/// still counts as drained (and says so); an open port or another mode never does.
+pub fn after_drain(mode: &ModeRead, port_open: bool) -> (Outcome, String) {
+    let port = if port_open { "open" } else { "closed" };
+    let not_drained = |seen: String| {
+        (
+            Outcome::NotDrained {
+                stage: Stage::Verify,
+                why: format!("nodetool drain returned, but {seen}"),
+            },
+            seen,
+        )
+    };
+    match mode {
+        _ if port_open => not_drained(format!("the native port is {port}")),
+        ModeRead::Read(Some(Mode::Drained)) => (
+            Outcome::Drained,
+            format!("mode DRAINED, native port {port}"),
+        ),
+        ModeRead::Read(other) => not_drained(format!(
+            "the mode is {other:?}, not DRAINED (native port {port})"
+        )),
+        ModeRead::Unread(why) => (
+            Outcome::Drained,
+            format!(
+                "native port {port}; mode not read ({why}): nodetool drain returned 0, which it \
+                 does only once the node is DRAINED"
+            ),
+        ),
+    }
 }
 
 /// How a drain ended.
@@ -405,30 +506,49 @@ mod tests {
     }
 
     #[test]
-    fn quiet_table() {
+    fn client_traffic_table() {
+        use Clients::*;
         let s = |ms: u64, connections: u32, requests: u64| ClientSample {
             at: Duration::from_millis(ms),
             connections,
             requests,
         };
-        let cases: &[(&[ClientSample], bool)] = &[
-            (&[], false),
+        let cases: &[(&[ClientSample], Clients)] = &[
+            (&[], Leaving),
             // No client connection left.
-            (&[s(0, 0, 0)], true),
-            // Requests still arriving.
-            (&[s(0, 2, 10), s(500, 2, 20), s(1000, 2, 30)], false),
+            (&[s(0, 0, 0)], Quiet),
+            // Requests still arriving, too early to judge.
+            (&[s(0, 2, 10), s(500, 2, 20), s(1000, 2, 30)], Leaving),
             // Not watched long enough to tell.
-            (&[s(0, 2, 10), s(500, 2, 10)], false),
+            (&[s(0, 2, 10), s(500, 2, 10)], Leaving),
             // Nothing new for a whole window.
             (
                 &[s(0, 2, 10), s(500, 2, 30), s(1000, 2, 30), s(1500, 2, 30)],
-                true,
+                Quiet,
             ),
             // A request late in the window.
-            (&[s(0, 2, 30), s(600, 2, 30), s(1100, 2, 31)], false),
+            (&[s(0, 2, 30), s(600, 2, 30), s(1100, 2, 31)], Leaving),
+            // Two seconds on, as busy as at first: DOWN events are ignored.
+            (&[s(0, 2, 0), s(1000, 2, 60), s(2000, 2, 125)], Ignoring),
+            // Falling off: drivers are moving away.
+            (&[s(0, 2, 0), s(1000, 2, 60), s(2000, 2, 70)], Leaving),
         ];
         for (samples, want) in cases {
-            assert_eq!(clients_quiet(samples), *want, "{samples:?}");
+            assert_eq!(clients(samples), *want, "{samples:?}");
+        }
+    }
+
+    #[test]
+    fn closing_clients_does_not_reject_new_requests_on_5_0() {
+        let cases: &[(Option<&str>, &[&str])] = &[
+            (Some("5.0.8"), &["disablebinary", "-f"]),
+            (Some("5.1-SNAPSHOT"), &["disablebinary", "-f"]),
+            (Some("4.1.10"), &["disablebinary"]),
+            (Some("4.0.17"), &["disablebinary"]),
+            (None, &["disablebinary"]),
+        ];
+        for (version, want) in cases {
+            assert_eq!(close_clients_command(*version), *want, "{version:?}");
         }
     }
 
@@ -490,6 +610,27 @@ mod tests {
             let v = shutdown_verdict(drain.as_ref(), *killed);
             assert_eq!(v.clean, *clean, "{drain:?} {killed}");
             assert!(v.why.unwrap_or_default().contains(why), "{why}");
+        }
+    }
+
+    #[test]
+    fn verification_table() {
+        let unread = ModeRead::Unread("deadline".into());
+        let cases: &[(ModeRead, bool, bool)] = &[
+            (ModeRead::Read(Some(Mode::Drained)), false, true),
+            (ModeRead::Read(Some(Mode::Drained)), true, false),
+            (ModeRead::Read(Some(Mode::Normal)), false, false),
+            (ModeRead::Read(None), false, false),
+            (unread.clone(), false, true),
+            (unread, true, false),
+        ];
+        for (mode, open, drained) in cases {
+            let (outcome, seen) = after_drain(mode, *open);
+            assert_eq!(outcome.drained(), *drained, "{mode:?} {open}: {seen}");
+            assert!(
+                seen.contains(if *open { "open" } else { "closed" }),
+                "{seen}"
+            );
         }
     }
 

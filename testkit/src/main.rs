@@ -58,7 +58,7 @@ enum Cmd {
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
         rate: u32,
         /// The pods' terminationGracePeriodSeconds.
-        #[arg(long, default_value = "30s", value_parser = load::parse_duration)]
+        #[arg(long, default_value = "60s", value_parser = load::parse_duration)]
         grace: Duration,
     },
 }
