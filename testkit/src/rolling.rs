@@ -34,6 +34,32 @@ pub struct PodRestart {
     pub back_ready_s: f64,
     /// `ringkeeper drain`'s summary, when it was the hook.
     pub drain: Option<serde_json::Value>,
+    /// The restart's commit log replay lines from Cassandra's log.
+    pub replay: Vec<String>,
+}
+
+impl PodRestart {
+    /// True when the restart replayed no mutation from the commit log (a drained node
+    /// leaves one empty segment behind, replayed as 0 mutations).
+    pub fn replayed_nothing(&self) -> bool {
+        replays_nothing(&self.replay)
+    }
+}
+
+/// True when replay lines (from [`replay_lines`]) show a start that replayed no mutation.
+pub fn replays_nothing(lines: &[String]) -> bool {
+    !lines.is_empty()
+        && lines
+            .iter()
+            .all(|l| l.contains("No commitlog files found") || l.contains(" 0 replayed mutations"))
+}
+
+/// The commit log replay lines of a system.log excerpt.
+pub fn replay_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("replayed mutations") || l.contains("No commitlog files found"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// How a rolling restart went.
@@ -79,8 +105,10 @@ pub fn rolling_restart(
         let stop = ring.stop_like_kubelet(o, Some(prestop), grace)?;
         let ip = ring.node(o)?.ip;
         let back = Instant::now();
+        let log_len = ring.system_log(o).len();
         ring.start(o, ip, &NodeOpts::default())?;
         wait_ready(ring, o, Duration::from_secs(240))?;
+        let replay = replay_lines(ring.system_log(o).get(log_len..).unwrap_or_default());
         let hook = stop.hook.as_ref();
         pods.push(PodRestart {
             ordinal: o,
@@ -93,6 +121,7 @@ pub fn rolling_restart(
             drain: hook
                 .filter(|_| matches!(prestop, PreStop::Ringkeeper(_)))
                 .and_then(|h| serde_json::from_str(h.stdout.trim()).ok()),
+            replay,
         });
     }
     std::thread::sleep(settle);
@@ -191,6 +220,13 @@ pub fn table(version: &str, runs: &[RollingReport]) -> String {
             .map(|p| format!("{:.1}", p.stop_s))
             .collect::<Vec<_>>()
             .join(", ")
+    });
+    out += &row("restarts that replayed nothing from the commit log", &|r| {
+        format!(
+            "{} of {}",
+            r.pods.iter().filter(|p| p.replayed_nothing()).count(),
+            r.pods.len()
+        )
     });
     out += &row("whole run (s)", &|r| {
         format!("{:.0}", r.load.duration.as_secs_f64())
