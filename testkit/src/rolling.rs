@@ -221,6 +221,9 @@ pub fn table(version: &str, runs: &[RollingReport]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     });
+    out += &row("`ringkeeper drain` stages, median of the pods (s)", &|r| {
+        stage_medians(r).unwrap_or_else(|| "n/a".into())
+    });
     out += &row("restarts that replayed nothing from the commit log", &|r| {
         format!(
             "{} of {}",
@@ -232,4 +235,30 @@ pub fn table(version: &str, runs: &[RollingReport]) -> String {
         format!("{:.0}", r.load.duration.as_secs_f64())
     });
     out
+}
+
+/// Each `ringkeeper drain` stage's median duration over the pods, in order, or `None`
+/// when the hook was not `ringkeeper drain`.
+fn stage_medians(run: &RollingReport) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut times: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for pod in &run.pods {
+        for stage in pod.drain.as_ref()?["stages"].as_array()? {
+            let name = stage["stage"].as_str()?.to_owned();
+            if !names.contains(&name) {
+                names.push(name.clone());
+            }
+            let ms = stage["ms"].as_f64()?;
+            times.entry(name).or_default().push(ms / 1000.0);
+        }
+    }
+    let parts: Vec<String> = names
+        .iter()
+        .map(|n| {
+            let mut v = times[n].clone();
+            v.sort_by(f64::total_cmp);
+            format!("{n} {:.1}", v[v.len() / 2])
+        })
+        .collect();
+    Some(parts.join(", "))
 }
