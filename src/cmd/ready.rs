@@ -1,11 +1,12 @@
-//! `ringkeeper ready`: the readiness probe. Asks only the local node, over one CQL
-//! connection, within `--timeout`.
+//! `ringkeeper ready`: the readiness probe. Reads the local node over one CQL connection
+//! (`edge::cql_probe`), within `--timeout`, and judges it with `decide::ring::readiness`.
 
 use tokio::time::timeout;
 
 use crate::config::ReadyConfig;
 use crate::decide::ring::{Readiness, readiness};
 use crate::edge::cql::{self, CqlError};
+use crate::edge::cql_probe;
 use crate::edge::rundir::RunDir;
 use crate::exit::Outcome;
 
@@ -27,26 +28,19 @@ pub async fn run(cfg: ReadyConfig) -> anyhow::Result<Outcome> {
     }
     // Bad credential or CA files are configuration errors (exit 2), not "not ready".
     let settings = cql::load_settings(cql_cfg.port, limit, limit, &cql_cfg.access)?;
-    let verdict = timeout(limit, async {
-        let node = cql::connect(host, &settings).await?;
-        let local = node.local().await?;
-        let gossip = node.gossip().await?;
-        let own = gossip.as_ref().map(|rows| {
-            rows.iter()
-                .find(|g| g.address.is_some() && g.address == local.broadcast_address)
-        });
-        Ok::<_, CqlError>(readiness(&local, own))
-    })
-    .await;
-    match verdict {
+    match timeout(limit, cql_probe::observe(host, &settings)).await {
         Err(_) => Ok(not_ready(format!(
             "no answer from {host}:{} within {limit:?}",
             cql_cfg.port
         ))),
         Ok(Err(e @ CqlError::Auth { .. })) => Err(e.into()),
         Ok(Err(e)) => Ok(not_ready(e.to_string())),
-        Ok(Ok(Readiness::Ready)) => Ok(Outcome::Answer("ready".into())),
-        Ok(Ok(Readiness::NotReady(reason))) => Ok(not_ready(reason)),
+        Ok(Ok(seen)) => Ok(
+            match readiness(&seen.local, seen.own_gossip.as_ref().map(Option::as_ref)) {
+                Readiness::Ready => Outcome::Answer("ready".into()),
+                Readiness::NotReady(reason) => not_ready(reason),
+            },
+        ),
     }
 }
 

@@ -49,6 +49,13 @@ pub struct CqlSettings {
 #[derive(Clone)]
 pub struct Secret(String);
 
+impl Secret {
+    /// The password itself, for the one place that sends it (a login).
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
@@ -319,11 +326,7 @@ pub async fn connect(ip: IpAddr, settings: &CqlSettings) -> Result<Node, CqlErro
                     CqlError::Auth { addr, detail }
                 } else if lower.contains("notvalidforname") || lower.contains("not valid for name")
                 {
-                    unreachable(format!(
-                        "{detail} (the node's certificate does not carry the name checked: its IP, \
-                         or --cql-tls-server-name when given; set --cql-tls-server-name to a \
-                         name the node certificates carry)"
-                    ))
+                    unreachable(name_mismatch(&detail))
                 } else {
                     unreachable(detail)
                 },
@@ -332,6 +335,16 @@ pub async fn connect(ip: IpAddr, settings: &CqlSettings) -> Result<Node, CqlErro
         Ok(Ok(session)) => session,
     };
     Ok(Node { session, addr })
+}
+
+/// A TLS failure because the node's certificate does not carry the name checked, with
+/// what to do about it.
+pub(crate) fn name_mismatch(detail: &str) -> String {
+    format!(
+        "{detail} (the node's certificate does not carry the name checked: its IP, \
+         or --cql-tls-server-name when given; set --cql-tls-server-name to a \
+         name the node certificates carry)"
+    )
 }
 
 impl Node {

@@ -4,6 +4,7 @@
 
 pub mod confdir;
 pub mod cql;
+pub mod cql_probe;
 pub mod datadir;
 pub mod dns;
 pub mod nodetool;
