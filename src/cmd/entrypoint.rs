@@ -199,9 +199,7 @@ pub async fn run(
         );
         info!(command = ?launch.command, "exec cassandra (no supervision)");
         // Cassandra keeps this PID and start time: `drain` can verify and signal it.
-        if let Err(e) = ProcessRecord::of(std::process::id() as i32)
-            .and_then(|record| run.record_cassandra(&record))
-        {
+        if let Err(e) = ProcessRecord::of_self().and_then(|record| run.record_cassandra(&record)) {
             warn!(error = %e, "cannot record the PID: a drain cut short cannot stop cassandra");
         }
         return Err(process::exec(&launch));

@@ -139,13 +139,15 @@ pub async fn supervise(
         "cassandra started"
     );
     // `drain` signals only this recorded process, after checking its start time.
-    match ProcessRecord::of(pid.as_raw()) {
+    match ProcessRecord::of_child(pid.as_raw()) {
         Ok(record) => {
             if let Err(e) = plan.run.record_cassandra(&record) {
                 warn!(error = %e, run_dir = %plan.run.path().display(), "cannot record cassandra's PID: a drain will not be able to stop it if the deadline comes first");
             }
         }
-        Err(e) => warn!(error = %e, "cannot read cassandra's start time from /proc"),
+        Err(e) => {
+            warn!(error = %e, "cannot record cassandra's process: a drain will not be able to stop it if the deadline comes first")
+        }
     }
 
     let mut state = supervise::State::default();

@@ -19,24 +19,55 @@ use crate::decide::drain::{Marker, Process};
 const PID_FILE: &str = "cassandra.pid";
 const MARKER_FILE: &str = "draining";
 
-/// A process as `/proc` identifies it: its PID and its start time (clock ticks after
-/// boot, field 22 of `/proc/<pid>/stat`), which together never repeat.
+/// A process as `/proc` identifies it: its PID, its start time (clock ticks after boot,
+/// field 22 of `/proc/<pid>/stat`), which together never repeat, and its parent's PID
+/// (field 4), which must match too: where `/proc` is not the PID namespace's own (a test
+/// or a user running the binary outside the pod's namespace), a recorded PID names some
+/// other process of the machine, whose parent differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessRecord {
     /// The PID.
     pub pid: i32,
     /// Its start time.
     pub start_ticks: u64,
+    /// Its parent's PID.
+    pub ppid: i32,
 }
 
 impl ProcessRecord {
     /// Reads the record of a running process from `/proc`.
     pub fn of(pid: i32) -> io::Result<ProcessRecord> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        let start_ticks = start_ticks(&stat).ok_or_else(|| {
+        let (ppid, start_ticks) = parse_stat(&stat).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/<pid>/stat")
         })?;
-        Ok(ProcessRecord { pid, start_ticks })
+        Ok(ProcessRecord {
+            pid,
+            start_ticks,
+            ppid,
+        })
+    }
+
+    /// The record of a child of this process. Refused when `/proc` is not this PID
+    /// namespace's own (the child's parent there is not us): such a record could name
+    /// another process of the machine.
+    pub fn of_child(pid: i32) -> io::Result<ProcessRecord> {
+        let record = ProcessRecord::of(pid)?;
+        if i32::try_from(std::process::id()).ok() != Some(record.ppid) {
+            return Err(foreign_proc());
+        }
+        Ok(record)
+    }
+
+    /// The record of this process (Cassandra's, after `exec`), refused likewise.
+    pub fn of_self() -> io::Result<ProcessRecord> {
+        let own = i32::try_from(std::process::id()).map_err(|_| foreign_proc())?;
+        let stat = std::fs::read_to_string("/proc/self/stat")?;
+        let pid: Option<i32> = stat.split_whitespace().next().and_then(|p| p.parse().ok());
+        if pid != Some(own) {
+            return Err(foreign_proc());
+        }
+        ProcessRecord::of(own)
     }
 
     /// What `/proc` says of the recorded process now.
@@ -48,12 +79,21 @@ impl ProcessRecord {
     }
 }
 
-/// Field 22 of `/proc/<pid>/stat`; the command name (field 2) may hold spaces and
-/// parentheses, so fields are counted after its last `)`.
-fn start_ticks(stat: &str) -> Option<u64> {
+/// Fields 4 (parent PID) and 22 (start time) of `/proc/<pid>/stat`; the command name
+/// (field 2) may hold spaces and parentheses, so fields are counted after its last `)`.
+fn parse_stat(stat: &str) -> Option<(i32, u64)> {
     let rest = &stat[stat.rfind(')')? + 1..];
-    // After the name: field 3 (state) is the first; field 22 is the 20th.
-    rest.split_whitespace().nth(19)?.parse().ok()
+    // After the name: field 3 (state) is the first, field 4 the second, field 22 the 20th.
+    let mut fields = rest.split_whitespace();
+    let ppid = fields.nth(1)?.parse().ok()?;
+    let start = fields.nth(17)?.parse().ok()?;
+    Some((ppid, start))
+}
+
+fn foreign_proc() -> io::Error {
+    io::Error::other(
+        "/proc does not show this PID namespace (mount the namespace's own /proc): no PID recorded",
+    )
 }
 
 /// A zombie has exited; only its parent's wait is missing.
@@ -162,20 +202,27 @@ mod tests {
         let tail = fields.join(" ");
         for name in ["java", "a b", "x) (y", ")"] {
             let stat = format!("123 ({name}) {tail}");
-            assert_eq!(start_ticks(&stat), Some(22), "{stat}");
+            assert_eq!(parse_stat(&stat), Some((4, 22)), "{stat}");
         }
-        assert_eq!(start_ticks("garbage"), None);
+        assert_eq!(parse_stat("garbage"), None);
     }
 
     #[test]
-    fn own_process_is_running_and_a_changed_start_time_is_not() {
-        let me = ProcessRecord::of(std::process::id() as i32).unwrap();
+    fn own_process_is_running_and_a_changed_start_time_or_parent_is_not() {
+        let me = ProcessRecord::of_self().unwrap();
         assert_eq!(me.state(), Process::Running);
+        // Not a child of itself.
+        assert!(ProcessRecord::of_child(me.pid).is_err());
         let reused = ProcessRecord {
             start_ticks: me.start_ticks + 1,
             ..me
         };
         assert_eq!(reused.state(), Process::Gone);
+        let other_parent = ProcessRecord {
+            ppid: me.ppid + 1,
+            ..me
+        };
+        assert_eq!(other_parent.state(), Process::Gone);
     }
 
     #[test]
@@ -194,6 +241,7 @@ mod tests {
         run.record_cassandra(&ProcessRecord {
             pid: 1,
             start_ticks: 2,
+            ppid: 0,
         })
         .unwrap();
         assert!(run.draining());

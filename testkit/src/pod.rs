@@ -18,6 +18,8 @@ pub struct Pod {
     _dns: DnsThread,
     /// The data directory (empty at first).
     pub data: tempfile::TempDir,
+    /// The run directory (`--run-dir`).
+    pub run: tempfile::TempDir,
 }
 
 impl Pod {
@@ -39,6 +41,7 @@ impl Pod {
             zone,
             _dns: dns,
             data: tempfile::tempdir().expect("a temporary directory"),
+            run: tempfile::tempdir().expect("a temporary directory"),
         }
     }
 
