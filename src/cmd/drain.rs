@@ -163,8 +163,14 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
     let since = Instant::now();
     let record = run.cassandra()?;
     let process = record.map_or(Process::Unrecorded, |r| r.state());
-    let settings = cql::load_settings(cfg.cql.port, CQL_LOOK, CQL_LOOK, &cfg.cql.access)?;
-    let (node, mode) = look(&d, process, &settings).await;
+    // CQL is only a shortcut to the mode and the way to watch clients: unusable credential
+    // or CA files must not stop a drain (the node still drains over JMX).
+    let settings = cql::load_settings(cfg.cql.port, CQL_LOOK, CQL_LOOK, &cfg.cql.access)
+        .map_err(
+            |e| warn!(error = %e, "CQL settings unusable: the drain goes on over nodetool alone"),
+        )
+        .ok();
+    let (node, mode) = look(&d, process, settings.as_ref()).await;
     let version = node.as_ref().and_then(|(_, v)| v.clone());
     let mode_text = match &mode {
         Ok(m) => format!("{m:?}"),
@@ -211,13 +217,13 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
 async fn look(
     d: &Drain<'_>,
     process: Process,
-    settings: &CqlSettings,
+    settings: Option<&CqlSettings>,
 ) -> (Option<(Node, Option<String>)>, Result<Mode, String>) {
     if process == Process::Gone {
         return (None, Err("not running".into()));
     }
     let answer = tokio::time::timeout(CQL_LOOK.min(d.left()), async {
-        let node = cql::connect(d.cfg.host, settings).await.ok()?;
+        let node = cql::connect(d.cfg.host, settings?).await.ok()?;
         let local = node.local().await.ok()?;
         let gossip = node.gossip().await.ok()?;
         let own = gossip.as_ref().map(|rows| {
