@@ -255,20 +255,8 @@ async fn look(
 async fn staged(d: &mut Drain<'_>, node: Option<&Node>, version: Option<&str>) -> Outcome {
     // Peers mark the node down at once, stop sending it replica traffic (hints are kept
     // instead) and send DOWN events to their clients.
-    let since = Instant::now();
-    match d.nodetool(&["disablegossip"]).await {
-        Ok(_) => d.done(Stage::AnnounceShutdown, since, "peers told: shutdown"),
-        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
-            d.done(Stage::AnnounceShutdown, since, "deadline");
-            return Outcome::CutShort {
-                stage: Stage::AnnounceShutdown,
-            };
-        }
-        // Not fatal: the drain announces the shutdown too, only later.
-        Err(Some(e)) => {
-            warn!(error = %e, "could not announce the shutdown first; the drain will");
-            d.done(Stage::AnnounceShutdown, since, format!("skipped: {e}"));
-        }
+    if let Some(cut) = early_step(d, Stage::AnnounceShutdown, &["disablegossip"]).await {
+        return cut;
     }
 
     let since = Instant::now();
@@ -280,21 +268,9 @@ async fn staged(d: &mut Drain<'_>, node: Option<&Node>, version: Option<&str>) -
     d.done(Stage::ClientsQuiet, since, result);
 
     // Closed at once: the requests that follow go to other nodes.
-    let since = Instant::now();
     let close = drain::close_clients_command(version);
-    match d.nodetool(close).await {
-        Ok(_) => d.done(Stage::CloseClients, since, close.join(" ")),
-        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
-            d.done(Stage::CloseClients, since, "deadline");
-            return Outcome::CutShort {
-                stage: Stage::CloseClients,
-            };
-        }
-        // The drain closes the native transport too.
-        Err(Some(e)) => {
-            warn!(error = %e, "could not close the native transport first; the drain will");
-            d.done(Stage::CloseClients, since, format!("skipped: {e}"));
-        }
+    if let Some(cut) = early_step(d, Stage::CloseClients, close).await {
+        return cut;
     }
 
     let since = Instant::now();
@@ -315,6 +291,28 @@ async fn staged(d: &mut Drain<'_>, node: Option<&Node>, version: Option<&str>) -
         }
     }
     verify(d).await
+}
+
+/// Runs a nodetool step that `nodetool drain` also does, only later (announcing the
+/// shutdown, closing the native transport): its failure is logged and skipped, since the
+/// drain still does it; running out of time cuts the drain short (returned).
+async fn early_step(d: &mut Drain<'_>, stage: Stage, args: &[&str]) -> Option<Outcome> {
+    let since = Instant::now();
+    match d.nodetool(args).await {
+        Ok(_) => {
+            d.done(stage, since, args.join(" "));
+            None
+        }
+        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+            d.done(stage, since, "deadline");
+            Some(Outcome::CutShort { stage })
+        }
+        Err(Some(e)) => {
+            warn!(error = %e, ?stage, "could not do this before the drain; the drain will");
+            d.done(stage, since, format!("skipped: {e}"));
+            None
+        }
+    }
 }
 
 /// Watches this node's clients (everyone but ringkeeper) after the announcement, for at
