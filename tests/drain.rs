@@ -436,3 +436,58 @@ fn a_grace_period_too_short_cuts_the_drain_short_and_loses_no_acknowledged_write
 fn cassandra_4_1_rolling_restart_under_load_side_by_side_with_nodetool_drain() {
     rolling_restart_side_by_side(common::CASSANDRA_4_1, "roll41");
 }
+
+/// JMX authentication: with it on, nodetool without credentials is refused, and
+/// `ringkeeper drain` drains with `--jmx-username` and `--jmx-password-file`.
+#[test]
+#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
+fn the_drain_authenticates_to_jmx() {
+    use std::os::unix::fs::PermissionsExt;
+    let _turn = turn();
+    let mut ring = new_ring("drainjmx");
+    let dir = ring.spec.dir.clone();
+    let password = dir.join("jmxremote.password");
+    let access = dir.join("jmxremote.access");
+    std::fs::write(&password, "operator s3cret-jmx\n").unwrap();
+    std::fs::write(&access, "operator readwrite\n").unwrap();
+    for f in [&password, &access] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let opts = ring::NodeOpts {
+        jvm_opts: vec![
+            "-Dcom.sun.management.jmxremote.authenticate=true".into(),
+            format!(
+                "-Dcom.sun.management.jmxremote.password.file={}",
+                password.display()
+            ),
+            format!(
+                "-Dcom.sun.management.jmxremote.access.file={}",
+                access.display()
+            ),
+        ],
+        ..Default::default()
+    };
+    let ip = ring::default_ip(0);
+    ring.start(0, ip, &opts).unwrap();
+    ring.wait_ready(0, BOOT).unwrap();
+    assert!(
+        ring.nodetool(0, &["netstats"]).is_err(),
+        "JMX answered without credentials"
+    );
+    let hook = ring
+        .run_prestop(
+            0,
+            &PreStop::Ringkeeper(vec![
+                "--jmx-username".into(),
+                "operator".into(),
+                "--jmx-password-file".into(),
+                password.display().to_string(),
+            ]),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    eprintln!("drain with JMX credentials: {}", hook.stdout);
+    assert_eq!(hook.code, 0, "{}", hook.stderr);
+    assert_eq!(summary(&hook.stdout)["outcome"], "drained");
+    assert!(!hook.stderr.contains("s3cret-jmx"), "{}", hook.stderr);
+}
