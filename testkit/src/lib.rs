@@ -8,6 +8,8 @@
 //!   that counts failures by kind and checks every acknowledged write.
 //! * [`rolling`] — a rolling restart under that load, the way a StatefulSet does it.
 
+pub mod cluster;
+pub mod container;
 pub mod dns;
 pub mod load;
 pub mod netns;

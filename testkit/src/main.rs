@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use ringkeeper_testkit::container;
 use ringkeeper_testkit::dns::{self, DnsThread, ZoneSource};
 use ringkeeper_testkit::load::{self, Load, LoadSpec};
 use ringkeeper_testkit::netns::Netns;
@@ -60,6 +61,20 @@ enum Cmd {
         /// The pods' terminationGracePeriodSeconds.
         #[arg(long, default_value = "60s", value_parser = load::parse_duration)]
         grace: Duration,
+    },
+    /// The pod runner's container shim: namespaces, then the container's PID 1 (see
+    /// `container.rs`); exits as the container did.
+    #[command(hide = true)]
+    Container {
+        /// The container spec (JSON) the pod runner wrote.
+        spec: PathBuf,
+    },
+    /// The container's PID 1 before it execs the command: builds the root, drops
+    /// privileges.
+    #[command(hide = true)]
+    ContainerInit {
+        /// The container spec (JSON).
+        spec: PathBuf,
     },
 }
 
@@ -156,6 +171,13 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Load(args) => run_load(args),
+        Cmd::Container { spec } => {
+            let code = container::shim(&spec)?;
+            // The shim's status is its container's, as a runtime reports it.
+            #[allow(clippy::disallowed_methods)]
+            std::process::exit(code)
+        }
+        Cmd::ContainerInit { spec } => container::init(&spec),
         Cmd::Rolling {
             dir,
             cassandra,

@@ -1,0 +1,410 @@
+//! The StatefulSet controller's part of the pod runner: Pod and PVC objects from a
+//! StatefulSet, the way kube-controller-manager makes them.
+//!
+//! * pods `<set>-<ordinal>` with the template's labels plus `statefulset.kubernetes.io/
+//!   pod-name`, `apps.kubernetes.io/pod-index` and `controller-revision-hash`, owned by the
+//!   set, `hostname`/`subdomain` set for their DNS names, one PVC per claim template
+//!   (`<claim>-<pod>`, kept when the pod goes);
+//! * `OrderedReady`: one pod at a time, in ordinal order, each once every lower one is
+//!   Running and Ready; scale-down from the highest ordinal, one at a time. `Parallel`:
+//!   all at once;
+//! * `RollingUpdate`: when the template changes, pods are deleted from the highest ordinal
+//!   down, the next only once every pod is back, on the new revision, and Ready;
+//! * the "scheduler" binds pod `i` to node `i mod nodes` (the manifests spread pods over
+//!   nodes and zones), and the set's status is kept up to date for `kubectl rollout status`.
+//!
+//! [`plan`] is the pure decision; [`reconcile`] reads and writes the API.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, Volume,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use super::Shared;
+
+/// What the controller sees of one existing pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodView {
+    /// Ordinal.
+    pub ordinal: u32,
+    /// Running and Ready, not terminating.
+    pub ready: bool,
+    /// Being deleted.
+    pub terminating: bool,
+    /// Its `controller-revision-hash`.
+    pub revision: String,
+}
+
+/// What the controller does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Create pod `ordinal`.
+    Create(u32),
+    /// Delete pod `ordinal`.
+    Delete(u32),
+}
+
+/// The next steps for a set of `replicas` pods at `revision`, given the pods there.
+pub fn plan(replicas: u32, parallel: bool, revision: &str, pods: &[PodView]) -> Vec<Step> {
+    let by_ordinal: BTreeMap<u32, &PodView> = pods.iter().map(|p| (p.ordinal, p)).collect();
+    let mut steps = Vec::new();
+    // Scale up (and replace pods that are gone).
+    for i in 0..replicas {
+        if by_ordinal.contains_key(&i) {
+            continue;
+        }
+        if !parallel {
+            let lower_ready = (0..i).all(|j| by_ordinal.get(&j).is_some_and(|p| p.ready));
+            if !lower_ready || !steps.is_empty() {
+                break;
+            }
+        }
+        steps.push(Step::Create(i));
+    }
+    // Scale down, highest ordinal first.
+    let excess: Vec<&PodView> = by_ordinal
+        .values()
+        .rev()
+        .filter(|p| p.ordinal >= replicas && !p.terminating)
+        .copied()
+        .collect();
+    if parallel {
+        steps.extend(excess.iter().map(|p| Step::Delete(p.ordinal)));
+    } else if let Some(top) = excess.first() {
+        let others_settled = by_ordinal
+            .values()
+            .filter(|p| p.ordinal != top.ordinal)
+            .all(|p| p.ready || p.ordinal >= replicas);
+        if others_settled && !by_ordinal.values().any(|p| p.terminating) {
+            steps.push(Step::Delete(top.ordinal));
+        }
+    }
+    if !steps.is_empty() {
+        return steps;
+    }
+    // Rolling update: only with every pod there, Ready and none terminating.
+    let all_there = (0..replicas).all(|i| {
+        by_ordinal
+            .get(&i)
+            .is_some_and(|p| p.ready && !p.terminating)
+    });
+    if all_there
+        && let Some(stale) = (0..replicas)
+            .rev()
+            .find(|i| by_ordinal.get(i).is_some_and(|p| p.revision != revision))
+    {
+        steps.push(Step::Delete(stale));
+    }
+    steps
+}
+
+/// A stable hash of the pod template: the revision pods are labelled with.
+pub fn revision(sts: &StatefulSet) -> String {
+    let template =
+        serde_json::to_string(&sts.spec.as_ref().map(|s| &s.template)).unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    template.hash(&mut h);
+    format!(
+        "{}-{:010x}",
+        sts.metadata.name.as_deref().unwrap_or("set"),
+        h.finish() & 0xff_ffff_ffff
+    )
+}
+
+fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
+    pod.strip_prefix(set)?.strip_prefix('-')?.parse().ok()
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// One pass of the controller over `sts`.
+pub async fn reconcile(shared: &Shared, sts: &StatefulSet) -> Result<()> {
+    let name = sts.metadata.name.clone().context("set without a name")?;
+    let namespace = sts.metadata.namespace.clone().unwrap_or("default".into());
+    let spec = sts.spec.clone().context("set without a spec")?;
+    let replicas = u32::try_from(spec.replicas.unwrap_or(1)).unwrap_or(0);
+    let parallel = spec.pod_management_policy.as_deref() == Some("Parallel");
+    let rev = revision(sts);
+    let pods_api: Api<Pod> = Api::namespaced(shared.client.clone(), &namespace);
+    let uid = sts.metadata.uid.clone().unwrap_or_default();
+    let owned: Vec<Pod> = pods_api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid && o.controller == Some(true))
+        })
+        .collect();
+    let views: Vec<PodView> = owned
+        .iter()
+        .filter_map(|p| {
+            let pod_name = p.metadata.name.as_deref()?;
+            Some(PodView {
+                ordinal: ordinal_of(&name, pod_name)?,
+                ready: is_ready(p) && p.metadata.deletion_timestamp.is_none(),
+                terminating: p.metadata.deletion_timestamp.is_some(),
+                revision: p
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("controller-revision-hash"))
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    for step in plan(replicas, parallel, &rev, &views) {
+        match step {
+            Step::Create(i) => {
+                create_pod(shared, sts, &namespace, &name, i, &rev).await?;
+                shared.log(&format!(
+                    "statefulset {name}: created pod {name}-{i} ({rev})"
+                ));
+            }
+            Step::Delete(i) => {
+                pods_api
+                    .delete(&format!("{name}-{i}"), &DeleteParams::default())
+                    .await?;
+                shared.log(&format!("statefulset {name}: deleting pod {name}-{i}"));
+            }
+        }
+    }
+    // Status, for `kubectl rollout status` and for tests.
+    let ready = views.iter().filter(|p| p.ready).count();
+    let updated = views
+        .iter()
+        .filter(|p| p.revision == rev && !p.terminating)
+        .count();
+    let current_rev = if updated == views.len() && views.len() == replicas as usize {
+        rev.clone()
+    } else {
+        sts.status
+            .as_ref()
+            .and_then(|s| s.current_revision.clone())
+            .unwrap_or(rev.clone())
+    };
+    let sets: Api<StatefulSet> = Api::namespaced(shared.client.clone(), &namespace);
+    sets.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {
+            "observedGeneration": sts.metadata.generation,
+            "replicas": views.len(),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "currentReplicas": views.iter().filter(|p| p.revision == current_rev).count(),
+            "updatedReplicas": updated,
+            "currentRevision": current_rev,
+            "updateRevision": rev,
+        }})),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn create_pod(
+    shared: &Shared,
+    sts: &StatefulSet,
+    namespace: &str,
+    set: &str,
+    ordinal: u32,
+    revision: &str,
+) -> Result<()> {
+    let spec = sts.spec.clone().context("no spec")?;
+    let pod_name = format!("{set}-{ordinal}");
+    let template = spec.template;
+    let mut meta = template.metadata.unwrap_or_default();
+    let labels = meta.labels.get_or_insert_with(Default::default);
+    labels.insert(
+        "statefulset.kubernetes.io/pod-name".into(),
+        pod_name.clone(),
+    );
+    labels.insert("apps.kubernetes.io/pod-index".into(), ordinal.to_string());
+    labels.insert("controller-revision-hash".into(), revision.into());
+    meta.name = Some(pod_name.clone());
+    meta.namespace = Some(namespace.into());
+    meta.owner_references = Some(vec![OwnerReference {
+        api_version: "apps/v1".into(),
+        kind: "StatefulSet".into(),
+        name: set.into(),
+        uid: sts.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }]);
+    let mut pod_spec = template.spec.context("template without a spec")?;
+    pod_spec.hostname = Some(pod_name.clone());
+    pod_spec.subdomain = spec.service_name.clone();
+    pod_spec.node_name = Some(shared.node_for(ordinal));
+    // What the ServiceAccount admission plugin would default (it is off: no controller
+    // creates `default` accounts here).
+    pod_spec
+        .service_account_name
+        .get_or_insert_with(|| "default".into());
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(shared.client.clone(), namespace);
+    for claim in spec.volume_claim_templates.iter().flatten() {
+        let claim_name = claim
+            .metadata
+            .name
+            .clone()
+            .context("claim template without a name")?;
+        let pvc_name = format!("{claim_name}-{pod_name}");
+        if pvcs.get_opt(&pvc_name).await?.is_none() {
+            let mut labels = claim.metadata.labels.clone().unwrap_or_default();
+            labels.extend(
+                meta.labels
+                    .iter()
+                    .flatten()
+                    .filter(|(k, _)| !k.starts_with("controller-revision-hash"))
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            let pvc = PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: Some(pvc_name.clone()),
+                    namespace: Some(namespace.into()),
+                    labels: Some(labels),
+                    ..Default::default()
+                },
+                spec: claim.spec.clone(),
+                ..Default::default()
+            };
+            pvcs.create(&PostParams::default(), &pvc).await?;
+        }
+        pod_spec.volumes.get_or_insert_with(Vec::new).push(Volume {
+            name: claim_name,
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: pvc_name,
+                read_only: None,
+            }),
+            ..Default::default()
+        });
+    }
+    let pod = Pod {
+        metadata: meta,
+        spec: Some(pod_spec),
+        status: None,
+    };
+    let pods: Api<Pod> = Api::namespaced(shared.client.clone(), namespace);
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .with_context(|| format!("creating pod {pod_name}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(ordinal: u32, ready: bool, revision: &str) -> PodView {
+        PodView {
+            ordinal,
+            ready,
+            terminating: false,
+            revision: revision.into(),
+        }
+    }
+
+    #[test]
+    fn the_controllers_steps() {
+        use Step::*;
+        type Case = (&'static str, u32, bool, Vec<PodView>, Vec<Step>);
+        let cases: &[Case] = &[
+            ("ordered: first pod", 3, false, vec![], vec![Create(0)]),
+            (
+                "ordered: waits for 0 to be ready",
+                3,
+                false,
+                vec![view(0, false, "r")],
+                vec![],
+            ),
+            (
+                "ordered: next once 0 is ready",
+                3,
+                false,
+                vec![view(0, true, "r")],
+                vec![Create(1)],
+            ),
+            (
+                "parallel: all at once",
+                3,
+                true,
+                vec![],
+                vec![Create(0), Create(1), Create(2)],
+            ),
+            (
+                "parallel: fills a gap",
+                3,
+                true,
+                vec![view(0, false, "r"), view(2, false, "r")],
+                vec![Create(1)],
+            ),
+            (
+                "ordered: scale down from the top, one at a time",
+                1,
+                false,
+                vec![view(0, true, "r"), view(1, true, "r"), view(2, true, "r")],
+                vec![Delete(2)],
+            ),
+            (
+                "parallel: scale down all at once",
+                1,
+                true,
+                vec![view(0, true, "r"), view(1, true, "r"), view(2, true, "r")],
+                vec![Delete(2), Delete(1)],
+            ),
+            (
+                "rolling update from the highest ordinal",
+                3,
+                false,
+                vec![
+                    view(0, true, "old"),
+                    view(1, true, "old"),
+                    view(2, true, "old"),
+                ],
+                vec![Delete(2)],
+            ),
+            (
+                "rolling update waits for the replaced pod to be ready",
+                3,
+                false,
+                vec![
+                    view(0, true, "old"),
+                    view(1, true, "old"),
+                    view(2, false, "r"),
+                ],
+                vec![],
+            ),
+            (
+                "rolling update goes on down",
+                3,
+                true,
+                vec![
+                    view(0, true, "old"),
+                    view(1, true, "old"),
+                    view(2, true, "r"),
+                ],
+                vec![Delete(1)],
+            ),
+        ];
+        for (name, replicas, parallel, pods, want) in cases {
+            assert_eq!(&plan(*replicas, *parallel, "r", pods), want, "{name}");
+        }
+    }
+}
