@@ -83,7 +83,6 @@ fn the_pod_runner_runs_a_statefulset_as_its_spec_says() {
         )
         .unwrap();
     assert_eq!(code, 0);
-    eprintln!("{who}");
     let lines: Vec<&str> = who.lines().collect();
     assert!(lines[0].starts_with("web-1 10.244.0."), "{who}");
     assert!(lines[0].ends_with(" 64"), "{who}");
