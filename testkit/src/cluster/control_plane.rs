@@ -109,6 +109,13 @@ impl ControlPlane {
             dir.join("tokens.csv"),
             format!("{admin_token},admin,admin,\"system:masters\"\n"),
         )?;
+        // Every request a service account makes is recorded: tests compare what the agent
+        // asked for with what its Role grants.
+        let audit_policy = dir.join("audit-policy.yaml");
+        fs::write(
+            &audit_policy,
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n  userGroups: [\"system:serviceaccounts\"]\n- level: None\n",
+        )?;
         let kubeconfig = dir.join("admin.kubeconfig");
         let server = format!("https://{address}:{API_PORT}");
         write_kubeconfig(&kubeconfig, &server, &pki.ca, &admin_token, "default")?;
@@ -245,6 +252,52 @@ impl ControlPlane {
     pub fn kubectl_ok(&self, args: &[&str]) -> Result<String> {
         let out = self.kubectl(args).output()?;
         check(args, &out)
+    }
+}
+
+/// One request as the API server's audit log recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Request {
+    /// Who asked (`system:serviceaccount:<ns>:<name>`).
+    pub user: String,
+    /// get, list, create, patch, ...
+    pub verb: String,
+    /// API group ("" for core).
+    pub group: String,
+    /// Resource, with `/subresource` when there is one.
+    pub resource: String,
+    /// Object name, if any.
+    pub name: String,
+    /// HTTP status of the answer.
+    pub code: u16,
+}
+
+impl ControlPlane {
+    /// Every request service accounts made so far, in order.
+    pub fn audit(&self) -> Result<Vec<Request>> {
+        let text = fs::read_to_string(self.dir.join("audit.log")).unwrap_or_default();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)?;
+            if v["stage"] != "ResponseComplete" {
+                continue;
+            }
+            let obj = &v["objectRef"];
+            let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
+            let mut resource = s(&obj["resource"]);
+            if let Some(sub) = obj["subresource"].as_str() {
+                resource = format!("{resource}/{sub}");
+            }
+            out.push(Request {
+                user: s(&v["user"]["username"]),
+                verb: s(&v["verb"]),
+                group: s(&obj["apiGroup"]),
+                resource,
+                name: s(&obj["name"]),
+                code: u16::try_from(v["responseStatus"]["code"].as_u64().unwrap_or(0))?,
+            });
+        }
+        Ok(out)
     }
 }
 
