@@ -31,6 +31,9 @@ pub struct ControlPlane {
     pub ca: PathBuf,
     /// The admin's kubeconfig (token of a `system:masters` member).
     pub kubeconfig: PathBuf,
+    /// How long etcd and kube-apiserver took from start to `/readyz` (certificates
+    /// included).
+    pub started_in: Duration,
     netns: String,
     processes: Vec<Child>,
 }
@@ -70,6 +73,7 @@ impl ControlPlane {
     /// waits until `/readyz` answers (and `kube-system` exists).
     pub fn start(dir: &Path, netns: &Netns, address: IpAddr) -> Result<ControlPlane> {
         let bin = binaries()?;
+        let start = Instant::now();
         fs::create_dir_all(dir)?;
         let pki_dir = dir.join("pki");
         let san = [
@@ -126,6 +130,7 @@ impl ControlPlane {
             address,
             ca: pki.ca.clone(),
             kubeconfig,
+            started_in: Duration::ZERO,
             netns: netns.name.clone(),
             processes: Vec::new(),
         };
@@ -148,6 +153,7 @@ impl ControlPlane {
             .stderr(etcd_log)
             .spawn()
             .context("starting etcd")?;
+        fs::write(dir.join("etcd.pid"), etcd.id().to_string())?;
         plane.processes.push(etcd);
         let api_log = fs::File::create(dir.join("kube-apiserver.log"))?;
         let node_crt = pki_dir.join("node.crt");
@@ -189,8 +195,10 @@ impl ControlPlane {
             .stderr(api_log)
             .spawn()
             .context("starting kube-apiserver")?;
+        fs::write(dir.join("kube-apiserver.pid"), apiserver.id().to_string())?;
         plane.processes.push(apiserver);
         plane.wait_ready(Duration::from_secs(60))?;
+        plane.started_in = start.elapsed();
         // Older API servers log errors until kube-system exists; newer ones create it.
         if plane
             .kubectl_ok(&["get", "namespace", "kube-system"])

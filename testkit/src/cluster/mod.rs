@@ -175,6 +175,7 @@ impl Cluster {
     /// Network, DNS, control plane and Node objects. The pod runner starts with
     /// [`Cluster::run_pods`].
     pub fn start(spec: ClusterSpec) -> Result<Cluster> {
+        reap_leftovers(&spec.dir);
         if spec.dir.exists() {
             fs::remove_dir_all(&spec.dir)?;
         }
@@ -427,7 +428,7 @@ impl Drop for Cluster {
         for entry in walk_pid_files(&self.spec.dir.join("pods")) {
             if let Ok(pid) = fs::read_to_string(&entry).map(|t| t.trim().parse::<i32>())
                 && let Ok(pid) = pid
-                && still_a_container(pid)
+                && still_a_container(pid, &entry)
             {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
@@ -436,6 +437,34 @@ impl Drop for Cluster {
             }
         }
         std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Kills what an earlier run in `dir` left running when it could not clean up (a test
+/// process killed mid-run): its control plane and containers, each by its recorded PID
+/// and only when that process still is what was recorded.
+fn reap_leftovers(dir: &Path) {
+    let plane = dir.join("control-plane");
+    for name in ["kube-apiserver.pid", "etcd.pid"] {
+        if let Ok(Ok(pid)) = fs::read_to_string(plane.join(name)).map(|t| t.trim().parse::<i32>()) {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&*plane.to_string_lossy()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+    for entry in walk_pid_files(&dir.join("pods")) {
+        if let Ok(Ok(pid)) = fs::read_to_string(&entry).map(|t| t.trim().parse::<i32>())
+            && still_a_container(pid, &entry)
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 
@@ -452,10 +481,11 @@ fn walk_pid_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// True when `pid` still runs in a PID namespace other than ours (a container's PID 1),
-/// so a recycled PID of an unrelated process is never signalled.
-fn still_a_container(pid: i32) -> bool {
-    let ours = fs::read_link("/proc/self/ns/pid").ok();
-    let theirs = fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
-    theirs.is_some() && theirs != ours
+/// True when `pid` is still the container whose PID file is `pid_file`: its root is that
+/// pod's scratch root, so a recycled PID of an unrelated process is never signalled.
+fn still_a_container(pid: i32, pid_file: &Path) -> bool {
+    let Some(pod_dir) = pid_file.parent() else {
+        return false;
+    };
+    fs::read_link(format!("/proc/{pid}/root")).is_ok_and(|root| root.starts_with(pod_dir))
 }

@@ -41,10 +41,11 @@ pub fn parse_milli(text: &str) -> Result<u128> {
 /// `quantity / divisor`, rounded up, as the Downward API prints it.
 pub fn divide(quantity: &str, divisor: Option<&str>) -> Result<u128> {
     let q = parse_milli(quantity)?;
-    let d = parse_milli(divisor.unwrap_or("1"))?;
-    if d == 0 {
-        bail!("divisor {divisor:?} is zero");
-    }
+    // The API server stores an unset divisor as 0; the kubelet reads that as 1.
+    let d = match parse_milli(divisor.unwrap_or("1"))? {
+        0 => 1000,
+        d => d,
+    };
     Ok(q.div_ceil(d))
 }
 
