@@ -902,6 +902,7 @@ async fn supervise(ctx: &PodCtx, container: &Container, running: &mut Running) -
         tokio::join!(live, ready);
     };
     tokio::pin!(probes);
+    let mut probes_done = false;
     let mut poll = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
@@ -911,8 +912,9 @@ async fn supervise(ctx: &PodCtx, container: &Container, running: &mut Running) -
                 let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
                 return Ok(Ended::Exited(code));
             }
-            () = &mut probes => {
-                // All probes done (only after a failure was sent); wait for the event.
+            () = &mut probes, if !probes_done => {
+                // All probes done (only after a failure was sent); the event follows.
+                probes_done = true;
             }
             Some(event) = rx.recv() => match event {
                 ProbeEvent::Started => ctx.log("started (startup probe passed)"),
