@@ -274,7 +274,7 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
                     .iter()
                     .flatten()
                     .chain(container.args.iter().flatten())
-                    .cloned()
+                    .map(|a| expand(a, &env))
                     .collect(),
                 env: env.clone(),
                 working_dir: container.working_dir.clone().unwrap_or("/".into()),
@@ -645,6 +645,12 @@ async fn environment(
     env.push(("KUBERNETES_PORT".into(), format!("tcp://{host}:{port}")));
     for var in container.env.iter().flatten() {
         let value = value_of(ctx, pod, container, var, shared).await?;
+        // `$(NAME)` refers to a variable defined before this one, as in Kubernetes.
+        let value = if var.value.is_some() {
+            expand(&value, &env)
+        } else {
+            value
+        };
         env.retain(|(k, _)| k != &var.name);
         env.push((var.name.clone(), value));
     }
@@ -652,6 +658,32 @@ async fn environment(
         bail!("envFrom is not run by the pod runner");
     }
     Ok(env)
+}
+
+/// Kubernetes' `$(NAME)` expansion: a defined name is replaced by its value, `$$` is a
+/// literal `$`, anything else is left as written.
+pub fn expand(text: &str, env: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(inner) = after.strip_prefix('(')
+            && let Some(end) = inner.find(')')
+            && let Some((_, value)) = env.iter().rev().find(|(k, _)| k == &inner[..end])
+        {
+            out.push_str(value);
+            rest = &inner[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 async fn value_of(
@@ -1001,4 +1033,23 @@ async fn terminate(
         start.elapsed()
     ));
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+
+    #[test]
+    fn dependent_variables() {
+        let env = vec![("NS".to_string(), "db".to_string())];
+        for (text, want) in [
+            ("cassandra.$(NS).svc", "cassandra.db.svc"),
+            ("$(UNDEFINED)", "$(UNDEFINED)"),
+            ("$$(NS)", "$(NS)"),
+            ("a$b", "a$b"),
+            ("$(NS", "$(NS"),
+        ] {
+            assert_eq!(expand(text, &env), want, "{text}");
+        }
+    }
 }
