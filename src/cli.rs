@@ -55,7 +55,10 @@ pub enum Command {
     /// Usage: ringkeeper entrypoint [OPTIONS] -- cassandra -f
     ///
     /// Exits with Cassandra's exit status (128+N if it was killed by signal N); exit 1
-    /// without starting Cassandra when no safe seed list exists; exit 2 on bad input.
+    /// without starting Cassandra when no safe seed list exists and only a person can change
+    /// that ("a person must act: ..."); exit 2 on bad input. While other pods can still end
+    /// the wait (they are starting, joining, coming back), it waits instead, not ready,
+    /// logging what it waits for every 30 s.
     Entrypoint(Box<EntrypointArgs>),
     /// Readiness probe: is the local node joined and serving?
     ///
@@ -245,8 +248,10 @@ pub struct SeedingArgs {
     /// outside this StatefulSet. Listed after the StatefulSet's pods.
     #[arg(long, env = env::EXTRA_SEEDS, value_name = "LIST")]
     pub extra_seeds: Option<String>,
-    /// How long to keep looking up names that do not resolve yet before giving up, e.g.
-    /// `90s`, `2m`, `500ms` (0 to 1h).
+    /// How long the boot plan may wait for names to resolve and pods to answer before its
+    /// answer is final, e.g. `90s`, `2m`, `500ms` (0 to 1h). Then ordinal 0 may found, and a
+    /// refusal is final: `seeds` exits 1; the entrypoint exits 1 only where a person must
+    /// act, and otherwise keeps waiting.
     #[arg(long, env = env::SEED_WAIT, value_name = "DURATION", default_value = "60s")]
     pub seed_wait: String,
     /// cluster_name: a candidate that answers as a node of another cluster is refused

@@ -11,12 +11,12 @@ use anyhow::Context;
 use tracing::{debug, info, warn};
 
 use crate::cli::LogFormat;
-use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
+use crate::cmd::seeds::{Until, classify_logged, probe_settings, report_waiting, resolve};
 use crate::config::{EntrypointConfig, Inputs};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
 use crate::decide::ring::Bootstrapped;
-use crate::decide::seeds::{BootMode, DataState, Verdict};
+use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
 use crate::edge::process::{self, Ended, Launch, Signals, StopPlan};
@@ -109,8 +109,11 @@ pub async fn run(
         last: record.clone(),
     };
 
+    // Refusals that other pods can end are waited out here, never exited on (see
+    // `decide::seeds::Refusal`); each wait report goes through `on_wait`.
+    let mut on_wait = |w: &Waiting| report_waiting(w);
     let report = tokio::select! {
-        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql) => report?,
+        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
@@ -118,10 +121,10 @@ pub async fn run(
     };
     let (mode, seeds) = match &report.plan.verdict {
         Verdict::Seeds { mode, seeds } => (*mode, seeds.clone()),
-        Verdict::Refuse { reason } => {
+        Verdict::Refuse { reason, refusal } => {
             return Ok(Outcome::Refused {
                 stdout: None,
-                reason: format!("cassandra was not started: {reason}"),
+                reason: format!("cassandra was not started: {}: {reason}", refusal.prefix()),
             });
         }
         Verdict::Wait { .. } => unreachable!("resolve() loops until the wait is over"),
