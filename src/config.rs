@@ -21,7 +21,8 @@ use crate::env;
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
 /// benchmarks without letting a typo start thousands of lookups.
 pub const MAX_SEED_COUNT: u32 = 1000;
-/// Longest `--seed-wait`: beyond an hour a pod should fail and let Kubernetes retry.
+/// Longest `--seed-wait`: a boot whose answer is not final after an hour is stuck on
+/// something that more waiting before deciding will not fix.
 pub const MAX_SEED_WAIT: Duration = Duration::from_secs(3600);
 /// The cluster domain when nothing else says.
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
