@@ -66,6 +66,15 @@ pub enum Command {
     /// gossip status is NORMAL; exit 1 with a one-line reason otherwise; exit 2 on bad input.
     /// Asks only the local node.
     Ready(ReadyArgs),
+    /// Liveness (and startup) probe: is the JVM alive and answering locally?
+    ///
+    /// Exit 0 (`alive`, the reason on stderr) while a drain runs, while the entrypoint has
+    /// not started Cassandra yet, within --startup-grace of its start, and when the JVM
+    /// answers a Java RMI handshake on its JMX port within --timeout; exit 1 with a
+    /// one-line reason when the recorded Cassandra process is gone or the JVM does not
+    /// answer; exit 2 on bad input. Never looks at the node's state (joining, streaming,
+    /// leaving are all alive), starts no JVM and needs no JMX or CQL login.
+    Alive(AliveArgs),
     /// The StatefulSet's pods side by side with the ring, and ring members that match no pod.
     ///
     /// Exit 0 when every expected pod is Up/Normal, nothing else is in the ring and all
@@ -124,6 +133,28 @@ pub struct ReadyArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub run: RunDirArgs,
+}
+
+/// `ringkeeper alive`.
+#[derive(Debug, Args)]
+pub struct AliveArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunDirArgs,
+    /// JMX host whose RMI handshake is asked (the same as `drain`'s).
+    #[arg(long, env = env::JMX_HOST, value_name = "HOST", default_value = "127.0.0.1")]
+    pub jmx_host: String,
+    /// JMX port.
+    #[arg(long, env = env::JMX_PORT, value_name = "PORT", default_value = "7199")]
+    pub jmx_port: String,
+    /// Give up (not alive) when the JVM has not answered within this; keep it below the
+    /// probe's timeoutSeconds.
+    #[arg(long, env = env::ALIVE_TIMEOUT, value_name = "DURATION", default_value = "2s")]
+    pub timeout: String,
+    /// For this long after the entrypoint started Cassandra, alive without asking JMX
+    /// (which Cassandra opens a few seconds into its start, before the commit log replay).
+    #[arg(long, env = env::STARTUP_GRACE, value_name = "DURATION", default_value = "60s")]
+    pub startup_grace: String,
 }
 
 /// Where ringkeeper keeps what one pod start shares between its commands: Cassandra's

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, IdentityArgs, OutputFormat, ReadyArgs,
-    SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
+    AliveArgs, CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, IdentityArgs, OutputFormat,
+    ReadyArgs, SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
 };
 use crate::decide::identity::{self, PodName, check_domain, check_label};
 use crate::edge::cql::CqlAccess;
@@ -385,25 +385,7 @@ impl DrainSettings {
                 "expected a path or a command name",
             ));
         }
-        let host = jmx_host.trim().to_owned();
-        if host.is_empty()
-            || !(host.parse::<IpAddr>().is_ok() || check_domain(&host.to_ascii_lowercase()).is_ok())
-        {
-            return Err(invalid(
-                "--jmx-host",
-                env::JMX_HOST,
-                &jmx_host,
-                "expected an IP address or a host name",
-            ));
-        }
-        let port = parse_count(&jmx_port, 1, 65535).ok_or_else(|| {
-            invalid(
-                "--jmx-port",
-                env::JMX_PORT,
-                &jmx_port,
-                "expected a port number from 1 to 65535",
-            )
-        })?;
+        let (host, port) = jmx_address(&jmx_host, &jmx_port)?;
         let auth = match (jmx_username, jmx_password_file) {
             (None, None) => None,
             (Some(user), Some(file)) => {
@@ -432,9 +414,92 @@ impl DrainSettings {
             jmx: Jmx {
                 nodetool,
                 host,
-                port: port as u16,
+                port,
                 auth,
             },
+        })
+    }
+}
+
+/// `--jmx-host` and `--jmx-port` (`drain`, the entrypoint, `alive`), validated.
+fn jmx_address(host_text: &str, port_text: &str) -> Result<(String, u16), ConfigError> {
+    let host = host_text.trim().to_owned();
+    if host.is_empty()
+        || !(host.parse::<IpAddr>().is_ok() || check_domain(&host.to_ascii_lowercase()).is_ok())
+    {
+        return Err(invalid(
+            "--jmx-host",
+            env::JMX_HOST,
+            host_text,
+            "expected an IP address or a host name",
+        ));
+    }
+    let port = parse_count(port_text, 1, 65535).ok_or_else(|| {
+        invalid(
+            "--jmx-port",
+            env::JMX_PORT,
+            port_text,
+            "expected a port number from 1 to 65535",
+        )
+    })?;
+    Ok((host, port as u16))
+}
+
+/// `ringkeeper alive`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliveConfig {
+    /// The run directory (Cassandra's process record, the drain marker).
+    pub run_dir: PathBuf,
+    /// JMX host.
+    pub jmx_host: String,
+    /// JMX port.
+    pub jmx_port: u16,
+    /// Bound on the JMX handshake.
+    pub timeout: Duration,
+    /// How long after Cassandra's start JMX is not asked.
+    pub startup_grace: Duration,
+}
+
+/// Longest `alive --startup-grace`: an hour is far beyond any JVM start; more is a typo.
+pub const MAX_STARTUP_GRACE: Duration = Duration::from_secs(3600);
+
+impl AliveConfig {
+    /// Validates `alive` arguments.
+    pub fn from_args(args: AliveArgs) -> Result<Self, ConfigError> {
+        let AliveArgs {
+            run,
+            jmx_host,
+            jmx_port,
+            timeout,
+            startup_grace,
+        } = args;
+        let (jmx_host, jmx_port) = jmx_address(&jmx_host, &jmx_port)?;
+        let limit = parse_duration(&timeout)
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
+            .ok_or_else(|| {
+                invalid(
+                    "--timeout",
+                    env::ALIVE_TIMEOUT,
+                    &timeout,
+                    "expected a duration above 0 and at most 5m, like 2s or 500ms",
+                )
+            })?;
+        let grace = parse_duration(&startup_grace)
+            .filter(|d| *d <= MAX_STARTUP_GRACE)
+            .ok_or_else(|| {
+                invalid(
+                    "--startup-grace",
+                    env::STARTUP_GRACE,
+                    &startup_grace,
+                    "expected a duration of at most 1h, like 60s, 2m or 0",
+                )
+            })?;
+        Ok(AliveConfig {
+            run_dir: absolute_run_dir(run.run_dir)?,
+            jmx_host,
+            jmx_port,
+            timeout: limit,
+            startup_grace: grace,
         })
     }
 }

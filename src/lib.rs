@@ -25,15 +25,18 @@ pub mod render;
 pub mod telemetry;
 
 use cli::{Cli, Command};
-use config::{DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig};
+use config::{
+    AliveConfig, DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig,
+};
 use exit::Outcome;
 
 /// Runs one subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    // `ready` runs every few seconds as a probe: it needs none of the fallbacks that
-    // `Inputs::gather` reads from files, so only the other commands gather them.
+    // `ready` and `alive` run every few seconds as probes: they need none of the fallbacks
+    // that `Inputs::gather` reads from files, so only the other commands gather them.
     match cli.command {
         Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
+        Command::Alive(args) => cmd::alive::run(AliveConfig::from_args(args)?).await,
         Command::Seeds(args) => {
             cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?).await
         }

@@ -4,6 +4,7 @@
 //! it that way.
 #![deny(missing_docs)]
 
+pub mod alive;
 pub mod data;
 pub mod drain;
 pub mod identity;
