@@ -357,6 +357,13 @@ pub struct EntrypointArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub drain: DrainSettingsArgs,
+    /// The container's memory limit, in bytes as the Downward API's `resourceFieldRef:
+    /// limits.memory` gives it (or a quantity like `4Gi`): Cassandra's heap is then half of
+    /// it, at most 31 GiB (MAX_HEAP_SIZE and HEAP_NEWSIZE are set for it, unless
+    /// MAX_HEAP_SIZE is already in the environment) [default: cassandra-env.sh's estimate
+    /// from the machine's memory].
+    #[arg(long, env = env::MEMORY_LIMIT, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
     /// Replace this process with Cassandra instead of supervising it.
     #[arg(long, env = env::EXEC, value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
     pub exec: bool,

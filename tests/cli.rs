@@ -291,6 +291,47 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
                 .collect(),
             vec!["--cluster-name", "CASSANDRA_CLUSTER_NAME"],
         ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--memory-limit",
+                    "4GB",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec![
+                "--memory-limit",
+                "RINGKEEPER_MEMORY_LIMIT",
+                "\"4GB\"",
+                "4Gi, 4096Mi or 4G",
+            ],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--memory-limit",
+                    "268435456",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec!["--memory-limit", "\"268435456\"", "at least 512Mi"],
+        ),
     ];
     for (args, needles) in cases {
         let out = ringkeeper(&args, &[]);

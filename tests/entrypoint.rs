@@ -73,7 +73,7 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
     pod.set(FQDN0, &["127.0.0.11"]);
     let out_dir = tempfile::tempdir().unwrap();
     let before = snapshot(&template());
-    let script = "echo CONF=$CASSANDRA_CONF; cat \"$CASSANDRA_CONF/cassandra.yaml\" \"$CASSANDRA_CONF/cassandra-rackdc.properties\"; exit 7";
+    let script = "echo CONF=$CASSANDRA_CONF; echo HEAP=$MAX_HEAP_SIZE/$HEAP_NEWSIZE; cat \"$CASSANDRA_CONF/cassandra.yaml\" \"$CASSANDRA_CONF/cassandra-rackdc.properties\"; exit 7";
     for exec in [false, true] {
         let mut extra = vec![
             "--cluster-name",
@@ -82,6 +82,8 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
             "east",
             "--rack",
             "r2",
+            "--memory-limit",
+            "4Gi",
         ];
         if exec {
             extra.push("--exec");
@@ -114,7 +116,29 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
         );
         assert!(stdout.contains("dc=east\nrack=r2"), "{stdout}");
         assert!(stderr.contains("boot decision"), "{stderr}");
+        // Half the 4 GiB limit; young generation min(100 MiB per core, 512 MiB).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let new = (100 * cores).min(512);
+        assert!(stdout.contains(&format!("HEAP=2048M/{new}M")), "{stdout}");
+        assert!(stderr.contains("heap from --memory-limit"), "{stderr}");
     }
+    // MAX_HEAP_SIZE in the environment wins (and HEAP_NEWSIZE is left as it is).
+    let out = entrypoint(
+        &pod,
+        out_dir.path(),
+        &["--memory-limit", "4Gi"],
+        &["sh", "-c", script],
+    )
+    .env("MAX_HEAP_SIZE", "1G")
+    .output()
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stdout.contains("HEAP=1G/\n"), "{stdout}");
+    assert!(
+        stderr.contains("MAX_HEAP_SIZE from the environment wins"),
+        "{stderr}"
+    );
     // The template is never modified, and the other template files were copied.
     assert_eq!(snapshot(&template()), before);
     assert!(out_dir.path().join("logback.xml").exists());

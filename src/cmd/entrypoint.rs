@@ -15,6 +15,7 @@ use crate::cmd::seeds::{Until, classify_logged, probe_settings, report_waiting, 
 use crate::config::{EntrypointConfig, Inputs};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
+use crate::decide::heap::{self, Heap};
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
@@ -41,6 +42,7 @@ pub async fn run(
         rack,
         run_dir,
         drain,
+        memory_limit,
         exec,
         command,
     } = cfg;
@@ -186,6 +188,7 @@ pub async fn run(
         env::CASSANDRA_CONF.to_owned(),
         conf_out.display().to_string(),
     )];
+    launch_env.extend(heap_env(memory_limit, inputs));
     if !jvm_opts.is_empty() {
         let mut all: Vec<String> = inputs.jvm_extra_opts.iter().cloned().collect();
         all.extend(jvm_opts);
@@ -276,6 +279,58 @@ pub async fn run(
         );
     }
     Ok(Outcome::Exit(code))
+}
+
+/// The heap settings for Cassandra's environment (`decide::heap`), logged once.
+fn heap_env(memory_limit: Option<u64>, inputs: &Inputs) -> Vec<(String, String)> {
+    // The cores this container may use (its CPU limit, where the platform says).
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    let decided = heap::heap(&heap::Facts {
+        memory_limit,
+        cores,
+        max_heap_size: inputs.max_heap_size.as_deref(),
+        heap_newsize: inputs.heap_newsize.as_deref(),
+    });
+    match decided {
+        Heap::Untouched => {
+            info!(
+                "no --memory-limit: cassandra-env.sh sizes the heap (from the machine's memory, \
+                 not the container's limit)"
+            );
+            Vec::new()
+        }
+        Heap::FromEnvironment { max_heap_size } => {
+            info!(
+                max_heap_size = %max_heap_size,
+                heap_newsize = inputs.heap_newsize.as_deref().unwrap_or("unset"),
+                memory_limit,
+                "heap: MAX_HEAP_SIZE from the environment wins over --memory-limit"
+            );
+            Vec::new()
+        }
+        Heap::Set {
+            max_heap_size,
+            heap_newsize,
+        } => {
+            info!(
+                max_heap_size = %max_heap_size,
+                heap_newsize = heap_newsize
+                    .as_deref()
+                    .or(inputs.heap_newsize.as_deref())
+                    .unwrap_or_default(),
+                memory_limit,
+                cores,
+                "heap from --memory-limit: half the limit (at most 31 GiB); young generation \
+                 min(100 MiB per core, a quarter of the heap)"
+            );
+            let mut vars = vec![(env::MAX_HEAP_SIZE.to_owned(), max_heap_size)];
+            if let Some(new) = heap_newsize {
+                vars.push((env::HEAP_NEWSIZE.to_owned(), new));
+            }
+            vars
+        }
+    }
 }
 
 /// How often the entrypoint asks the local node whether it has joined.

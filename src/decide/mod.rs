@@ -7,6 +7,7 @@
 pub mod alive;
 pub mod data;
 pub mod drain;
+pub mod heap;
 pub mod identity;
 pub mod retry;
 pub mod ring;
