@@ -96,8 +96,17 @@ mod tests {
             max_heap_size: heap.into(),
             heap_newsize: new.map(Into::into),
         };
+        /// Name, memory limit, cores, MAX_HEAP_SIZE, HEAP_NEWSIZE, expected.
+        type Case = (
+            &'static str,
+            Option<u64>,
+            u32,
+            Option<&'static str>,
+            Option<&'static str>,
+            Heap,
+        );
         #[rustfmt::skip]
-        let cases: Vec<(&str, Option<u64>, u32, Option<&str>, Option<&str>, Heap)> = vec![
+        let cases: Vec<Case> = vec![
             ("no limit: cassandra-env.sh decides", None, 4, None, None, Heap::Untouched),
             ("4 GiB, 2 cores: half, young gen by cores", Some(4 * GIB), 2, None, None, set("2048M", Some("200M"))),
             ("4 GiB, 8 cores: young gen a quarter of the heap", Some(4 * GIB), 8, None, None, set("2048M", Some("512M"))),
