@@ -90,7 +90,9 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
         &dns,
         &cql,
         Until::Answer,
-        &mut report_waiting,
+        &mut |w: &Waiting| {
+            info!(reason = %w.reason, seen = %w.seen.join("; "), waited_s = w.waited.as_secs(), rounds = w.rounds, "no seed list yet; looking up again")
+        },
     )
     .await?;
     let json = || serde_json::to_string_pretty(&report).expect("a report serializes");
