@@ -7,10 +7,12 @@
 //!   to an exit code. Nothing else.
 //! * [`cli`] — the command line's shape; [`config`] validates it into typed configuration
 //!   (and is the only place that reads the environment); [`env`] names every variable.
-//! * [`decide`] — pure decisions over observed facts: pod identity, seed rules, retry
-//!   schedule, data-directory classification, supervision policy. No IO.
+//! * [`decide`] — pure decisions over observed facts: pod identity, seed rules (and
+//!   which refusals to wait out), retry schedule, data-directory classification,
+//!   supervision policy, liveness, heap size. No IO.
 //! * [`render`] — pure rendering of cassandra.yaml and cassandra-rackdc.properties.
-//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process.
+//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process, the JMX
+//!   port's RMI handshake.
 //! * [`cmd`] — one module per subcommand: gather → decide → act → report.
 //! * [`exit`] — outcomes, printing and exit codes; [`telemetry`] — logging.
 
