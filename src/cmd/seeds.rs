@@ -195,6 +195,7 @@ pub async fn resolve(
     // When the next wait report is due: at once when a wait begins.
     let mut next_report = start;
     let mut waited_past_deadline = false;
+    let mut last_lookups: Vec<Lookup> = Vec::new();
     loop {
         let budget = deadline
             .saturating_duration_since(Instant::now())
@@ -232,7 +233,7 @@ pub async fn resolve(
             record,
             saved_peers: &saved_peers,
         });
-        log_round(identity, &candidates, rounds);
+        log_round(identity, &candidates, rounds, &mut last_lookups);
         if let Some(record) = record {
             warn_foreign(&plan, record, &mut warned);
         }
@@ -403,8 +404,20 @@ fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Opti
     }
 }
 
-fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
-    for c in candidates {
+/// Logs what DNS answered for each candidate: at info or warn level the first time and
+/// when the answer changes (a pod that waits an hour must not log every round), at debug
+/// level otherwise. `previous` holds the last round's answers, updated here.
+fn log_round(
+    identity: &Identity,
+    candidates: &[Candidate],
+    round: u32,
+    previous: &mut Vec<Lookup>,
+) {
+    for (i, c) in candidates.iter().enumerate() {
+        if previous.get(i) == Some(&c.lookup) {
+            debug!(round, name = %c.name, lookup = ?c.lookup, "same DNS answer as the last round");
+            continue;
+        }
         match &c.lookup {
             Lookup::Resolved { addresses } => {
                 if c.ordinal == Some(identity.pod.ordinal) && !addresses.contains(&identity.pod_ip)
@@ -423,6 +436,7 @@ fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
             Lookup::Failed { error } => warn!(round, name = %c.name, %error, "DNS lookup failed"),
         }
     }
+    *previous = candidates.iter().map(|c| c.lookup.clone()).collect();
 }
 
 /// Looks up every candidate concurrently (at most `MAX_IN_FLIGHT` at a time), each
