@@ -55,7 +55,10 @@ pub enum Command {
     /// Usage: ringkeeper entrypoint [OPTIONS] -- cassandra -f
     ///
     /// Exits with Cassandra's exit status (128+N if it was killed by signal N); exit 1
-    /// without starting Cassandra when no safe seed list exists; exit 2 on bad input.
+    /// without starting Cassandra when no safe seed list exists and only a person can change
+    /// that ("a person must act: ..."); exit 2 on bad input. While other pods can still end
+    /// the wait (they are starting, joining, coming back), it waits instead, not ready,
+    /// logging what it waits for every 30 s.
     Entrypoint(Box<EntrypointArgs>),
     /// Readiness probe: is the local node joined and serving?
     ///
@@ -63,6 +66,15 @@ pub enum Command {
     /// gossip status is NORMAL; exit 1 with a one-line reason otherwise; exit 2 on bad input.
     /// Asks only the local node.
     Ready(ReadyArgs),
+    /// Liveness (and startup) probe: is the JVM alive and answering locally?
+    ///
+    /// Exit 0 (`alive`, the reason on stderr) while a drain runs, while the entrypoint has
+    /// not started Cassandra yet, within --startup-grace of its start, and when the JVM
+    /// answers a Java RMI handshake on its JMX port within --timeout; exit 1 with a
+    /// one-line reason when the recorded Cassandra process is gone or the JVM does not
+    /// answer; exit 2 on bad input. Never looks at the node's state (joining, streaming,
+    /// leaving are all alive), starts no JVM and needs no JMX or CQL login.
+    Alive(AliveArgs),
     /// The StatefulSet's pods side by side with the ring, and ring members that match no pod.
     ///
     /// Exit 0 when every expected pod is Up/Normal, nothing else is in the ring and all
@@ -121,6 +133,28 @@ pub struct ReadyArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub run: RunDirArgs,
+}
+
+/// `ringkeeper alive`.
+#[derive(Debug, Args)]
+pub struct AliveArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunDirArgs,
+    /// JMX host whose RMI handshake is asked (the same as `drain`'s).
+    #[arg(long, env = env::JMX_HOST, value_name = "HOST", default_value = "127.0.0.1")]
+    pub jmx_host: String,
+    /// JMX port.
+    #[arg(long, env = env::JMX_PORT, value_name = "PORT", default_value = "7199")]
+    pub jmx_port: String,
+    /// Give up (not alive) when the JVM has not answered within this; keep it below the
+    /// probe's timeoutSeconds.
+    #[arg(long, env = env::ALIVE_TIMEOUT, value_name = "DURATION", default_value = "2s")]
+    pub timeout: String,
+    /// For this long after the entrypoint started Cassandra, alive without asking JMX
+    /// (which Cassandra opens a few seconds into its start, before the commit log replay).
+    #[arg(long, env = env::STARTUP_GRACE, value_name = "DURATION", default_value = "60s")]
+    pub startup_grace: String,
 }
 
 /// Where ringkeeper keeps what one pod start shares between its commands: Cassandra's
@@ -245,8 +279,10 @@ pub struct SeedingArgs {
     /// outside this StatefulSet. Listed after the StatefulSet's pods.
     #[arg(long, env = env::EXTRA_SEEDS, value_name = "LIST")]
     pub extra_seeds: Option<String>,
-    /// How long to keep looking up names that do not resolve yet before giving up, e.g.
-    /// `90s`, `2m`, `500ms` (0 to 1h).
+    /// How long the boot plan may wait for names to resolve and pods to answer before its
+    /// answer is final, e.g. `90s`, `2m`, `500ms` (0 to 1h). Then ordinal 0 may found, and a
+    /// refusal is final: `seeds` exits 1; the entrypoint exits 1 only where a person must
+    /// act, and otherwise keeps waiting.
     #[arg(long, env = env::SEED_WAIT, value_name = "DURATION", default_value = "60s")]
     pub seed_wait: String,
     /// cluster_name: a candidate that answers as a node of another cluster is refused
@@ -321,6 +357,13 @@ pub struct EntrypointArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub drain: DrainSettingsArgs,
+    /// The container's memory limit, in bytes as the Downward API's `resourceFieldRef:
+    /// limits.memory` gives it (or a quantity like `4Gi`): Cassandra's heap is then half of
+    /// it, at most 31 GiB (MAX_HEAP_SIZE and HEAP_NEWSIZE are set for it, unless
+    /// MAX_HEAP_SIZE is already in the environment) [default: cassandra-env.sh's estimate
+    /// from the machine's memory].
+    #[arg(long, env = env::MEMORY_LIMIT, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
     /// Replace this process with Cassandra instead of supervising it.
     #[arg(long, env = env::EXEC, value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
     pub exec: bool,

@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, IdentityArgs, OutputFormat, ReadyArgs,
-    SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
+    AliveArgs, CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, IdentityArgs, OutputFormat,
+    ReadyArgs, SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
 };
+use crate::decide::heap;
 use crate::decide::identity::{self, PodName, check_domain, check_label};
 use crate::edge::cql::CqlAccess;
 use crate::env;
@@ -21,7 +22,8 @@ use crate::env;
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
 /// benchmarks without letting a typo start thousands of lookups.
 pub const MAX_SEED_COUNT: u32 = 1000;
-/// Longest `--seed-wait`: beyond an hour a pod should fail and let Kubernetes retry.
+/// Longest `--seed-wait`: a boot whose answer is not final after an hour is stuck on
+/// something that more waiting before deciding will not fix.
 pub const MAX_SEED_WAIT: Duration = Duration::from_secs(3600);
 /// The cluster domain when nothing else says.
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
@@ -37,6 +39,11 @@ pub struct Inputs {
     pub resolv_conf: Option<String>,
     /// `$JVM_EXTRA_OPTS`: kept, and extended, when a boot decision adds JVM properties.
     pub jvm_extra_opts: Option<String>,
+    /// `$MAX_HEAP_SIZE` (empty counts as unset, as in `cassandra-env.sh`): wins over
+    /// `--memory-limit`.
+    pub max_heap_size: Option<String>,
+    /// `$HEAP_NEWSIZE` (empty counts as unset).
+    pub heap_newsize: Option<String>,
 }
 
 impl Inputs {
@@ -48,6 +55,12 @@ impl Inputs {
             sa_namespace: std::fs::read_to_string(env::SERVICE_ACCOUNT_NAMESPACE_FILE).ok(),
             resolv_conf: std::fs::read_to_string(env::RESOLV_CONF).ok(),
             jvm_extra_opts: std::env::var(env::JVM_EXTRA_OPTS).ok(),
+            max_heap_size: std::env::var(env::MAX_HEAP_SIZE)
+                .ok()
+                .filter(|v| !v.is_empty()),
+            heap_newsize: std::env::var(env::HEAP_NEWSIZE)
+                .ok()
+                .filter(|v| !v.is_empty()),
         }
     }
 }
@@ -190,6 +203,8 @@ pub struct EntrypointConfig {
     pub run_dir: PathBuf,
     /// How to drain when SIGTERM comes without a preStop drain.
     pub drain: DrainSettings,
+    /// The container's memory limit in bytes, if given: the heap is sized from it.
+    pub memory_limit: Option<u64>,
     /// Replace the process instead of supervising.
     pub exec: bool,
     /// The Cassandra command.
@@ -226,10 +241,15 @@ impl EntrypointConfig {
             rack,
             run,
             drain,
+            memory_limit,
             exec,
             command,
         } = args;
         let identity = Identity::from_args(identity, inputs)?;
+        let memory_limit = memory_limit
+            .as_deref()
+            .map(parse_memory_limit)
+            .transpose()?;
         let drain = DrainSettings::from_args(drain)?;
         let run_dir = absolute_run_dir(run.run_dir)?;
         let seeding = Seeding::from_args(seeding, &identity)?;
@@ -286,10 +306,82 @@ impl EntrypointConfig {
             rack,
             run_dir,
             drain,
+            memory_limit,
             exec,
             command,
         })
     }
+}
+
+/// `--memory-limit`: bytes, or a Kubernetes quantity, at least `heap::MIN_MEMORY_LIMIT`.
+fn parse_memory_limit(text: &str) -> Result<u64, ConfigError> {
+    let bytes = parse_quantity(text).ok_or_else(|| {
+        invalid(
+            "--memory-limit",
+            env::MEMORY_LIMIT,
+            text,
+            "expected a number of bytes (as the Downward API's resourceFieldRef limits.memory \
+             gives it) or a Kubernetes quantity like 4Gi, 4096Mi or 4G",
+        )
+    })?;
+    if bytes < heap::MIN_MEMORY_LIMIT {
+        return Err(invalid(
+            "--memory-limit",
+            env::MEMORY_LIMIT,
+            text,
+            format!(
+                "too small for Cassandra: at least {}Mi (the heap is half the limit, and at \
+                 least {} MiB)",
+                heap::MIN_MEMORY_LIMIT / heap::MIB,
+                heap::MIN_HEAP_MIB
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A Kubernetes memory quantity in bytes: a whole or decimal number with an optional
+/// binary (`Ki`..`Ei`) or decimal (`k`..`E`) suffix, e.g. `4294967296`, `4Gi`, `4096Mi`,
+/// `1.5Gi`, `4G`. Fractions of a byte round up, as Kubernetes rounds the Downward API's
+/// value. No exponents, no milli (`m`): neither describes a memory limit.
+pub fn parse_quantity(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let multiplier: u128 = match suffix {
+        "" => 1,
+        "k" => 1000,
+        "M" => 1000u128.pow(2),
+        "G" => 1000u128.pow(3),
+        "T" => 1000u128.pow(4),
+        "P" => 1000u128.pow(5),
+        "E" => 1000u128.pow(6),
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "Pi" => 1 << 50,
+        "Ei" => 1 << 60,
+        _ => return None,
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || fraction.len() > 9 || fraction.contains('.') {
+        return None;
+    }
+    let whole: u128 = whole.parse().ok()?;
+    let scale = 10u128.pow(fraction.len() as u32);
+    let fraction: u128 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse().ok()?
+    };
+    let bytes = whole
+        .checked_mul(scale)?
+        .checked_add(fraction)?
+        .checked_mul(multiplier)?;
+    u64::try_from(bytes.div_ceil(scale)).ok()
 }
 
 /// How to drain, validated.
@@ -384,25 +476,7 @@ impl DrainSettings {
                 "expected a path or a command name",
             ));
         }
-        let host = jmx_host.trim().to_owned();
-        if host.is_empty()
-            || !(host.parse::<IpAddr>().is_ok() || check_domain(&host.to_ascii_lowercase()).is_ok())
-        {
-            return Err(invalid(
-                "--jmx-host",
-                env::JMX_HOST,
-                &jmx_host,
-                "expected an IP address or a host name",
-            ));
-        }
-        let port = parse_count(&jmx_port, 1, 65535).ok_or_else(|| {
-            invalid(
-                "--jmx-port",
-                env::JMX_PORT,
-                &jmx_port,
-                "expected a port number from 1 to 65535",
-            )
-        })?;
+        let (host, port) = jmx_address(&jmx_host, &jmx_port)?;
         let auth = match (jmx_username, jmx_password_file) {
             (None, None) => None,
             (Some(user), Some(file)) => {
@@ -431,9 +505,92 @@ impl DrainSettings {
             jmx: Jmx {
                 nodetool,
                 host,
-                port: port as u16,
+                port,
                 auth,
             },
+        })
+    }
+}
+
+/// `--jmx-host` and `--jmx-port` (`drain`, the entrypoint, `alive`), validated.
+fn jmx_address(host_text: &str, port_text: &str) -> Result<(String, u16), ConfigError> {
+    let host = host_text.trim().to_owned();
+    if host.is_empty()
+        || !(host.parse::<IpAddr>().is_ok() || check_domain(&host.to_ascii_lowercase()).is_ok())
+    {
+        return Err(invalid(
+            "--jmx-host",
+            env::JMX_HOST,
+            host_text,
+            "expected an IP address or a host name",
+        ));
+    }
+    let port = parse_count(port_text, 1, 65535).ok_or_else(|| {
+        invalid(
+            "--jmx-port",
+            env::JMX_PORT,
+            port_text,
+            "expected a port number from 1 to 65535",
+        )
+    })?;
+    Ok((host, port as u16))
+}
+
+/// `ringkeeper alive`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliveConfig {
+    /// The run directory (Cassandra's process record, the drain marker).
+    pub run_dir: PathBuf,
+    /// JMX host.
+    pub jmx_host: String,
+    /// JMX port.
+    pub jmx_port: u16,
+    /// Bound on the JMX handshake.
+    pub timeout: Duration,
+    /// How long after Cassandra's start JMX is not asked.
+    pub startup_grace: Duration,
+}
+
+/// Longest `alive --startup-grace`: an hour is far beyond any JVM start; more is a typo.
+pub const MAX_STARTUP_GRACE: Duration = Duration::from_secs(3600);
+
+impl AliveConfig {
+    /// Validates `alive` arguments.
+    pub fn from_args(args: AliveArgs) -> Result<Self, ConfigError> {
+        let AliveArgs {
+            run,
+            jmx_host,
+            jmx_port,
+            timeout,
+            startup_grace,
+        } = args;
+        let (jmx_host, jmx_port) = jmx_address(&jmx_host, &jmx_port)?;
+        let limit = parse_duration(&timeout)
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
+            .ok_or_else(|| {
+                invalid(
+                    "--timeout",
+                    env::ALIVE_TIMEOUT,
+                    &timeout,
+                    "expected a duration above 0 and at most 5m, like 2s or 500ms",
+                )
+            })?;
+        let grace = parse_duration(&startup_grace)
+            .filter(|d| *d <= MAX_STARTUP_GRACE)
+            .ok_or_else(|| {
+                invalid(
+                    "--startup-grace",
+                    env::STARTUP_GRACE,
+                    &startup_grace,
+                    "expected a duration of at most 1h, like 60s, 2m or 0",
+                )
+            })?;
+        Ok(AliveConfig {
+            run_dir: absolute_run_dir(run.run_dir)?,
+            jmx_host,
+            jmx_port,
+            timeout: limit,
+            startup_grace: grace,
         })
     }
 }
@@ -1121,6 +1278,7 @@ mod tests {
                 "search prod.svc.k8s.corp svc.k8s.corp k8s.corp\noptions ndots:5\n".into(),
             ),
             jvm_extra_opts: None,
+            ..Inputs::default()
         };
         let cfg = seeds_config(&["--pod-ip", "10.1.1.1"], &inputs).unwrap();
         assert_eq!(cfg.identity.pod.to_string(), "web-7");
@@ -1393,6 +1551,52 @@ mod tests {
             for needle in *needles {
                 assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
             }
+        }
+    }
+
+    #[test]
+    fn memory_quantities() {
+        const GI: u64 = 1 << 30;
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<u64>)] = &[
+            ("4294967296", Some(4 * GI)),      // what the Downward API gives (divisor 1)
+            ("4Gi", Some(4 * GI)),
+            ("4096Mi", Some(4 * GI)),
+            ("4194304Ki", Some(4 * GI)),
+            (" 4Gi ", Some(4 * GI)),
+            ("1.5Gi", Some(GI + GI / 2)),
+            ("4G", Some(4_000_000_000)),
+            ("4000M", Some(4_000_000_000)),
+            ("512k", Some(512_000)),
+            ("1Ti", Some(1 << 40)),
+            ("0.1", Some(1)),                  // a fraction of a byte rounds up
+            ("4gi", None),
+            ("4GB", None),
+            ("4Gi4", None),
+            ("1e9", None),
+            ("100m", None),
+            ("-4Gi", None),
+            ("", None),
+            ("Gi", None),
+            (".5Gi", None),
+            ("1.2.3", None),
+            ("99999999999999999999Ei", None), // overflows
+            ("18446744073709551616", None),   // u64::MAX + 1
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_quantity(text), *want, "{text:?}");
+        }
+        assert_eq!(parse_memory_limit("512Mi"), Ok(512 << 20));
+        let err = parse_memory_limit("511Mi").unwrap_err().0;
+        assert!(err.contains("at least 512Mi"), "{err}");
+        let err = parse_memory_limit("4GB").unwrap_err().0;
+        for part in [
+            "--memory-limit",
+            "RINGKEEPER_MEMORY_LIMIT",
+            "\"4GB\"",
+            "4Gi",
+        ] {
+            assert!(err.contains(part), "{err} lacks {part}");
         }
     }
 

@@ -80,6 +80,13 @@ pub const JMX_PORT: &str = "RINGKEEPER_JMX_PORT";
 pub const JMX_USERNAME: &str = "RINGKEEPER_JMX_USERNAME";
 /// Equivalent to `--jmx-password-file`.
 pub const JMX_PASSWORD_FILE: &str = "RINGKEEPER_JMX_PASSWORD_FILE";
+/// Equivalent to `alive --timeout`.
+pub const ALIVE_TIMEOUT: &str = "RINGKEEPER_ALIVE_TIMEOUT";
+/// Equivalent to `alive --startup-grace`.
+pub const STARTUP_GRACE: &str = "RINGKEEPER_STARTUP_GRACE";
+/// Equivalent to `--memory-limit`: the container's memory limit in bytes, as the
+/// Downward API `resourceFieldRef: limits.memory` gives it.
+pub const MEMORY_LIMIT: &str = "RINGKEEPER_MEMORY_LIMIT";
 
 /// Set for the Cassandra command: the rendered configuration directory. The official
 /// image's `cassandra` script puts it first on the classpath.
@@ -88,6 +95,15 @@ pub const CASSANDRA_CONF: &str = "CASSANDRA_CONF";
 /// Set for the Cassandra command: JVM flags a boot decision needs, appended to any value
 /// already in the environment. The official image's `cassandra-env.sh` reads it.
 pub const JVM_EXTRA_OPTS: &str = "JVM_EXTRA_OPTS";
+
+/// Read, and set for the Cassandra command: the JVM heap (`-Xms`/`-Xmx`) the official
+/// image's `cassandra-env.sh` uses instead of its own estimate from the machine's memory.
+/// Set from `--memory-limit` unless the environment already has it.
+pub const MAX_HEAP_SIZE: &str = "MAX_HEAP_SIZE";
+/// Read, and set for the Cassandra command with `MAX_HEAP_SIZE`: the young generation
+/// (`-Xmn`, CMS only). `cassandra-env.sh` (4.1, 5.0) refuses to start under CMS when only
+/// one of the two is set.
+pub const HEAP_NEWSIZE: &str = "HEAP_NEWSIZE";
 
 /// Where Kubernetes mounts the pod's namespace: fallback for `--namespace`.
 pub const SERVICE_ACCOUNT_NAMESPACE_FILE: &str =

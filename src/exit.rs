@@ -1,7 +1,8 @@
 //! How a run ends: the one place that prints the answer and chooses the exit code.
 //!
 //! * 0 — success: the answer is on stdout (or Cassandra exited 0).
-//! * 1 — a negative answer: no safe seed list, Cassandra not started. Not an error.
+//! * 1 — a negative answer: no safe seed list, Cassandra not started, not ready, not
+//!   alive. Not an error.
 //! * 2 — bad input or an unexpected error (clap uses 2 for usage errors too).
 //! * 3, 4 — `drain` was cut short by its deadline, or could not drain (see `cli.rs`).
 //! * N — `entrypoint` exits with Cassandra's status (128+signal when killed), or 0 after
@@ -16,6 +17,13 @@ use std::process::ExitCode;
 pub enum Outcome {
     /// Print this on stdout, exit 0.
     Answer(String),
+    /// Print `stdout` on stdout and `note` on stderr (why the answer is yes), exit 0.
+    Noted {
+        /// The answer.
+        stdout: String,
+        /// Why, for a person reading the probe's output.
+        note: String,
+    },
     /// A negative answer: print `stdout` if any, the reason on stderr, exit 1.
     Refused {
         /// Machine-readable answer, e.g. the JSON report.
@@ -47,6 +55,11 @@ pub fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
             let mut out = std::io::stdout().lock();
             // A closed stdout (e.g. piped into `head`) is not our failure.
             let _ = writeln!(out, "{text}");
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Noted { stdout, note }) => {
+            let _ = writeln!(std::io::stdout().lock(), "{stdout}");
+            eprintln!("ringkeeper: {note}");
             ExitCode::SUCCESS
         }
         Ok(Outcome::Refused { stdout, reason }) => {

@@ -7,10 +7,12 @@
 //!   to an exit code. Nothing else.
 //! * [`cli`] — the command line's shape; [`config`] validates it into typed configuration
 //!   (and is the only place that reads the environment); [`env`] names every variable.
-//! * [`decide`] — pure decisions over observed facts: pod identity, seed rules, retry
-//!   schedule, data-directory classification, supervision policy. No IO.
+//! * [`decide`] — pure decisions over observed facts: pod identity, seed rules (and
+//!   which refusals to wait out), retry schedule, data-directory classification,
+//!   supervision policy, liveness, heap size. No IO.
 //! * [`render`] — pure rendering of cassandra.yaml and cassandra-rackdc.properties.
-//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process.
+//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process, the JMX
+//!   port's RMI handshake.
 //! * [`cmd`] — one module per subcommand: gather → decide → act → report.
 //! * [`exit`] — outcomes, printing and exit codes; [`telemetry`] — logging.
 
@@ -25,15 +27,18 @@ pub mod render;
 pub mod telemetry;
 
 use cli::{Cli, Command};
-use config::{DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig};
+use config::{
+    AliveConfig, DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig,
+};
 use exit::Outcome;
 
 /// Runs one subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    // `ready` runs every few seconds as a probe: it needs none of the fallbacks that
-    // `Inputs::gather` reads from files, so only the other commands gather them.
+    // `ready` and `alive` run every few seconds as probes: they need none of the fallbacks
+    // that `Inputs::gather` reads from files, so only the other commands gather them.
     match cli.command {
         Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
+        Command::Alive(args) => cmd::alive::run(AliveConfig::from_args(args)?).await,
         Command::Seeds(args) => {
             cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?).await
         }

@@ -291,6 +291,47 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
                 .collect(),
             vec!["--cluster-name", "CASSANDRA_CLUSTER_NAME"],
         ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--memory-limit",
+                    "4GB",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec![
+                "--memory-limit",
+                "RINGKEEPER_MEMORY_LIMIT",
+                "\"4GB\"",
+                "4Gi, 4096Mi or 4G",
+            ],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
+                    "--memory-limit",
+                    "268435456",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec!["--memory-limit", "\"268435456\"", "at least 512Mi"],
+        ),
     ];
     for (args, needles) in cases {
         let out = ringkeeper(&args, &[]);
@@ -351,7 +392,7 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
 fn readme_documents_every_flag() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for sub in ["seeds", "entrypoint", "ready", "status", "drain"] {
+    for sub in ["seeds", "entrypoint", "ready", "alive", "status", "drain"] {
         let help = String::from_utf8(ringkeeper(&[sub, "--help"], &[]).stdout).unwrap();
         let flags = help
             .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
@@ -586,4 +627,129 @@ fn a_drain_with_nothing_to_reach_says_so_and_the_pod_turns_not_ready() {
     let out = ringkeeper(&["ready", "--run-dir", run, "--cql-port", "1"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("draining"), "{}", stderr(&out));
+}
+
+/// `alive`'s bad input: each value names its flag, its variable and what is valid.
+#[test]
+fn alive_bad_input_exits_2_and_names_the_input() {
+    let cases: Vec<BadInput> = vec![
+        (
+            vec!["alive", "--timeout", "0s"],
+            vec![],
+            vec!["--timeout", "RINGKEEPER_ALIVE_TIMEOUT", "\"0s\"", "above 0"],
+        ),
+        (
+            vec!["alive"],
+            vec![("RINGKEEPER_STARTUP_GRACE", "forever")],
+            vec!["--startup-grace", "RINGKEEPER_STARTUP_GRACE", "\"forever\""],
+        ),
+        (
+            vec!["alive", "--jmx-port", "70000"],
+            vec![],
+            vec!["--jmx-port", "RINGKEEPER_JMX_PORT", "1 to 65535"],
+        ),
+        (
+            vec!["alive", "--run-dir", "relative"],
+            vec![],
+            vec!["--run-dir", "absolute"],
+        ),
+    ];
+    for (argv, env, needles) in cases {
+        let out = ringkeeper(&argv, &env);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{argv:?} {env:?}: {err}");
+        assert!(out.stdout.is_empty(), "{argv:?}");
+        for needle in needles {
+            assert!(err.contains(needle), "{argv:?}: {err:?} lacks {needle:?}");
+        }
+    }
+}
+
+/// This test process as the run directory's record would name it: pid, start time
+/// (clock ticks since boot, field 22 of /proc/self/stat) and parent.
+fn own_process_record(start_offset: u64) -> String {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let pid: i32 = stat.split_whitespace().next().unwrap().parse().unwrap();
+    let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    let ppid: i32 = rest[1].parse().unwrap();
+    let start: u64 = rest[19].parse().unwrap();
+    format!(
+        r#"{{"pid":{pid},"start_ticks":{},"ppid":{ppid}}}"#,
+        start + start_offset
+    )
+}
+
+/// `alive` from the run directory and the JMX handshake, with a fake JMX (JRMP) server:
+/// alive while nothing is started, while draining, within the startup grace, and when
+/// the JVM answers; not alive when the process is gone or JMX does not answer.
+#[test]
+fn alive_answers_from_the_run_dir_and_the_rmi_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap().to_owned();
+    let alive = |extra: &[&str]| {
+        let mut argv = vec!["alive", "--run-dir", &run_s];
+        argv.extend(extra);
+        let out = ringkeeper(&argv, &[]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text, stderr(&out))
+    };
+    let check = |extra: &[&str], code: i32, part: &str| {
+        let (got, out, err) = alive(extra);
+        assert_eq!(got, Some(code), "{extra:?}: {err}");
+        assert_eq!(
+            out.trim(),
+            if code == 0 { "alive" } else { "" },
+            "{extra:?}"
+        );
+        assert!(err.contains(part), "{extra:?}: {err:?} lacks {part:?}");
+    };
+    check(&[], 1, "does not exist");
+    std::fs::create_dir(&run).unwrap();
+    check(&[], 0, "alive: waiting to start Cassandra");
+
+    // The recorded process is gone (its PID now has another start time).
+    std::fs::write(run.join("cassandra.pid"), own_process_record(1)).unwrap();
+    check(&[], 1, "has exited");
+    // While a drain runs, alive whatever else.
+    std::fs::write(run.join("draining"), "{}").unwrap();
+    check(&[], 0, "draining");
+    std::fs::remove_file(run.join("draining")).unwrap();
+
+    // The recorded process runs (this test), just started: within the grace.
+    std::fs::write(run.join("cassandra.pid"), own_process_record(0)).unwrap();
+    check(&[], 0, "starting");
+    // Past the grace, JMX must answer: nothing listens.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    check(
+        &["--startup-grace", "0", "--jmx-port", &closed],
+        1,
+        "connection refused",
+    );
+    // A JVM's RMI transport answers the handshake with ProtocolAck, host and port.
+    let jmx = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = jmx.local_addr().unwrap().port().to_string();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = jmx.accept().unwrap();
+        let mut hello = [0u8; 7];
+        s.read_exact(&mut hello).unwrap();
+        s.write_all(&[0x4e, 0, 9]).unwrap();
+        s.write_all(b"127.0.0.1").unwrap();
+        s.write_all(&40000i32.to_be_bytes()).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        hello
+    });
+    check(
+        &["--startup-grace", "0", "--jmx-port", &port],
+        0,
+        "answered the JMX (RMI) handshake",
+    );
+    assert_eq!(&server.join().unwrap(), b"JRMI\x00\x02\x4b");
 }

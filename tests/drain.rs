@@ -6,10 +6,11 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use common::{BOOT, cql_in_ring, new_ring, turn};
-use ringkeeper_testkit::ring::{self, PreStop, Ring};
+use ringkeeper_testkit::ring::{self, PreStop, Ring, RingSpec};
 
 fn summary(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout:?}"))
@@ -100,24 +101,167 @@ fn assert_replays_nothing(log: &str) {
     );
 }
 
+/// `ringkeeper alive` for a node, as its liveness probe runs it (plus `extra` flags).
+fn alive(ring: &Ring, ordinal: u32, extra: &[&str]) -> (i32, String, String) {
+    let run = ring.spec.run_dir(ordinal).display().to_string();
+    let port = RingSpec::jmx_port(ordinal).to_string();
+    let mut args = vec!["alive", "--run-dir", &run, "--jmx-port", &port];
+    args.extend(extra);
+    ring.ringkeeper(&args).unwrap()
+}
+
+/// The median of `samples`.
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Asks `alive` (as the probe runs it, and with no startup grace) every 200 ms while
+/// node `ordinal` decides, starts and opens CQL: the probe must say alive throughout.
+/// Returns the reasons it gave, and how long after Cassandra's start JMX first answered.
+fn alive_through_the_boot(ring: &mut Ring, ordinal: u32) -> (Vec<String>, Option<Duration>) {
+    let ip = ring::default_ip(ordinal);
+    let pid_file = ring.spec.run_dir(ordinal).join("cassandra.pid");
+    let deadline = Instant::now() + BOOT;
+    let mut reasons: Vec<String> = Vec::new();
+    let mut jmx_up = None;
+    let begun = Instant::now();
+    loop {
+        let (code, out, err) = alive(ring, ordinal, &[]);
+        // The entrypoint creates the run directory within milliseconds of its start; a
+        // probe that comes even earlier fails once (the probe's failureThreshold covers it).
+        if code == 1 && err.contains("does not exist") && begun.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        assert_eq!(
+            (code, out.trim()),
+            (0, "alive"),
+            "{err}\n{}",
+            ring.logs_tail(ordinal)
+        );
+        // "ringkeeper: alive: starting: ..." -> "starting"
+        let kind = err
+            .trim()
+            .trim_start_matches("ringkeeper: alive: ")
+            .split([':', '('])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        if reasons.last() != Some(&kind) {
+            reasons.push(kind);
+        }
+        if jmx_up.is_none() && alive(ring, ordinal, &["--startup-grace", "0"]).0 == 0 {
+            let started = std::fs::metadata(&pid_file).and_then(|m| m.modified());
+            jmx_up = started
+                .ok()
+                .and_then(|t| std::time::SystemTime::now().duration_since(t).ok());
+        }
+        if ring.port_open(std::net::SocketAddr::new(ip, 9042)).unwrap() {
+            return (reasons, jmx_up);
+        }
+        assert!(
+            ring.try_exit(ordinal).unwrap().is_none(),
+            "{}",
+            ring.logs_tail(ordinal)
+        );
+        assert!(Instant::now() < deadline, "{}", ring.logs_tail(ordinal));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn a_drain_is_staged_bounded_idempotent_and_leaves_nothing_to_replay() {
     let _turn = turn();
     let mut ring = new_ring("drain1");
-    ring.start_ready(0, BOOT)
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    ring.spec.seed_wait = "8s".into();
     let ip = ring::default_ip(0);
+    // Another pod's name resolves (nothing answers there): ordinal 0 waits out its seed
+    // wait before it founds, and the liveness probe must not mind.
+    ring.publish(1, Some(ring::default_ip(1))).unwrap();
+    ring.start(0, ip, &Default::default()).unwrap();
+    let (reasons, jmx_up) = alive_through_the_boot(&mut ring, 0);
+    eprintln!(
+        "alive through the boot: {reasons:?}; JMX answered {jmx_up:?} after cassandra started"
+    );
+    assert_eq!(
+        reasons.first().map(String::as_str),
+        Some("waiting to start Cassandra"),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r == "starting"), "{reasons:?}");
+    let jmx_up = jmx_up.expect("JMX never answered during the boot");
+    assert!(
+        jmx_up < Duration::from_secs(60),
+        "JMX answered only {jmx_up:?} after the start: the default --startup-grace is too short"
+    );
     write_rows(&ring, ip, "d1", 200);
     let (code, _, err) = ring.ready(0).unwrap();
     assert_eq!(code, 0, "{err}");
 
+    // Serving: the JVM answers the RMI handshake; what that costs, beside `nodetool info`
+    // (the JVM-per-probe liveness check of the charts).
+    let mut ours = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (code, out, err) = alive(&ring, 0, &["--startup-grace", "0"]);
+        ours.push(t.elapsed());
+        assert_eq!((code, out.trim()), (0, "alive"), "{err}");
+        assert!(err.contains("answered the JMX (RMI) handshake"), "{err}");
+    }
+    let mut nodetool = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        ring.nodetool(0, &["info"]).unwrap();
+        nodetool.push(t.elapsed());
+    }
+    eprintln!(
+        "probe cost, median: `ringkeeper alive` {:?} (20 runs), `nodetool info` {:?} (10 runs)",
+        median(ours),
+        median(nodetool)
+    );
+
+    // The liveness probe keeps asking while the node drains.
+    let probes = ring.spec.dir.join("alive-during-drain.log");
+    let mut poller = ring
+        .netns()
+        .command("sh")
+        .args([
+            "-c",
+            &format!(
+                "while :; do {} alive --run-dir {} --jmx-port {} --startup-grace 0; echo rc=$?; sleep 0.1; done",
+                ring.spec.ringkeeper.display(),
+                ring.spec.run_dir(0).display(),
+                RingSpec::jmx_port(0)
+            ),
+        ])
+        .stdout(std::fs::File::create(&probes).unwrap())
+        .stderr(std::fs::File::create(probes.with_extension("err")).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let grace = Duration::from_secs(30);
     let hook = ring
         .run_prestop(0, &PreStop::Ringkeeper(vec![]), grace)
         .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(poller.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = poller.wait();
     eprintln!("drain: {}\n{}", hook.stdout, hook.stderr);
     assert_eq!(hook.code, 0, "{}", hook.stderr);
+    let codes = std::fs::read_to_string(&probes).unwrap();
+    let said = std::fs::read_to_string(probes.with_extension("err")).unwrap();
+    assert!(codes.lines().count() >= 3, "{codes}");
+    assert!(
+        codes.lines().all(|l| l == "alive" || l == "rc=0"),
+        "not alive during the drain: {codes}\n{said}"
+    );
+    assert!(said.contains("alive: draining"), "{said}");
     let s = summary(&hook.stdout);
     assert_eq!(s["outcome"], "drained", "{s}");
     assert_eq!(
@@ -474,6 +618,10 @@ fn the_drain_authenticates_to_jmx() {
         ring.nodetool(0, &["netstats"]).is_err(),
         "JMX answered without credentials"
     );
+    // The liveness probe's RMI handshake needs no credentials.
+    let (code, out, err) = alive(&ring, 0, &["--startup-grace", "0"]);
+    assert_eq!((code, out.trim()), (0, "alive"), "{err}");
+    assert!(err.contains("answered the JMX (RMI) handshake"), "{err}");
     let hook = ring
         .run_prestop(
             0,

@@ -73,7 +73,7 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
     pod.set(FQDN0, &["127.0.0.11"]);
     let out_dir = tempfile::tempdir().unwrap();
     let before = snapshot(&template());
-    let script = "echo CONF=$CASSANDRA_CONF; cat \"$CASSANDRA_CONF/cassandra.yaml\" \"$CASSANDRA_CONF/cassandra-rackdc.properties\"; exit 7";
+    let script = "echo CONF=$CASSANDRA_CONF; echo HEAP=$MAX_HEAP_SIZE/$HEAP_NEWSIZE; cat \"$CASSANDRA_CONF/cassandra.yaml\" \"$CASSANDRA_CONF/cassandra-rackdc.properties\"; exit 7";
     for exec in [false, true] {
         let mut extra = vec![
             "--cluster-name",
@@ -82,6 +82,8 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
             "east",
             "--rack",
             "r2",
+            "--memory-limit",
+            "4Gi",
         ];
         if exec {
             extra.push("--exec");
@@ -114,7 +116,29 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
         );
         assert!(stdout.contains("dc=east\nrack=r2"), "{stdout}");
         assert!(stderr.contains("boot decision"), "{stderr}");
+        // Half the 4 GiB limit; young generation min(100 MiB per core, 512 MiB).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let new = (100 * cores).min(512);
+        assert!(stdout.contains(&format!("HEAP=2048M/{new}M")), "{stdout}");
+        assert!(stderr.contains("heap from --memory-limit"), "{stderr}");
     }
+    // MAX_HEAP_SIZE in the environment wins (and HEAP_NEWSIZE is left as it is).
+    let out = entrypoint(
+        &pod,
+        out_dir.path(),
+        &["--memory-limit", "4Gi"],
+        &["sh", "-c", script],
+    )
+    .env("MAX_HEAP_SIZE", "1G")
+    .output()
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stdout.contains("HEAP=1G/\n"), "{stdout}");
+    assert!(
+        stderr.contains("MAX_HEAP_SIZE from the environment wins"),
+        "{stderr}"
+    );
     // The template is never modified, and the other template files were copied.
     assert_eq!(snapshot(&template()), before);
     assert!(out_dir.path().join("logback.xml").exists());
@@ -122,37 +146,65 @@ fn renders_the_config_and_runs_the_command_with_its_status() {
 
 #[test]
 #[ignore = "needs root (network namespaces) and a real DNS server: run scripts/test"]
-fn refuses_without_a_safe_seed_list_and_never_runs_the_command() {
+fn waits_without_a_safe_seed_list_and_never_runs_the_command() {
     let pod = Pod::new("refuse", "default", "cluster.local");
     pod.otherwise(Answer::NxDomain);
     // A join record left over from a wiped node vouches for nothing: it is removed.
     let stale_record = pod.data.path().join("ringkeeper-joined");
     std::fs::write(&stale_record, "host_id=gone\n").unwrap();
     let out_dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("entrypoint.log");
     let marker = out_dir.path().join("cassandra-ran");
-    let out = entrypoint(
+    // No other pod exists yet: other pods coming up can end this, so the entrypoint keeps
+    // waiting after --seed-wait (no exit, no restart by the kubelet), reporting the wait.
+    let mut child = entrypoint(
         &pod,
         out_dir.path(),
         &["--seed-wait", "1s"],
         &["touch", marker.to_str().unwrap()],
     )
-    .output()
+    .stdout(Stdio::piped())
+    .stderr(std::fs::File::create(&log).unwrap())
+    .spawn()
     .unwrap();
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stdout.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("still waiting to start cassandra") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no wait report: {text}");
+        assert!(child.try_wait().unwrap().is_none(), "exited: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(
-        stderr.contains("cassandra was not started") && stderr.contains(FQDN0),
-        "{stderr}"
+        text.contains(FQDN0)
+            && text.contains("NXDOMAIN")
+            && text.contains("publishNotReadyAddresses"),
+        "{text}"
     );
+    // Past the seed wait, it is still there, and still has not run the command.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(child.try_wait().unwrap().is_none(), "exited");
     assert!(
         !marker.exists(),
         "the command ran although no seed list was safe"
     );
-    assert!(!stale_record.exists(), "stale join record kept: {stderr}");
+    assert!(!stale_record.exists(), "stale join record kept: {text}");
     assert!(
         !out_dir.path().join("cassandra.yaml").exists(),
         "config rendered for a refused boot"
+    );
+    // SIGTERM while waiting stops it (the kubelet deleting the pod).
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    assert!(out.stdout.is_empty());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("cassandra was not started: a person must act"),
+        "{text}"
     );
 }
 

@@ -17,7 +17,8 @@ use nix::sys::signal::Signal;
 use ringkeeper_testkit::ring::{self, NodeOpts, Ring};
 
 /// Starts every pod at once (like `podManagementPolicy: Parallel`) and plays the kubelet
-/// until all answer CQL; returns the restarts each pod needed.
+/// until all answer CQL; returns the restarts each pod needed (none: a pod with no ring to
+/// join yet waits for one instead of exiting).
 fn start_at_once(
     ring: &mut Ring,
     ips: &[std::net::IpAddr],
@@ -281,8 +282,7 @@ fn three_pods_one_after_another(version: &str, name: &str) {
 fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_together() {
     let _turn = turn();
     let mut ring = new_ring("parallel");
-    // Every pod uses the same settings, as in one StatefulSet; the kubelet restarts a pod
-    // whose entrypoint refused to boot yet.
+    // Every pod uses the same settings, as in one StatefulSet.
     ring.spec.seed_wait = "20s".into();
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
     let all = [0, 1, 2];
@@ -295,10 +295,19 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
         .filter(|&o| ring.entrypoint_log(o).contains("\"mode\":\"Found\""))
         .collect();
     assert_eq!(founders, [0], "only ordinal 0 may found");
-    assert_eq!(
-        restarts[&0], 0,
-        "ordinal 0 founds after its own wait, without a restart"
+    // Nobody exited: the pods that had no ring to join waited for it (reporting the
+    // wait), instead of exiting for the kubelet to restart them with a growing back-off.
+    assert!(
+        restarts.values().all(|&r| r == 0),
+        "containers exited and were restarted: {restarts:?}"
     );
+    for o in [1, 2] {
+        let log = ring.entrypoint_log(o);
+        assert!(
+            log.contains("waiting to start cassandra (not ready)"),
+            "ordinal {o} did not report its wait:\n{log}"
+        );
+    }
     for o in [1, 2] {
         let decision = boot_decision(&ring, o);
         assert_eq!(decision["mode"], "Join", "{decision}");
@@ -344,7 +353,8 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
         .unwrap();
     assert_eq!(code, 1, "{out}{err}");
     assert!(
-        err.contains("answers as a node of cluster \"ringkeeper-test\"")
+        err.contains("cassandra was not started: a person must act:")
+            && err.contains("answers as a node of cluster \"ringkeeper-test\"")
             && err.contains("\"another-cluster\""),
         "{err}"
     );
@@ -355,7 +365,8 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
 
     // Whole-cluster cold restart, all at once, with data: same host IDs and tokens.
     ring.stop_all(Duration::from_secs(120));
-    start_at_once(&mut ring, &ips, "cold restart", Duration::from_secs(300));
+    let restarts = start_at_once(&mut ring, &ips, "cold restart", Duration::from_secs(300));
+    assert!(restarts.values().all(|&r| r == 0), "{restarts:?}");
     for o in all {
         assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
     }
@@ -535,22 +546,34 @@ fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
     std::fs::remove_dir_all(&data).unwrap();
     let new_ip: std::net::IpAddr = "127.0.0.21".parse().unwrap();
 
-    // Without evidence it must not bootstrap beside a down replica, nor seed itself: it
-    // refuses, naming the down member and --replace-address.
+    // Without evidence it must not bootstrap beside a down replica, nor seed itself. The
+    // down member might still come back by itself, so the pod waits (it does not exit),
+    // reporting the down member and --replace-address, until a person acts.
     let earlier = ring.entrypoint_log(0).len();
     ring.start(0, new_ip, &NodeOpts::default()).unwrap();
-    let status = ring.wait_exit(0, Duration::from_secs(120)).unwrap();
-    let log = ring.entrypoint_log(0)[earlier..].to_owned();
-    assert_eq!(status.code(), Some(1), "{}", ring.logs_tail(0));
+    let log = eventually(Duration::from_secs(120), || {
+        let log = ring.entrypoint_log(0)[earlier..].to_owned();
+        log.contains("still waiting to start cassandra")
+            .then_some(log.clone())
+            .ok_or(log)
+    });
     assert!(
         log.contains(&format!("the ring has down members ({old_ip})"))
             && log.contains("--replace-address"),
         "{log}"
     );
     assert!(
+        ring.try_exit(0).unwrap().is_none(),
+        "exited: {}",
+        ring.logs_tail(0)
+    );
+    assert!(
         !log.contains("cassandra started"),
         "Cassandra was started: {log}"
     );
+    // The person acts: the pod is deleted (SIGTERM while it waits: 143, nothing started).
+    let status = ring.stop(0, Duration::from_secs(30)).unwrap();
+    assert_eq!(status.code(), Some(143), "{}", ring.logs_tail(0));
     // `status` shows the old identity as a ghost, with the command that would clear it.
     let (code, out, _) = ring
         .ringkeeper(&[
@@ -764,6 +787,7 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
         "Cassandra was started: {log}"
     );
     for part in [
+        "a person must act:",
         "answers as a ring of 1 member(s)",
         "that does not include this node's host ID",
         "would merge the two rings",
@@ -784,7 +808,9 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
     let log = ring.entrypoint_log(2)[earlier..].to_owned();
     assert_eq!(status.code(), Some(1), "{}", ring.logs_tail(2));
     assert!(
-        log.contains("saved peer") && log.contains("would merge the two rings"),
+        log.contains("a person must act:")
+            && log.contains("saved peer")
+            && log.contains("would merge the two rings"),
         "{log}"
     );
     assert!(

@@ -11,12 +11,13 @@ use anyhow::Context;
 use tracing::{debug, info, warn};
 
 use crate::cli::LogFormat;
-use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
+use crate::cmd::seeds::{Until, classify_logged, probe_settings, report_waiting, resolve};
 use crate::config::{EntrypointConfig, Inputs};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
+use crate::decide::heap::{self, Heap};
 use crate::decide::ring::Bootstrapped;
-use crate::decide::seeds::{BootMode, DataState, Verdict};
+use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
 use crate::edge::process::{self, Ended, Launch, Signals, StopPlan};
@@ -41,6 +42,7 @@ pub async fn run(
         rack,
         run_dir,
         drain,
+        memory_limit,
         exec,
         command,
     } = cfg;
@@ -109,8 +111,11 @@ pub async fn run(
         last: record.clone(),
     };
 
+    // Refusals that other pods can end are waited out here, never exited on (see
+    // `decide::seeds::Refusal`); each wait report goes through `on_wait`.
+    let mut on_wait = |w: &Waiting| report_waiting(w);
     let report = tokio::select! {
-        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql) => report?,
+        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
@@ -118,10 +123,10 @@ pub async fn run(
     };
     let (mode, seeds) = match &report.plan.verdict {
         Verdict::Seeds { mode, seeds } => (*mode, seeds.clone()),
-        Verdict::Refuse { reason } => {
+        Verdict::Refuse { reason, refusal } => {
             return Ok(Outcome::Refused {
                 stdout: None,
-                reason: format!("cassandra was not started: {reason}"),
+                reason: format!("cassandra was not started: {}: {reason}", refusal.prefix()),
             });
         }
         Verdict::Wait { .. } => unreachable!("resolve() loops until the wait is over"),
@@ -183,6 +188,7 @@ pub async fn run(
         env::CASSANDRA_CONF.to_owned(),
         conf_out.display().to_string(),
     )];
+    launch_env.extend(heap_env(memory_limit, inputs));
     if !jvm_opts.is_empty() {
         let mut all: Vec<String> = inputs.jvm_extra_opts.iter().cloned().collect();
         all.extend(jvm_opts);
@@ -273,6 +279,58 @@ pub async fn run(
         );
     }
     Ok(Outcome::Exit(code))
+}
+
+/// The heap settings for Cassandra's environment (`decide::heap`), logged once.
+fn heap_env(memory_limit: Option<u64>, inputs: &Inputs) -> Vec<(String, String)> {
+    // The cores this container may use (its CPU limit, where the platform says).
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    let decided = heap::heap(&heap::Facts {
+        memory_limit,
+        cores,
+        max_heap_size: inputs.max_heap_size.as_deref(),
+        heap_newsize: inputs.heap_newsize.as_deref(),
+    });
+    match decided {
+        Heap::Untouched => {
+            info!(
+                "no --memory-limit: cassandra-env.sh sizes the heap (from the machine's memory, \
+                 not the container's limit)"
+            );
+            Vec::new()
+        }
+        Heap::FromEnvironment { max_heap_size } => {
+            info!(
+                max_heap_size = %max_heap_size,
+                heap_newsize = inputs.heap_newsize.as_deref().unwrap_or("unset"),
+                memory_limit,
+                "heap: MAX_HEAP_SIZE from the environment wins over --memory-limit"
+            );
+            Vec::new()
+        }
+        Heap::Set {
+            max_heap_size,
+            heap_newsize,
+        } => {
+            info!(
+                max_heap_size = %max_heap_size,
+                heap_newsize = heap_newsize
+                    .as_deref()
+                    .or(inputs.heap_newsize.as_deref())
+                    .unwrap_or_default(),
+                memory_limit,
+                cores,
+                "heap from --memory-limit: half the limit (at most 31 GiB); young generation \
+                 min(100 MiB per core, a quarter of the heap)"
+            );
+            let mut vars = vec![(env::MAX_HEAP_SIZE.to_owned(), max_heap_size)];
+            if let Some(new) = heap_newsize {
+                vars.push((env::HEAP_NEWSIZE.to_owned(), new));
+            }
+            vars
+        }
+    }
 }
 
 /// How often the entrypoint asks the local node whether it has joined.

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each gathers facts through `edge`, asks `decide`, carries
 //! out the decision and returns an `Outcome`.
 
+pub mod alive;
 pub mod drain;
 pub mod entrypoint;
 pub mod ready;

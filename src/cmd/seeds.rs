@@ -15,7 +15,7 @@ use crate::config::{CandidateName, Identity, Seeding, SeedsConfig};
 use crate::decide::data::{self, DataListing, JoinRecord};
 use crate::decide::retry;
 use crate::decide::seeds::{
-    self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, SavedPeer, Verdict,
+    self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, SavedPeer, Verdict, Waiting,
 };
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::datadir;
@@ -89,6 +89,10 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
         listing.joined.record(),
         &dns,
         &cql,
+        Until::Answer,
+        &mut |w: &Waiting| {
+            info!(reason = %w.reason, seen = %w.seen.join("; "), waited_s = w.waited.as_secs(), rounds = w.rounds, "no seed list yet; looking up again")
+        },
     )
     .await?;
     let json = || serde_json::to_string_pretty(&report).expect("a report serializes");
@@ -97,7 +101,7 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
             Outcome::Answer(report.seed_line().unwrap_or_default())
         }
         (Verdict::Seeds { .. }, OutputFormat::Json) => Outcome::Answer(json()),
-        (Verdict::Refuse { reason }, f) => Outcome::Refused {
+        (Verdict::Refuse { reason, .. }, f) => Outcome::Refused {
             stdout: (f == OutputFormat::Json).then(json),
             reason: reason.clone(),
         },
@@ -122,8 +126,47 @@ pub fn probe_settings(seeding: &Seeding) -> anyhow::Result<CqlSettings> {
     )
 }
 
-/// Looks up (and probes) the candidates round after round until the boot plan decides.
-/// Never returns `Verdict::Wait`: the last round is made with `wait_over` set.
+/// How long `resolve` goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Until the plan decides or refuses: one answer within `--seed-wait` (`seeds`).
+    Answer,
+    /// Until the plan decides, or refuses in a way only a person can end. A refusal that
+    /// other pods can end (`Refusal::KeepWaiting`) is waited out, looking again every
+    /// `retry::KEEP_WAITING` (the entrypoint: an exit would only have the kubelet restart
+    /// the container, with a growing back-off, to see the same thing).
+    StartOrPersonMustAct,
+}
+
+/// How often a wait is reported (the log line, and the hook for a Kubernetes Event):
+/// often enough to see that a pod still waits and why, seldom enough that an hour of
+/// waiting is 120 lines.
+pub const WAIT_REPORT_EVERY: Duration = Duration::from_secs(30);
+
+/// Reports one wait: the one place a wait is logged, called every `WAIT_REPORT_EVERY`
+/// while `resolve` waits (and at once when the wait begins, and when `--seed-wait` ends).
+pub fn report_waiting(w: &Waiting) {
+    let seen = w.seen.join("; ");
+    let waited_s = w.waited.as_secs();
+    if w.seed_wait_over {
+        warn!(
+            reason = %w.reason, %seen, waited_s, rounds = w.rounds,
+            "still waiting to start cassandra (not ready): --seed-wait is over, and other pods \
+             can still end this wait, so the pod keeps waiting instead of exiting"
+        );
+    } else {
+        info!(
+            reason = %w.reason, %seen, waited_s, rounds = w.rounds,
+            "waiting to start cassandra (not ready)"
+        );
+    }
+}
+
+/// Looks up (and probes) the candidates round after round until the boot plan decides
+/// (see `Until`). Never returns `Verdict::Wait`: the rounds after `--seed-wait` are made
+/// with `wait_over` set. `on_wait` gets the wait report when a wait begins, every
+/// `WAIT_REPORT_EVERY` while it lasts, and when `--seed-wait` ends.
+#[allow(clippy::too_many_arguments)] // gather: every input the plan's facts come from
 pub async fn resolve(
     identity: &Identity,
     seeding: &Seeding,
@@ -132,6 +175,8 @@ pub async fn resolve(
     record: Option<&JoinRecord>,
     dns: &Dns,
     cql: &CqlSettings,
+    until: Until,
+    on_wait: &mut dyn FnMut(&Waiting),
 ) -> anyhow::Result<SeedReport> {
     // With data, the record counts only when it vouches for the data (`Present`).
     let record = record.filter(|_| data == DataState::Present);
@@ -147,6 +192,10 @@ pub async fn resolve(
     let deadline = start + seeding.wait;
     let mut rounds = 0;
     let mut warned = Vec::new();
+    // When the next wait report is due: at once when a wait begins.
+    let mut next_report = start;
+    let mut waited_past_deadline = false;
+    let mut last_lookups: Vec<Lookup> = Vec::new();
     loop {
         let budget = deadline
             .saturating_duration_since(Instant::now())
@@ -184,25 +233,53 @@ pub async fn resolve(
             record,
             saved_peers: &saved_peers,
         });
-        log_round(identity, &candidates, rounds);
+        log_round(identity, &candidates, rounds, &mut last_lookups);
         if let Some(record) = record {
             warn_foreign(&plan, record, &mut warned);
         }
-        match &plan.verdict {
-            Verdict::Wait { reason } => {
-                let delay = retry::next_delay(rounds - 1, deadline.saturating_duration_since(now));
-                info!(round = rounds, ?delay, remaining = ?deadline.saturating_duration_since(now), %reason, "no seed list yet; looking up again");
-                tokio::time::sleep(delay).await;
-            }
-            Verdict::Seeds { mode, seeds } => {
+        let waiting = plan.waiting(
+            identity.pod.ordinal,
+            now.duration_since(start),
+            rounds,
+            wait_over,
+        );
+        match (&plan.verdict, waiting) {
+            (Verdict::Seeds { mode, seeds }, _) => {
                 log_candidates(&plan);
                 info!(?mode, seeds = ?seeds, rounds, elapsed = ?start.elapsed(), "seed list decided");
                 return Ok(report(identity, data, rounds, start, plan));
             }
-            Verdict::Refuse { reason } => {
+            (Verdict::Refuse { reason, refusal }, Some(waiting))
+                if until == Until::StartOrPersonMustAct =>
+            {
+                if !waited_past_deadline {
+                    // Once, when --seed-wait ends: the whole picture, and a report now.
+                    log_candidates(&plan);
+                    info!(rounds, elapsed = ?start.elapsed(), %reason, ?refusal, "--seed-wait is over; other pods can still end this wait: waiting on");
+                    waited_past_deadline = true;
+                    next_report = now;
+                }
+                if now >= next_report {
+                    on_wait(&waiting);
+                    next_report = now + WAIT_REPORT_EVERY;
+                }
+                tokio::time::sleep(retry::KEEP_WAITING).await;
+            }
+            (Verdict::Refuse { reason, refusal }, _) => {
                 log_candidates(&plan);
-                warn!(rounds, elapsed = ?start.elapsed(), %reason, "no safe seed list");
+                warn!(rounds, elapsed = ?start.elapsed(), %reason, ?refusal, "no safe seed list");
                 return Ok(report(identity, data, rounds, start, plan));
+            }
+            (Verdict::Wait { reason }, waiting) => {
+                if let Some(waiting) = waiting
+                    && now >= next_report
+                {
+                    on_wait(&waiting);
+                    next_report = now + WAIT_REPORT_EVERY;
+                }
+                let delay = retry::next_delay(rounds - 1, deadline.saturating_duration_since(now));
+                debug!(round = rounds, ?delay, remaining = ?deadline.saturating_duration_since(now), %reason, "no seed list yet; looking up again");
+                tokio::time::sleep(delay).await;
             }
         }
     }
@@ -327,8 +404,20 @@ fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Opti
     }
 }
 
-fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
-    for c in candidates {
+/// Logs what DNS answered for each candidate: at info or warn level the first time and
+/// when the answer changes (a pod that waits an hour must not log every round), at debug
+/// level otherwise. `previous` holds the last round's answers, updated here.
+fn log_round(
+    identity: &Identity,
+    candidates: &[Candidate],
+    round: u32,
+    previous: &mut Vec<Lookup>,
+) {
+    for (i, c) in candidates.iter().enumerate() {
+        if previous.get(i) == Some(&c.lookup) {
+            debug!(round, name = %c.name, lookup = ?c.lookup, "same DNS answer as the last round");
+            continue;
+        }
         match &c.lookup {
             Lookup::Resolved { addresses } => {
                 if c.ordinal == Some(identity.pod.ordinal) && !addresses.contains(&identity.pod_ip)
@@ -347,6 +436,7 @@ fn log_round(identity: &Identity, candidates: &[Candidate], round: u32) {
             Lookup::Failed { error } => warn!(round, name = %c.name, %error, "DNS lookup failed"),
         }
     }
+    *previous = candidates.iter().map(|c| c.lookup.clone()).collect();
 }
 
 /// Looks up every candidate concurrently (at most `MAX_IN_FLIGHT` at a time), each

@@ -4,8 +4,10 @@
 //! it that way.
 #![deny(missing_docs)]
 
+pub mod alive;
 pub mod data;
 pub mod drain;
+pub mod heap;
 pub mod identity;
 pub mod retry;
 pub mod ring;

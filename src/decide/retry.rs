@@ -9,6 +9,11 @@ const FIRST: Duration = Duration::from_millis(250);
 /// every few seconds only adds load without seeing a change sooner.
 const MAX: Duration = Duration::from_secs(5);
 
+/// Pause between rounds once `--seed-wait` is over and the pod waits on (a refusal that
+/// other pods can end): the longest pause, for the same reason; a member that starts
+/// answering is seen within it.
+pub const KEEP_WAITING: Duration = MAX;
+
 /// Pause before lookup round `attempt + 1` (attempt counts from 0): 0.25, 0.5, 1, 2, 4,
 /// then 5 s each time, never beyond what is left of the wait.
 pub fn next_delay(attempt: u32, remaining: Duration) -> Duration {

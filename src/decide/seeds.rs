@@ -16,12 +16,15 @@
 //!   name is authoritatively absent from DNS: the first pod of a new cluster seeds itself.
 //!   (Provisional: a later step confirms over CQL that no ring exists.)
 //! * otherwise **wait** (DNS may still be catching up) and, once the wait is over,
-//!   **refuse**: an empty or self-only list is how clusters split in two.
+//!   **refuse**: an empty or self-only list is how clusters split in two. Each refusal
+//!   says whether other pods can still end it (`Refusal::KeepWaiting`: the entrypoint
+//!   waits on) or only a person can (`Refusal::PersonMustAct`: it exits).
 //!
 //! "Self" is decided by address as well as by name: a name of another pod that resolves
 //! to this pod's IP is a stale record, and listing it would make this node its own seed.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -268,7 +271,43 @@ pub enum Verdict {
     Refuse {
         /// What was seen and what the operator can do.
         reason: String,
+        /// Whether the answer can still change by itself.
+        refusal: Refusal,
     },
+}
+
+/// What a refusal asks for. Waiting is always safe (Cassandra is not started and the pod
+/// is not ready), so the only question is whether waiting can ever end it:
+///
+/// * the answer depends on other pods (they are still starting, joining, coming back, or
+///   DNS is catching up): it can change by itself, and the entrypoint keeps waiting.
+///   Exiting would only make the kubelet restart the container with a growing back-off
+///   (CrashLoopBackOff) and see the same thing later;
+/// * the answer depends on this node's configuration or on state only a person changes
+///   (another cluster answering, this node removed from the ring, a pod that founded a
+///   second ring, a `--replace-address` nothing knows): the entrypoint exits 1 so that
+///   the pod shows it.
+///
+/// No refusal is one that a restart alone could end: what the plan reads once (the data
+/// directory, the join record, the flags) changes only by a person's hand, and everything
+/// else is looked up again every round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// The answer can change by itself as other pods come up: keep waiting.
+    KeepWaiting,
+    /// Only a person can change the answer: exit.
+    PersonMustAct,
+}
+
+impl Refusal {
+    /// How an exit for this refusal begins its message.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Refusal::KeepWaiting => "waiting for other pods",
+            Refusal::PersonMustAct => "a person must act",
+        }
+    }
 }
 
 /// The decision and the per-candidate reasons behind it.
@@ -389,6 +428,7 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) ->
                          --service, --namespace, --extra-seeds and --cluster-name",
                         r.candidate.name
                     ),
+                    refusal: Refusal::PersonMustAct,
                 };
             }
         }
@@ -499,6 +539,7 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) ->
                      pod's own address",
                     facts.pod_ip
                 ),
+                refusal: Refusal::PersonMustAct,
             };
         }
         Some(false) => {
@@ -533,6 +574,7 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) ->
                      nothing to replace. Remove the flag to bootstrap as a new node, or give the old node's \
                      address as system.peers shows it"
                 ),
+                refusal: Refusal::PersonMustAct,
             };
         }
         let seeds = collect(reports, facts.pod_ip, |r| {
@@ -841,6 +883,7 @@ fn restart_refused(facts: &Facts<'_>, why: String, what_to_do: &str) -> Verdict 
     if facts.wait_over {
         Verdict::Refuse {
             reason: format!("{why}. {what_to_do}"),
+            refusal: Refusal::PersonMustAct,
         }
     } else {
         Verdict::Wait { reason: why }
@@ -850,8 +893,8 @@ fn restart_refused(facts: &Facts<'_>, why: String, what_to_do: &str) -> Verdict 
 /// A restart whose join was never confirmed: any other pod may seed it, never itself (a
 /// seed skips its bootstrap). It may list itself only when it is alone on the same terms
 /// on which ordinal 0 founds at once: ordinal 0, no extra seeds, no DNS errors, and every
-/// other pod name NXDOMAIN (a lone node has no ring to stream from). Otherwise it waits
-/// and then refuses, and the pod's restart tries again.
+/// other pod name NXDOMAIN (a lone node has no ring to stream from). Otherwise it waits,
+/// and keeps waiting after the seed wait: another pod coming up ends it.
 fn restart_unconfirmed(
     facts: &Facts<'_>,
     reports: &mut [Report],
@@ -890,32 +933,138 @@ fn restart_unconfirmed(
     if facts.wait_over {
         Verdict::Refuse {
             reason: format!(
-                "{why}. Cassandra was not started. Start another pod of the ring first; if this \
-                 node did complete its bootstrap (its data predates ringkeeper), write the line \
+                "{why}. Cassandra was not started; it can start once another pod of the ring \
+                 resolves (start one if none is coming). If this node did complete its bootstrap (its data predates ringkeeper), write the line \
                  host_id=<its host ID, from `nodetool info`> into {marker} in --data-dir and \
                  restart (the entrypoint then records its ring)",
                 marker = super::data::JOINED_MARKER
             ),
+            refusal: Refusal::KeepWaiting,
         }
     } else {
         Verdict::Wait { reason: why }
     }
 }
 
+/// Wait while the seed wait lasts, then refuse; what other pods do can still end it, so
+/// the refusal is one to keep waiting on.
 fn wait_or_refuse(facts: &Facts<'_>, why: String) -> Verdict {
     if facts.wait_over {
         Verdict::Refuse {
             reason: format!(
-                "no safe way to start this node without data: {why}. Starting Cassandra now could \
-                 make this pod its own seed and found a second cluster, or bootstrap beside another \
-                 range movement. Check that the headless Service publishes not-ready addresses \
-                 (publishNotReadyAddresses: true), that ordinal 0 is running, and that DNS answers; \
-                 or raise --seed-wait"
+                "no safe way to start this node without data yet: {why}. Starting Cassandra now \
+                 could make this pod its own seed and found a second cluster, or bootstrap beside \
+                 another range movement. This can change by itself as other pods come up; if it \
+                 does not, check that the headless Service publishes not-ready addresses \
+                 (publishNotReadyAddresses: true), that ordinal 0 is running, and that DNS answers"
             ),
+            refusal: Refusal::KeepWaiting,
         }
     } else {
         Verdict::Wait { reason: why }
     }
+}
+
+/// What the boot is waiting for, reported at a steady interval while it waits (before
+/// `--seed-wait` is over, and after it for a refusal to keep waiting on): the entrypoint
+/// logs it, and it is what a Kubernetes Event about the wait would say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// What it waits for (the plan's reason).
+    pub reason: String,
+    /// What each other candidate answered, one short entry each, in priority order.
+    pub seen: Vec<String>,
+    /// True once `--seed-wait` is over: the plan's answer is final, and only other pods
+    /// (or DNS) can change it.
+    pub seed_wait_over: bool,
+    /// How long the boot has waited so far.
+    pub waited: Duration,
+    /// Lookup rounds so far.
+    pub rounds: u32,
+}
+
+impl Plan {
+    /// The wait this plan asks for: `Some` while it waits, or refuses in a way that other
+    /// pods can end; `None` when it decided, or refused for a person to act.
+    pub fn waiting(
+        &self,
+        own_ordinal: u32,
+        waited: Duration,
+        rounds: u32,
+        seed_wait_over: bool,
+    ) -> Option<Waiting> {
+        let reason = match &self.verdict {
+            Verdict::Wait { reason }
+            | Verdict::Refuse {
+                reason,
+                refusal: Refusal::KeepWaiting,
+            } => reason.clone(),
+            _ => return None,
+        };
+        let seen = self
+            .candidates
+            .iter()
+            .filter(|r| r.candidate.ordinal != Some(own_ordinal))
+            .map(seen)
+            .collect();
+        Some(Waiting {
+            reason,
+            seen,
+            seed_wait_over,
+            waited,
+            rounds,
+        })
+    }
+}
+
+/// One candidate as the wait report shows it: `name: DNS answer[, CQL answer]`.
+fn seen(r: &Report) -> String {
+    let c = &r.candidate;
+    let dns = match &c.lookup {
+        Lookup::Resolved { addresses } => addresses
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+        Lookup::Literal { address } => address.to_string(),
+        Lookup::Absent => "NXDOMAIN".to_owned(),
+        Lookup::ServerError { code } => code.clone(),
+        Lookup::Timeout => "DNS timeout".to_owned(),
+        Lookup::Failed { error } => format!("DNS failed ({error})"),
+    };
+    let cql = match &c.cql {
+        Cql::NotAsked if r.use_ == Use::SkippedOwnAddress => ", this pod's own IP".to_owned(),
+        Cql::NotAsked => String::new(),
+        Cql::NoAnswer { .. } => ", no CQL answer".to_owned(),
+        Cql::Member {
+            ring,
+            movements,
+            down,
+            ..
+        } => {
+            let list = |ips: &[IpAddr]| {
+                ips.iter()
+                    .map(IpAddr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let mut text = format!(", member of a ring of {}", ring.len());
+            if !movements.is_empty() {
+                text.push_str(&format!(", moving: {}", list(movements)));
+            }
+            if !down.is_empty() {
+                text.push_str(&format!(", down: {}", list(down)));
+            }
+            if let Some(
+                kin @ (Kin::ForeignRing | Kin::RemovedThisNode | Kin::DoesNotListThisNode),
+            ) = r.identity
+            {
+                text.push_str(&format!(", {kin:?}"));
+            }
+            text
+        }
+    };
+    format!("{}: {dns}{cql}", c.name)
 }
 
 fn push_unique(list: &mut Vec<IpAddr>, ip: IpAddr) {
@@ -1082,13 +1231,19 @@ mod tests {
         }
     }
 
-    /// Expected verdict shape in the table: seeds with mode, wait, or refuse.
+    /// Expected verdict shape in the table: seeds with mode, wait, or refuse (and whether
+    /// the refusal is one to keep waiting on).
     #[derive(Debug)]
     enum Want {
         Seeds(BootMode, &'static [&'static str]),
         Wait,
-        Refuse,
+        Refuse(Refusal),
     }
+
+    /// A refusal that other pods can still end: the entrypoint keeps waiting.
+    const WAITS: Want = Want::Refuse(Refusal::KeepWaiting);
+    /// A refusal only a person can end: the entrypoint exits.
+    const PERSON: Want = Want::Refuse(Refusal::PersonMustAct);
 
     fn check(
         name: &str,
@@ -1141,7 +1296,10 @@ mod tests {
                 let want_seeds: Vec<IpAddr> = want_seeds.iter().map(|s| ip(s)).collect();
                 assert_eq!((mode, seeds), (want_mode, &want_seeds), "{name}");
             }
-            (Verdict::Wait { .. }, Want::Wait) | (Verdict::Refuse { .. }, Want::Refuse) => {}
+            (Verdict::Wait { .. }, Want::Wait) => {}
+            (Verdict::Refuse { refusal, .. }, Want::Refuse(want)) => {
+                assert_eq!(refusal, want, "{name}: {:?}", plan.verdict)
+            }
             (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
         // Whatever happens, a node without data (or whose join is unconfirmed) never lists
@@ -1158,6 +1316,10 @@ mod tests {
             if let Some(old) = replace {
                 assert!(!seeds.contains(&ip(old)), "{name}: seeds the replaced node");
             }
+        }
+        // Before the wait is over, only a refusal that no other pod can end is final.
+        if !wait_over && let Verdict::Refuse { refusal, .. } = &plan.verdict {
+            assert_eq!(*refusal, Refusal::PersonMustAct, "{name}: refuses early");
         }
         // Never wait once the wait is over.
         if wait_over {
@@ -1233,7 +1395,7 @@ mod tests {
              Want::Seeds(BootMode::Restart, &[ME])),
             ("restart refuses a candidate of another cluster", 1, Present,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
-             Want::Refuse),
+             PERSON),
             // --- data, but the join was never confirmed (killed mid-bootstrap?): restart,
             // never as its own seed, so Cassandra resumes the bootstrap ---
             ("unconfirmed restart seeds from the others, not itself", 1, Unconfirmed,
@@ -1256,19 +1418,19 @@ mod tests {
              Want::Wait),
             ("unconfirmed ordinal 1 with no other pod refuses at the end", 1, Unconfirmed,
              vec![pod(0, Absent), pod(1, me())], true, None,
-             Want::Refuse),
+             WAITS),
             ("unconfirmed ordinal 0 never lists itself on DNS errors, even after the wait", 0, Unconfirmed,
              vec![pod(0, me()), pod(1, servfail())], true, None,
-             Want::Refuse),
+             WAITS),
             ("unconfirmed ordinal 0 with an unresolved extra seed refuses after the wait", 0, Unconfirmed,
              vec![pod(0, me()), extra("dc2-seed", Absent)], true, None,
-             Want::Refuse),
+             WAITS),
             ("an interrupted replace resumes as a replace", 1, Unconfirmed,
              vec![Candidate { cql: member("c", &[], &["10.0.0.2", "10.0.0.1"]), ..up(0, "10.0.0.2") }, pod(1, me())], false, Some("10.0.0.1"),
              Want::Seeds(R, &["10.0.0.2"])),
             ("unconfirmed restart refuses a candidate of another cluster", 1, Unconfirmed,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
-             Want::Refuse),
+             PERSON),
             // --- without data: join through live members only, never self ---
             ("join, all up", 2, Empty,
              vec![up(0, "10.0.0.1"), up(1, "10.0.0.2"), pod(2, me())], false, None,
@@ -1281,13 +1443,16 @@ mod tests {
              Want::Wait),
             ("join refuses at the end when an earlier ordinal never joins", 2, Empty,
              vec![up(0, "10.0.0.1"), silent(1, "10.0.0.2"), pod(2, me())], true, None,
-             Want::Refuse),
+             WAITS),
             ("join, a later ordinal that is down does not block", 1, Empty,
              vec![up(0, "10.0.0.1"), pod(1, me()), silent(2, "10.0.0.3")], false, None,
              Want::Seeds(BootMode::Join, &["10.0.0.1"])),
             ("join waits while another node bootstraps", 2, Empty,
              vec![Candidate { cql: member("c", &["10.0.0.2"], &[]), ..up(0, "10.0.0.1") }, up(1, "10.0.0.2"), pod(2, me())], false, None,
              Want::Wait),
+            ("a range movement outlasting the wait: keep waiting", 2, Empty,
+             vec![Candidate { cql: member("c", &["10.0.0.2"], &[]), ..up(0, "10.0.0.1") }, up(1, "10.0.0.2"), pod(2, me())], true, None,
+             WAITS),
             ("a movement of this very pod does not block it", 1, Empty,
              vec![Candidate { cql: member("c", &[ME], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Seeds(BootMode::Join, &["10.0.0.1"])),
@@ -1296,13 +1461,13 @@ mod tests {
              Want::Wait),
             ("join, nothing resolves in time: refuse", 1, Empty,
              vec![pod(0, Absent), pod(1, me()), pod(2, Absent)], true, None,
-             Want::Refuse),
+             WAITS),
             ("join, all SERVFAIL/timeout in time: refuse", 1, Empty,
              vec![pod(0, servfail()), pod(1, me()), pod(2, Lookup::Timeout)], true, None,
-             Want::Refuse),
+             WAITS),
             ("partial data is not data", 1, Partial,
              vec![pod(0, Absent), pod(1, me())], true, None,
-             Want::Refuse),
+             WAITS),
             ("stale record: another pod's name on our IP is never a seed", 2, Empty,
              vec![up(0, "10.0.0.1"), Candidate { cql: Cql::NotAsked, ..up(1, ME) }, pod(2, me())], false, None,
              Want::Wait),
@@ -1314,7 +1479,7 @@ mod tests {
              Want::Seeds(BootMode::Join, &["10.0.0.1", "10.0.0.2"])),
             ("another cluster on our names: refuse at once", 1, Empty,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
-             Want::Refuse),
+             PERSON),
             // --- without data, ordinal 0 ---
             ("found: every other pod is absent", 0, Empty,
              vec![pod(0, me()), pod(1, Absent), pod(2, Absent)], false, None,
@@ -1336,28 +1501,31 @@ mod tests {
              Want::Seeds(BootMode::Join, &["10.0.0.2"])),
             ("ordinal 0 never founds on a DNS error", 0, Empty,
              vec![pod(0, me()), pod(1, servfail()), pod(2, Absent)], true, None,
-             Want::Refuse),
+             WAITS),
             ("ordinal 0 never founds when extra seeds are configured", 0, Empty,
              vec![pod(0, me()), pod(1, Absent), extra("seed.dc2", Absent)], true, None,
-             Want::Refuse),
+             WAITS),
             ("other ordinals never found", 1, Empty,
              vec![silent(0, "10.0.0.1"), pod(1, me())], true, None,
-             Want::Refuse),
+             WAITS),
             ("a down member blocks a join: wait", 0, Empty,
              vec![pod(0, me()), Candidate { cql: member_down(&["10.0.0.1", "10.0.0.2"], &["10.0.0.1"]), ..up(1, "10.0.0.2") }], false, None,
              Want::Wait),
             ("a down member blocks a join: refuse at the end, pointing at --replace-address", 0, Empty,
              vec![pod(0, me()), Candidate { cql: member_down(&["10.0.0.1", "10.0.0.2"], &["10.0.0.1"]), ..up(1, "10.0.0.2") }], true, None,
-             Want::Refuse),
+             WAITS),
             ("replacing the down member is the way through", 0, Empty,
              vec![pod(0, me()), Candidate { cql: member_down(&["10.0.0.1", "10.0.0.2"], &["10.0.0.1"]), ..up(1, "10.0.0.2") }], false, Some("10.0.0.1"),
              Want::Seeds(R, &["10.0.0.2"])),
             ("a live member holds our IP: refuse at once", 1, Empty,
              vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
-             Want::Refuse),
+             PERSON),
             ("a down member holds our IP: wait (removenode first)", 1, Empty,
              vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[ME]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Wait),
+            ("a down member holds our IP: keep waiting (it may come back elsewhere)", 1, Empty,
+             vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[ME]), ..up(0, "10.0.0.1") }, pod(1, me())], true, None,
+             WAITS),
             ("our IP in the ring does not matter with data (it is us)", 1, Present,
              vec![Candidate { cql: member_down(&["10.0.0.1", ME], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false, None,
              Want::Seeds(BootMode::Restart, &["10.0.0.1", ME])),
@@ -1370,10 +1538,13 @@ mod tests {
              Want::Seeds(R, &["10.0.0.3"])),
             ("replace an address the ring does not know: refuse", 0, Empty,
              vec![pod(0, me()), up(1, "10.0.0.2")], false, Some("10.0.0.1"),
-             Want::Refuse),
+             PERSON),
             ("replace with no member answering: wait", 0, Empty,
              vec![pod(0, me()), silent(1, "10.0.0.2")], false, Some("10.0.0.1"),
              Want::Wait),
+            ("replace with no member answering after the wait: keep waiting", 0, Empty,
+             vec![pod(0, me()), silent(1, "10.0.0.2")], true, Some("10.0.0.1"),
+             WAITS),
             ("replace is ignored with data (Cassandra ignores _first_boot too)", 0, Present,
              vec![pod(0, me()), up(1, "10.0.0.2")], false, Some("10.0.0.1"),
              Want::Seeds(BootMode::Restart, &[ME, "10.0.0.2"])),
@@ -1482,7 +1653,7 @@ mod tests {
              vec![(0, Some(Kin::ForeignRing), Use::ForeignRing)]),
             ("a founder on a saved peer's address: refuse when the wait is over", &ours,
              vec![old_ip(0), pod(1, me()), pod(2, Absent)], true,
-             Want::Refuse, vec![]),
+             PERSON, vec![]),
             ("the other pod that knows this node seeds it; the foreign one does not", &ours,
              vec![new_ip(0), pod(1, me()), ring_pod(2, "10.0.0.3", H2, old_ring)], false,
              Want::Seeds(BootMode::Restart, &[ME, "10.0.0.3"]),
@@ -1505,7 +1676,7 @@ mod tests {
              vec![(0, Some(Kin::RemovedThisNode), Use::ForeignRing)]),
             ("a ring whose gossip shows this node removed: refuse when the wait is over", &ours,
              vec![removed(ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, "10.0.0.3")])), pod(1, me())], true,
-             Want::Refuse, vec![]),
+             PERSON, vec![]),
             ("a peer that took this node's old address in a cold restart: no seed, no refusal", &ours,
              vec![ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H2, ME)]), pod(1, me())], true,
              Want::Seeds(BootMode::Restart, &[ME]),
@@ -1520,10 +1691,10 @@ mod tests {
              vec![(0, Some(Kin::ForeignRing), Use::ForeignRing), (2, Some(Kin::KnowsThisNode), Use::Seed)]),
             ("a record of the first format cannot rule out a merge: refuse", &legacy,
              vec![new_ip(0), pod(1, me())], true,
-             Want::Refuse, vec![]),
+             PERSON, vec![]),
             ("another cluster name still refuses at once", &ours,
              vec![Candidate { cql: member("other", &[], &[]), ..up(0, "10.0.0.1") }, pod(1, me())], false,
-             Want::Refuse, vec![]),
+             PERSON, vec![]),
         ];
         for (name, record, candidates, wait_over, want, marks) in rows {
             let plan = check_with(
@@ -1576,7 +1747,7 @@ mod tests {
         let founder = ring_pod(0, "10.0.0.1", H0_NEW, &[(H0_NEW, "10.0.0.1")]).cql;
         let old_ring = ring_pod(0, "10.0.0.1", H0, &[(H0, "10.0.0.1"), (H_ME, ME)]).cql;
         // Pod 0's name does not resolve (yet), but a new ring answers at its saved address.
-        for (wait_over, want) in [(false, Want::Wait), (true, Want::Refuse)] {
+        for (wait_over, want) in [(false, Want::Wait), (true, PERSON)] {
             let plan = check_with(
                 "a foreign ring at a saved peer's address",
                 1,
@@ -1637,7 +1808,7 @@ mod tests {
             record: Some(&ours),
             saved_peers: &[],
         });
-        let Verdict::Refuse { reason } = plan.verdict else {
+        let Verdict::Refuse { reason, .. } = plan.verdict else {
             panic!("expected a refusal")
         };
         for part in [
@@ -1687,7 +1858,7 @@ mod tests {
             record: None,
             saved_peers: &[],
         });
-        let Verdict::Refuse { reason } = plan.verdict else {
+        let Verdict::Refuse { reason, .. } = plan.verdict else {
             panic!("expected a refusal")
         };
         assert!(
@@ -1695,5 +1866,73 @@ mod tests {
             "{reason}"
         );
         assert!(reason.contains("publishNotReadyAddresses"), "{reason}");
+    }
+
+    #[test]
+    fn the_wait_report_says_what_is_awaited_and_what_was_seen() {
+        let waited = Duration::from_secs(90);
+        let candidates = |zero: Candidate| {
+            vec![
+                zero,
+                pod(1, Lookup::Absent),
+                pod(2, Lookup::Absent),
+                silent(3, "10.0.0.4"),
+            ]
+        };
+        let facts = |cs: &[Candidate], wait_over| {
+            plan(&Facts {
+                own_ordinal: 1,
+                pod_ip: ip(ME),
+                data: Empty,
+                candidates: cs,
+                wait_over,
+                cluster_name: Some("c"),
+                replace_address: None,
+                record: None,
+                saved_peers: &[],
+            })
+        };
+        // Pods started at once: ordinal 0 resolves but does not answer yet.
+        let all = candidates(silent(0, "10.0.0.1"));
+        for wait_over in [false, true] {
+            let w = facts(&all, wait_over)
+                .waiting(1, waited, 7, wait_over)
+                .expect("waits");
+            assert!(
+                w.reason.contains("needs another pod as seed"),
+                "{}",
+                w.reason
+            );
+            assert_eq!(
+                w.seen,
+                [
+                    "c-0.c.db.svc.cluster.local: 10.0.0.1, no CQL answer",
+                    "c-2.c.db.svc.cluster.local: NXDOMAIN",
+                    "c-3.c.db.svc.cluster.local: 10.0.0.4, no CQL answer",
+                ]
+            );
+            assert_eq!(
+                (w.seed_wait_over, w.waited, w.rounds),
+                (wait_over, waited, 7)
+            );
+        }
+        // A member that sees another node joining.
+        let moving = candidates(Candidate {
+            cql: member("c", &["10.0.0.4"], &["10.0.0.1", "10.0.0.4"]),
+            ..up(0, "10.0.0.1")
+        });
+        let w = facts(&moving, true).waiting(1, waited, 9, true).unwrap();
+        assert_eq!(
+            w.seen[0],
+            "c-0.c.db.svc.cluster.local: 10.0.0.1, member of a ring of 2, moving: 10.0.0.4"
+        );
+        // Decided, or refused for a person: nothing to wait for.
+        let joined = candidates(up(0, "10.0.0.1"));
+        assert_eq!(facts(&joined, false).waiting(1, waited, 1, false), None);
+        let foreign = candidates(Candidate {
+            cql: member("other", &[], &[]),
+            ..up(0, "10.0.0.1")
+        });
+        assert_eq!(facts(&foreign, true).waiting(1, waited, 1, true), None);
     }
 }

@@ -3,7 +3,7 @@
 //! * `cassandra.pid` — Cassandra's PID and its start time, written by the entrypoint.
 //!   `drain` signals only that process, and only after `/proc` shows the same start time:
 //!   a bare PID may have been reused, and outside a pod's PID namespace PID 1 is the
-//!   machine's init.
+//!   machine's init. `alive` takes the file's age as the time since Cassandra started.
 //! * `draining` — the drain marker (`decide::drain::Marker`, JSON): its existence makes
 //!   `ready` fail at once; the entrypoint reads it on SIGTERM.
 //!
@@ -11,6 +11,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +151,22 @@ impl RunDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The recorded Cassandra process and when it was recorded: the entrypoint writes the
+    /// record as it starts Cassandra (just after the spawn, or just before `--exec`, where
+    /// the process's own start time is the entrypoint's, seed wait included).
+    pub fn cassandra_since(&self) -> io::Result<Option<(ProcessRecord, SystemTime)>> {
+        let Some(record) = self.cassandra()? else {
+            return Ok(None);
+        };
+        let at = std::fs::metadata(self.dir.join(PID_FILE))?.modified()?;
+        Ok(Some((record, at)))
+    }
+
+    /// True when the directory exists.
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
     }
 
     /// True while a drain marker exists: the cheapest check, for `ready`.
