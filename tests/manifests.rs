@@ -49,16 +49,15 @@ const HOOKS: &[Hook] = &[
         subcommand: "ready",
         own_timeout: Some("READY_TIMEOUT"),
     },
-    // `alive`'s own bound arrives with the subcommand: name its constant here then.
     Hook {
         field: &["startupProbe"],
         subcommand: "alive",
-        own_timeout: None,
+        own_timeout: Some("ALIVE_TIMEOUT"),
     },
     Hook {
         field: &["livenessProbe"],
         subcommand: "alive",
-        own_timeout: None,
+        own_timeout: Some("ALIVE_TIMEOUT"),
     },
     // Bounded by the grace period instead (grace_period_bounds_the_shutdown).
     Hook {
@@ -70,8 +69,8 @@ const HOOKS: &[Hook] = &[
 
 /// Being added to ringkeeper by changes in flight: accepted as if src/ had them already.
 /// Each entry leaves its list when it lands (the test says when).
-const PENDING_ENV: &[&str] = &["RINGKEEPER_MEMORY_LIMIT"];
-const PENDING_SUBCOMMANDS: &[&str] = &["alive"];
+const PENDING_ENV: &[&str] = &[];
+const PENDING_SUBCOMMANDS: &[&str] = &[];
 
 /// Environment variables ringkeeper does not read but the manifests may set, and why.
 const NOT_FOR_RINGKEEPER: &[(&str, &str)] = &[(
