@@ -4,9 +4,13 @@
 //! it that way.
 #![deny(missing_docs)]
 
+pub mod api_facts;
 pub mod data;
 pub mod drain;
+pub mod events;
 pub mod identity;
+pub mod placement;
+pub mod replicas;
 pub mod retry;
 pub mod ring;
 pub mod seeds;

@@ -1414,6 +1414,8 @@ mod tests {
                     .collect()
             }),
             recorded_at: None,
+            dc: None,
+            rack: None,
         }
     }
 
