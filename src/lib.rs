@@ -10,7 +10,8 @@
 //! * [`decide`] — pure decisions over observed facts: pod identity, seed rules, retry
 //!   schedule, data-directory classification, supervision policy. No IO.
 //! * [`render`] — pure rendering of cassandra.yaml and cassandra-rackdc.properties.
-//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process.
+//! * [`edge`] — IO: DNS, CQL, the Kubernetes API (optional), the data and config
+//!   directories, the Cassandra process.
 //! * [`cmd`] — one module per subcommand: gather → decide → act → report.
 //! * [`exit`] — outcomes, printing and exit codes; [`telemetry`] — logging.
 
@@ -25,26 +26,32 @@ pub mod render;
 pub mod telemetry;
 
 use cli::{Cli, Command};
-use config::{DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig};
+use config::{
+    DrainConfig, EntrypointConfig, Inputs, KubeApi, ReadyConfig, SeedsConfig, StatusConfig,
+};
 use exit::Outcome;
 
 /// Runs one subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // `ready` runs every few seconds as a probe: it needs none of the fallbacks that
-    // `Inputs::gather` reads from files, so only the other commands gather them.
+    // `Inputs::gather` reads from files, so only the other commands gather them. It never
+    // asks the Kubernetes API either.
+    let kube = KubeApi::from_args(&cli.kube)?;
     match cli.command {
         Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
         Command::Seeds(args) => {
-            cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?).await
+            cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?, kube).await
         }
         Command::Entrypoint(args) => {
             let inputs = Inputs::gather();
             let cfg = EntrypointConfig::from_args(*args, &inputs)?;
-            cmd::entrypoint::run(cfg, &inputs, cli.log.log_format).await
+            cmd::entrypoint::run(cfg, &inputs, cli.log.log_format, kube).await
         }
-        Command::Drain(args) => cmd::drain::run(DrainConfig::from_args(args)?).await,
+        Command::Drain(args) => {
+            cmd::drain::run(DrainConfig::from_args(args, &Inputs::gather())?, kube).await
+        }
         Command::Status(args) => {
-            cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?).await
+            cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?, kube).await
         }
     }
 }

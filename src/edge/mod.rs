@@ -7,6 +7,7 @@ pub mod cql;
 pub mod cql_probe;
 pub mod datadir;
 pub mod dns;
+pub mod kube;
 pub mod nodetool;
 pub mod process;
 pub mod rundir;
