@@ -634,7 +634,9 @@ fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
         stderr(&out)
     };
     let pod = [("POD_NAME", "cassandra-0"), ("POD_NAMESPACE", "db")];
-    let cases: Vec<(&[&str], &[(&str, &str)], &str)> = vec![
+    /// Extra arguments, environment, the reason the log line must give.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: Vec<Case> = vec![
         (&[], &pod, "not in a pod"),
         (&["--kube-api", "off"], &pod, "--kube-api off"),
         (

@@ -275,6 +275,10 @@ pub async fn run(
     let watcher = tokio::spawn(recorder.run());
     let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
+    // Long published unless Cassandra ended at once (bounded by the API timeout).
+    if let Some(event) = boot_event {
+        let _ = event.await;
+    }
     let Ended {
         end,
         stop_requested,

@@ -143,13 +143,13 @@ pub fn drained(outcome: &Outcome, announced: bool, elapsed_s: f64) -> Option<Lif
     };
     let after = match outcome {
         Outcome::Drained | Outcome::AlreadyDrained => "memtables flushed, commit log recycled",
-        _ => "cassandra was sent SIGTERM; its shutdown hook drains what it can",
+        _ => "Cassandra was sent SIGTERM; its shutdown hook drains what it can",
     };
     Some(event(
         severity,
         reason,
         "Drain",
-        format!("{} after {elapsed_s:.1}s: {after}", outcome_text(outcome)),
+        format!("after {elapsed_s:.1}s, {}. {after}", outcome_text(outcome)),
     ))
 }
 

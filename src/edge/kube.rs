@@ -302,14 +302,17 @@ impl Connected {
         match tokio::time::timeout(API_TIMEOUT, api.get_opt(name)).await {
             Ok(Ok(object)) => Ok(object),
             Ok(Err(e)) => Err(self.explain(&what, e)),
-            Err(_) => {
-                let why = format!(
-                    "the Kubernetes API did not answer {what} within {}s",
-                    API_TIMEOUT.as_secs()
-                );
-                let _ = self.down.set(why.clone());
-                Err(why)
-            }
+            // Requests in flight together fail together: the first one's reason stands for
+            // all, so the log says it once.
+            Err(_) => Err(self
+                .down
+                .get_or_init(|| {
+                    format!(
+                        "the Kubernetes API did not answer {what} within {}s",
+                        API_TIMEOUT.as_secs()
+                    )
+                })
+                .clone()),
         }
     }
 
@@ -334,13 +337,33 @@ impl Connected {
                     "the Kubernetes API answered {what} with an object ringkeeper cannot read: {e}"
                 )
             }
-            other => {
-                let why = format!("the Kubernetes API cannot be reached ({what}: {other})");
-                let _ = self.down.set(why.clone());
-                why
-            }
+            other => self
+                .down
+                .get_or_init(|| {
+                    format!(
+                        "the Kubernetes API cannot be reached ({what}: {})",
+                        chain(&other)
+                    )
+                })
+                .clone(),
         }
     }
+}
+
+/// An error with its causes, `outer: inner: ...` (a connection error says why only in its
+/// sources: refused, timed out, a certificate not trusted).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The in-cluster client, or why there is none (and whether that is a normal setup).
@@ -547,7 +570,7 @@ impl Events {
             Ok(Err(kube::Error::Api(status))) if status.code == 403 => {
                 "Kubernetes API denied create events (events.k8s.io)".to_owned()
             }
-            Ok(Err(e)) => format!("the Kubernetes API did not take the Event: {e}"),
+            Ok(Err(e)) => format!("the Kubernetes API did not take the Event: {}", chain(&e)),
             Err(_) => format!(
                 "the Kubernetes API did not answer create events within {}s",
                 API_TIMEOUT.as_secs()
@@ -833,9 +856,21 @@ mod tests {
             took >= API_TIMEOUT && took < API_TIMEOUT + Duration::from_millis(100),
             "{took:?}"
         );
-        let silent = "did not answer get pods/cassandra-1 within 2s";
-        assert!(facts.own_pod.why().unwrap().contains(silent), "{facts:?}");
-        assert!(facts.set.why().unwrap().contains("within 2s"), "{facts:?}");
+        assert!(
+            facts.own_pod.why().unwrap().contains("within 2s"),
+            "{facts:?}"
+        );
+        // Both requests were in flight together: one reason, one log line.
+        let gaps = crate::decide::api_facts::gaps(&facts, &entrypoint_wants());
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert_eq!(
+            gaps[0].without,
+            [
+                "no Events",
+                "--replicas unknown, ordinals unbounded",
+                "DC/rack from flags"
+            ]
+        );
         // Later requests are not sent at all.
         let start = tokio::time::Instant::now();
         let pods = kube
