@@ -639,11 +639,8 @@ fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
     let cases: Vec<Case> = vec![
         (&[], &pod, "not in a pod"),
         (&["--kube-api", "off"], &pod, "--kube-api off"),
-        (
-            &[],
-            &[("RINGKEEPER_KUBE_API", "off")],
-            "no pod to publish Events on",
-        ),
+        (&[], &[("RINGKEEPER_KUBE_API", "off")], "--kube-api off"),
+        (&[], &[], "no pod to publish Events on: no pod name"),
         (
             &["--pod-name", "Not/A/Pod", "--namespace", "db"],
             &[],

@@ -19,7 +19,7 @@ use crate::decide::drain::{
 use crate::decide::events::{self, LifecycleEvent};
 use crate::decide::ring::{Readiness, readiness};
 use crate::edge::cql::{self, CqlSettings, Node};
-use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps};
+use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps, turned_off};
 use crate::edge::nodetool::{self, NodetoolError};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::exit;
@@ -240,8 +240,13 @@ impl Announcer {
         let pod = match pod {
             Ok(pod) => pod.clone(),
             Err(why) => {
+                // Turned off, the API is not asked whatever the pod: that is the reason.
+                let why = match kube_api {
+                    KubeApi::Off => turned_off(),
+                    KubeApi::Auto => format!("no pod to publish Events on: {why}"),
+                };
                 log_gaps(&[Gap {
-                    why: format!("no pod to publish Events on: {why}"),
+                    why,
                     without: vec![NO_EVENTS],
                     expected: true,
                 }]);

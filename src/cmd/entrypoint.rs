@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 use crate::cli::LogFormat;
 use crate::cmd::seeds::{classify_logged, probe_settings, resolve};
 use crate::config::{EntrypointConfig, Inputs, KubeApi, Seeding};
-use crate::decide::api_facts::{Wants, gaps};
+use crate::decide::api_facts::{Fact, NodeFacts, Wants, gaps};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
 use crate::decide::events;
@@ -474,7 +474,7 @@ fn place(
     dc_flag: Option<&str>,
     rack_flag: Option<&str>,
     record: Option<&JoinRecord>,
-    node: &crate::decide::api_facts::Fact<crate::decide::api_facts::NodeFacts>,
+    node: &Fact<NodeFacts>,
 ) -> (String, String) {
     let chosen = placement::choose(&placement::Inputs {
         dc_flag,
@@ -483,7 +483,7 @@ fn place(
         node,
     });
     for warning in &chosen.warnings {
-        warn!(warning = %warning, "DC/rack source disagrees");
+        warn!(why = %warning, "DC/rack: a source was not followed");
     }
     info!(
         dc = %chosen.dc.value,

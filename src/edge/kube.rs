@@ -74,13 +74,7 @@ impl Kube {
     /// service-account files; sends nothing.
     pub fn connect(mode: KubeApi, namespace: &str, pod: &str) -> Kube {
         let api = match mode {
-            KubeApi::Off => Err((
-                format!(
-                    "no Kubernetes API access (turned off: --kube-api off, env {})",
-                    env::KUBE_API
-                ),
-                true,
-            )),
+            KubeApi::Off => Err((turned_off(), true)),
             KubeApi::Auto => in_cluster().map(|client| Connected {
                 client,
                 namespace: namespace.to_owned(),
@@ -364,6 +358,14 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Why nothing is asked with `--kube-api off`.
+pub fn turned_off() -> String {
+    format!(
+        "no Kubernetes API access (turned off: --kube-api off, env {})",
+        env::KUBE_API
+    )
 }
 
 /// The in-cluster client, or why there is none (and whether that is a normal setup).
