@@ -16,6 +16,9 @@ pub struct Cli {
     /// Logging options.
     #[command(flatten)]
     pub log: LogArgs,
+    /// Whether to use the Kubernetes API.
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -31,6 +34,16 @@ pub struct LogArgs {
     /// Log format: `plain` for people, `json` for the cluster's log pipeline.
     #[arg(long, global = true, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Plain)]
     pub log_format: LogFormat,
+}
+
+/// The Kubernetes API: optional, read through the pod's service account.
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// `auto`: ask the Kubernetes API when the pod has a service-account token (the
+    /// StatefulSet's replicas, the Node's topology labels, pod phases in status, Events on
+    /// the Pod); `off`: never. Without it every command works from DNS and CQL alone.
+    #[arg(long, global = true, env = env::KUBE_API, value_name = "MODE", default_value = "auto")]
+    pub kube_api: String,
 }
 
 /// Log line format.
@@ -216,6 +229,21 @@ pub struct DrainArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub settings: DrainSettingsArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub pod: EventPodArgs,
+}
+
+/// The pod `drain` publishes its Events on; without a name (or API access) it publishes
+/// none, and drains all the same.
+#[derive(Debug, Args)]
+pub struct EventPodArgs {
+    /// This pod's name, for Events on it [env: POD_NAME, then HOSTNAME].
+    #[arg(long, env = env::POD_NAME, value_name = "NAME")]
+    pub pod_name: Option<String>,
+    /// This pod's namespace [default: the service-account namespace file].
+    #[arg(long, env = env::POD_NAMESPACE, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
 }
 
 /// `ringkeeper status`.
@@ -224,8 +252,8 @@ pub struct StatusArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub identity: IdentityArgs,
-    /// The StatefulSet's replica count: pods 0..N are expected [default: the pods whose
-    /// names resolve].
+    /// The StatefulSet's replica count: pods 0..N are expected [default: the StatefulSet's
+    /// spec.replicas from the Kubernetes API, else the pods whose names resolve].
     #[arg(long, env = env::REPLICAS, value_name = "N")]
     pub replicas: Option<String>,
     /// The node to ask [default: this pod's IP].
@@ -272,7 +300,8 @@ pub struct SeedingArgs {
     /// How many of the StatefulSet's first ordinals are seed candidates (1 to 1000).
     #[arg(long, env = env::SEED_COUNT, value_name = "N", default_value = "3")]
     pub seed_count: String,
-    /// The StatefulSet's replica count: an upper bound on ordinals [default: none].
+    /// The StatefulSet's replica count: an upper bound on ordinals [default: the
+    /// StatefulSet's spec.replicas from the Kubernetes API, else none].
     #[arg(long, env = env::REPLICAS, value_name = "N")]
     pub replicas: Option<String>,
     /// More seeds, comma-separated names or IPs: seeds of other datacenters, or nodes
@@ -345,12 +374,14 @@ pub struct EntrypointArgs {
     /// Where the effective configuration is written; Cassandra gets it as CASSANDRA_CONF.
     #[arg(long, env = env::CONF_OUT, value_name = "DIR", default_value = "/run/ringkeeper/conf")]
     pub conf_out: PathBuf,
-    /// Datacenter name, written to cassandra-rackdc.properties.
-    #[arg(long, env = env::DC, value_name = "NAME", default_value = "dc1")]
-    pub dc: String,
-    /// Rack name, written to cassandra-rackdc.properties.
-    #[arg(long, env = env::RACK, value_name = "NAME", default_value = "rack1")]
-    pub rack: String,
+    /// Datacenter name, written to cassandra-rackdc.properties [default: where this node's
+    /// data last ran, else the Node's topology.kubernetes.io/region label, else dc1].
+    #[arg(long, env = env::DC, value_name = "NAME")]
+    pub dc: Option<String>,
+    /// Rack name, written to cassandra-rackdc.properties [default: where this node's data
+    /// last ran, else the Node's topology.kubernetes.io/zone label, else rack1].
+    #[arg(long, env = env::RACK, value_name = "NAME")]
+    pub rack: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub run: RunDirArgs,

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    AliveArgs, CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, IdentityArgs, OutputFormat,
-    ReadyArgs, SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
+    AliveArgs, CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, EventPodArgs, IdentityArgs,
+    KubeArgs, OutputFormat, ReadyArgs, SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
 };
 use crate::decide::heap;
 use crate::decide::identity::{self, PodName, check_domain, check_label};
@@ -195,10 +195,10 @@ pub struct EntrypointConfig {
     pub conf_template: PathBuf,
     /// Output directory.
     pub conf_out: PathBuf,
-    /// Datacenter.
-    pub dc: String,
-    /// Rack.
-    pub rack: String,
+    /// Datacenter, when given (else chosen by `decide::placement`).
+    pub dc: Option<String>,
+    /// Rack, when given (else chosen by `decide::placement`).
+    pub rack: Option<String>,
     /// The run directory (Cassandra's PID, the drain marker).
     pub run_dir: PathBuf,
     /// How to drain when SIGTERM comes without a preStop drain.
@@ -279,11 +279,8 @@ impl EntrypointConfig {
             )));
         }
         for (flag, var, value) in [("--dc", env::DC, &dc), ("--rack", env::RACK, &rack)] {
-            if value.is_empty()
-                || !value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            {
+            let Some(value) = value else { continue };
+            if !crate::decide::placement::usable(value) {
                 return Err(invalid(
                     flag,
                     var,
@@ -665,22 +662,26 @@ pub struct DrainConfig {
     pub run_dir: PathBuf,
     /// The bound and JMX.
     pub settings: DrainSettings,
+    /// The pod to publish Events on, or why there is none (a drain never fails for it).
+    pub pod: Result<PodRef, String>,
 }
 
 impl DrainConfig {
     /// Validates `drain` arguments.
-    pub fn from_args(args: DrainArgs) -> Result<Self, ConfigError> {
+    pub fn from_args(args: DrainArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
         let DrainArgs {
             host,
             cql,
             run,
             settings,
+            pod,
         } = args;
         Ok(DrainConfig {
             host: local_host(host)?,
             cql: CqlConfig::from_args(cql)?,
             run_dir: absolute_run_dir(run.run_dir)?,
             settings: DrainSettings::from_args(settings)?,
+            pod: PodRef::from_args(pod, inputs),
         })
     }
 }
@@ -1133,6 +1134,81 @@ impl StatusConfig {
             output,
             timeout,
         })
+    }
+}
+
+/// Whether to use the Kubernetes API (`--kube-api`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeApi {
+    /// Use it when the pod has a service-account token.
+    Auto,
+    /// Never.
+    Off,
+}
+
+impl KubeApi {
+    /// Validates `--kube-api`.
+    pub fn from_args(args: &KubeArgs) -> Result<Self, ConfigError> {
+        match args.kube_api.trim() {
+            "auto" => Ok(KubeApi::Auto),
+            "off" => Ok(KubeApi::Off),
+            _ => Err(invalid(
+                "--kube-api",
+                env::KUBE_API,
+                &args.kube_api,
+                "expected auto or off",
+            )),
+        }
+    }
+
+    /// The flag that reproduces it (the entrypoint passes it to the drain it runs).
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            KubeApi::Auto => "auto",
+            KubeApi::Off => "off",
+        }
+    }
+}
+
+/// A pod by name and namespace: where `drain` publishes its Events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRef {
+    /// The pod's name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+}
+
+impl PodRef {
+    /// The pod from `--pod-name` (or `HOSTNAME`) and `--namespace` (or the
+    /// service-account file), or why there is none. Lenient on purpose: a drain must run
+    /// whatever these say, so a bad value costs the Events, not the drain.
+    pub fn from_args(args: EventPodArgs, inputs: &Inputs) -> Result<PodRef, String> {
+        let EventPodArgs {
+            pod_name,
+            namespace,
+        } = args;
+        let name = pod_name
+            .or_else(|| inputs.hostname.clone())
+            .ok_or_else(|| format!("no pod name (--pod-name, env {})", env::POD_NAME))?;
+        let name = name.trim().to_owned();
+        if name.len() > 253 || check_domain(&name).is_err() {
+            return Err(format!(
+                "--pod-name (env {}) {name:?} is not a pod name",
+                env::POD_NAME
+            ));
+        }
+        let namespace = namespace
+            .or_else(|| inputs.sa_namespace.clone())
+            .map(|n| n.trim().to_owned())
+            .ok_or_else(|| format!("no namespace (--namespace, env {})", env::POD_NAMESPACE))?;
+        if check_label(&namespace).is_err() {
+            return Err(format!(
+                "--namespace (env {}) {namespace:?} is not a namespace name",
+                env::POD_NAMESPACE
+            ));
+        }
+        Ok(PodRef { name, namespace })
     }
 }
 
@@ -1622,5 +1698,61 @@ mod tests {
         ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn kube_api_values() {
+        let parse = |v: &str| {
+            KubeApi::from_args(&KubeArgs {
+                kube_api: v.to_owned(),
+            })
+        };
+        assert_eq!(parse("auto"), Ok(KubeApi::Auto));
+        assert_eq!(parse("off"), Ok(KubeApi::Off));
+        let err = parse("maybe").unwrap_err().0;
+        for needle in [
+            "--kube-api",
+            "RINGKEEPER_KUBE_API",
+            "\"maybe\"",
+            "auto or off",
+        ] {
+            assert!(err.contains(needle), "{err}");
+        }
+        for mode in [KubeApi::Auto, KubeApi::Off] {
+            assert_eq!(parse(mode.as_arg()), Ok(mode));
+        }
+    }
+
+    #[test]
+    fn the_drain_finds_its_pod_leniently() {
+        let pod = |name: Option<&str>, ns: Option<&str>, inputs: &Inputs| {
+            PodRef::from_args(
+                EventPodArgs {
+                    pod_name: name.map(str::to_owned),
+                    namespace: ns.map(str::to_owned),
+                },
+                inputs,
+            )
+        };
+        let none = Inputs::default();
+        let pod_env = Inputs {
+            hostname: Some("cassandra-2".into()),
+            sa_namespace: Some("db\n".into()),
+            ..Inputs::default()
+        };
+        let want = |n: &str, ns: &str| {
+            Ok(PodRef {
+                name: n.into(),
+                namespace: ns.into(),
+            })
+        };
+        assert_eq!(pod(Some("c-1"), Some("db"), &none), want("c-1", "db"));
+        assert_eq!(pod(None, None, &pod_env), want("cassandra-2", "db"));
+        assert_eq!(pod(Some("c-1"), None, &pod_env), want("c-1", "db"));
+        let why = |r: Result<PodRef, String>| r.unwrap_err();
+        assert!(why(pod(None, Some("db"), &none)).contains("POD_NAME"));
+        assert!(why(pod(Some("c-1"), None, &none)).contains("POD_NAMESPACE"));
+        assert!(why(pod(Some("../x"), Some("db"), &none)).contains("not a pod name"));
+        assert!(why(pod(Some("c-1"), Some("Db"), &none)).contains("not a namespace name"));
     }
 }

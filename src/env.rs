@@ -110,3 +110,9 @@ pub const SERVICE_ACCOUNT_NAMESPACE_FILE: &str =
     "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 /// The resolver configuration: source of search domains (and the cluster domain).
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// Equivalent to `--kube-api`: `auto` (use the Kubernetes API when the pod has a
+/// service-account token) or `off`.
+pub const KUBE_API: &str = "RINGKEEPER_KUBE_API";
+/// The pod's service-account token: without it, no Kubernetes API access.
+pub const SERVICE_ACCOUNT_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";

@@ -11,8 +11,8 @@
 //!   which refusals to wait out), retry schedule, data-directory classification,
 //!   supervision policy, liveness, heap size. No IO.
 //! * [`render`] — pure rendering of cassandra.yaml and cassandra-rackdc.properties.
-//! * [`edge`] — IO: DNS, the data and config directories, the Cassandra process, the JMX
-//!   port's RMI handshake.
+//! * [`edge`] — IO: DNS, CQL, the Kubernetes API (optional), the data and config
+//!   directories, the Cassandra process, the JMX port's RMI handshake.
 //! * [`cmd`] — one module per subcommand: gather → decide → act → report.
 //! * [`exit`] — outcomes, printing and exit codes; [`telemetry`] — logging.
 
@@ -28,28 +28,33 @@ pub mod telemetry;
 
 use cli::{Cli, Command};
 use config::{
-    AliveConfig, DrainConfig, EntrypointConfig, Inputs, ReadyConfig, SeedsConfig, StatusConfig,
+    AliveConfig, DrainConfig, EntrypointConfig, Inputs, KubeApi, ReadyConfig, SeedsConfig,
+    StatusConfig,
 };
 use exit::Outcome;
 
 /// Runs one subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // `ready` and `alive` run every few seconds as probes: they need none of the fallbacks
-    // that `Inputs::gather` reads from files, so only the other commands gather them.
+    // that `Inputs::gather` reads from files, so only the other commands gather them. They
+    // never ask the Kubernetes API either.
+    let kube = KubeApi::from_args(&cli.kube)?;
     match cli.command {
         Command::Ready(args) => cmd::ready::run(ReadyConfig::from_args(args)?).await,
         Command::Alive(args) => cmd::alive::run(AliveConfig::from_args(args)?).await,
         Command::Seeds(args) => {
-            cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?).await
+            cmd::seeds::run(SeedsConfig::from_args(args, &Inputs::gather())?, kube).await
         }
         Command::Entrypoint(args) => {
             let inputs = Inputs::gather();
             let cfg = EntrypointConfig::from_args(*args, &inputs)?;
-            cmd::entrypoint::run(cfg, &inputs, cli.log.log_format).await
+            cmd::entrypoint::run(cfg, &inputs, cli.log.log_format, kube).await
         }
-        Command::Drain(args) => cmd::drain::run(DrainConfig::from_args(args)?).await,
+        Command::Drain(args) => {
+            cmd::drain::run(DrainConfig::from_args(args, &Inputs::gather())?, kube).await
+        }
         Command::Status(args) => {
-            cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?).await
+            cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?, kube).await
         }
     }
 }

@@ -43,6 +43,7 @@ fn help_lists_every_environment_variable() {
         "RINGKEEPER_DATA_DIR",
         "RINGKEEPER_LOG",
         "RINGKEEPER_LOG_FORMAT",
+        "RINGKEEPER_KUBE_API",
     ];
     let entrypoint_only = [
         "RINGKEEPER_CONF_TEMPLATE",
@@ -171,6 +172,21 @@ fn bad_input_exits_2_and_names_the_input() {
             ID.to_vec(),
             vec![("RINGKEEPER_LOG", "info,=[")],
             vec!["--log-level", "RINGKEEPER_LOG"],
+        ),
+        (
+            ID.to_vec(),
+            vec![("RINGKEEPER_KUBE_API", "maybe")],
+            vec![
+                "--kube-api",
+                "RINGKEEPER_KUBE_API",
+                "\"maybe\"",
+                "auto or off",
+            ],
+        ),
+        (
+            ID.iter().copied().chain(["--kube-api", "on"]).collect(),
+            vec![],
+            vec!["--kube-api", "RINGKEEPER_KUBE_API", "\"on\"", "auto or off"],
         ),
     ];
     for (args, env, needles) in cases {
@@ -582,6 +598,11 @@ fn drain_flags_are_validated() {
             vec![],
             vec!["--host", "POD_IP", "\"localhost\""],
         ),
+        (
+            vec!["drain", "--kube-api", "no"],
+            vec![],
+            vec!["--kube-api", "RINGKEEPER_KUBE_API", "\"no\""],
+        ),
     ];
     for (args, env, expected) in cases {
         let out = ringkeeper(&args, &env);
@@ -752,4 +773,58 @@ fn alive_answers_from_the_run_dir_and_the_rmi_handshake() {
         "answered the JMX (RMI) handshake",
     );
     assert_eq!(&server.join().unwrap(), b"JRMI\x00\x02\x4b");
+}
+
+/// Outside a pod (no `KUBERNETES_SERVICE_HOST`, no service-account token) every command
+/// works as before and says once, at info, what it goes without; `--kube-api off` says
+/// so instead. A bad pod name costs the drain its Events, never the drain.
+#[test]
+fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run = run.to_str().unwrap();
+    let drain = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "drain",
+            "--run-dir",
+            run,
+            "--nodetool",
+            "/nonexistent/nodetool",
+            "--cql-port",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        std::fs::remove_dir_all(run).ok();
+        let out = ringkeeper(&args, env);
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let pod = [("POD_NAME", "cassandra-0"), ("POD_NAMESPACE", "db")];
+    /// Extra arguments, environment, the reason the log line must give.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: Vec<Case> = vec![
+        (&[], &pod, "not in a pod"),
+        (&["--kube-api", "off"], &pod, "--kube-api off"),
+        (&[], &[("RINGKEEPER_KUBE_API", "off")], "--kube-api off"),
+        (&[], &[], "no pod to publish Events on: no pod name"),
+        (
+            &["--pod-name", "Not/A/Pod", "--namespace", "db"],
+            &[],
+            "is not a pod name",
+        ),
+    ];
+    for (extra, env, why) in cases {
+        let err = drain(extra, env);
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("not learned from the Kubernetes API"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{extra:?}: {err}");
+        assert!(
+            lines[0].contains(why) && lines[0].contains("no Events"),
+            "{err}"
+        );
+        assert!(lines[0].contains("INFO"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

@@ -424,10 +424,10 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     let report = load.stop().unwrap();
     let order: Vec<String> = c.events()[prestops_before..]
         .iter()
-        .filter_map(|e| match e {
+        .map(|e| match e {
             ringkeeper_testkit::cluster::RunnerEvent::PreStop(p, _, code) => {
                 assert_eq!(*code, Some(0), "preStop of {p}");
-                Some(p.clone())
+                p.clone()
             }
             ringkeeper_testkit::cluster::RunnerEvent::SigKill(p) => panic!("{p} killed"),
         })

@@ -9,6 +9,7 @@ const FORBIDDEN: &[&str] = &[
     "hickory",
     "scylla",
     "kube",
+    "k8s_openapi",
     "nix::",
     "std::fs",
     "std::net::Tcp",

@@ -9,14 +9,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
-use crate::config::DrainConfig;
+use crate::config::{DrainConfig, KubeApi, PodRef};
+use crate::decide::api_facts::{Gap, NO_EVENTS, Wants, gaps};
 use crate::decide::drain::{
     self, ClientSample, Clients, Marker, Mode, ModeRead, Nothing, Outcome, Process, Stage, Start,
 };
+use crate::decide::events::{self, LifecycleEvent};
 use crate::decide::ring::{Readiness, readiness};
 use crate::edge::cql::{self, CqlSettings, Node};
+use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps, turned_off};
 use crate::edge::nodetool::{self, NodetoolError};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::exit;
@@ -91,7 +94,7 @@ impl Drain<'_> {
 }
 
 /// Runs `ringkeeper drain`.
-pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
+pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Outcome> {
     let started = Instant::now();
     let started_at_ms = unix_ms();
     let grace = cfg.settings.grace_period;
@@ -158,6 +161,8 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
         since,
         "marked draining: ready fails from now on",
     );
+    // This drain is the one that runs: its Events go on the Pod, looked up meanwhile.
+    let mut announcer = Announcer::start(kube_api, &cfg.pod);
 
     // Which process, in which mode.
     let since = Instant::now();
@@ -183,7 +188,12 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
     );
     let mode_before = mode.as_ref().ok().cloned();
 
-    let outcome = match drain::start(process, &mode) {
+    let start = drain::start(process, &mode);
+    let announced = matches!(start, Start::AwaitDrained | Start::Drain);
+    if announced {
+        announcer.then(events::draining(grace.as_secs()));
+    }
+    let outcome = match start {
         Start::Nothing(Nothing::AlreadyDrained) => Outcome::AlreadyDrained,
         Start::Nothing(why) => Outcome::NothingToDrain {
             why: nothing_text(&why),
@@ -202,14 +212,95 @@ pub async fn run(cfg: DrainConfig) -> anyhow::Result<exit::Outcome> {
         Outcome::CutShort { .. } | Outcome::NotDrained { .. } => terminate(&mut d, record),
         _ => None,
     };
-    Ok(finish_marked(
-        d,
-        &run,
-        outcome,
-        mode_before,
-        sigterm,
-        started_at_ms,
-    ))
+    let event = events::drained(&outcome, announced, started.elapsed().as_secs_f64());
+    let report = finish_marked(d, &run, outcome, mode_before, sigterm, started_at_ms);
+    // The marker holds the outcome already: the Events are waited for only within the
+    // grace period, short of the entrypoint's SIGKILL 1 s before its end.
+    let budget = (started + grace)
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(Duration::from_secs(1))
+        .min(2 * API_TIMEOUT);
+    announcer.finish(event, budget).await;
+    Ok(report)
+}
+
+/// The drain's Events. The Pod (its UID) is looked up in the background as soon as the
+/// drain is this process's to run, each Event is published in the background after it, in
+/// order, and the drain waits for them only at its end, within a budget: the API never
+/// delays a stage.
+struct Announcer {
+    /// The Events once the Pod is known, after every Event queued so far.
+    pending: Option<tokio::task::JoinHandle<Events>>,
+    /// Whether any Event was queued (otherwise the end does not wait for the lookup).
+    queued: bool,
+}
+
+impl Announcer {
+    fn start(kube_api: KubeApi, pod: &Result<PodRef, String>) -> Announcer {
+        let pod = match pod {
+            Ok(pod) => pod.clone(),
+            Err(why) => {
+                // Turned off, the API is not asked whatever the pod: that is the reason.
+                let why = match kube_api {
+                    KubeApi::Off => turned_off(),
+                    KubeApi::Auto => format!("no pod to publish Events on: {why}"),
+                };
+                log_gaps(&[Gap {
+                    why,
+                    without: vec![NO_EVENTS],
+                    expected: true,
+                }]);
+                return Announcer {
+                    pending: None,
+                    queued: false,
+                };
+            }
+        };
+        let pending = tokio::spawn(async move {
+            let kube = Kube::connect(kube_api, &pod.namespace, &pod.name);
+            let wants = Wants {
+                own_pod: true,
+                events: true,
+                ..Wants::default()
+            };
+            let facts = kube.own_facts(&wants).await;
+            log_gaps(&gaps(&facts, &wants));
+            kube.events(&facts.own_pod)
+        });
+        Announcer {
+            pending: Some(pending),
+            queued: false,
+        }
+    }
+
+    /// Queues `event` after the ones before it.
+    fn then(&mut self, event: LifecycleEvent) {
+        let Some(before) = self.pending.take() else {
+            return;
+        };
+        self.queued = true;
+        self.pending = Some(tokio::spawn(async move {
+            let events = before.await.unwrap_or_else(|_| Events::none());
+            events.publish(&event).await;
+            events
+        }));
+    }
+
+    /// Queues `event` (if any) and waits for everything queued, at most `budget`.
+    async fn finish(mut self, event: Option<LifecycleEvent>, budget: Duration) {
+        if let Some(event) = event {
+            self.then(event);
+        }
+        let Some(pending) = self.pending else { return };
+        if !self.queued {
+            // Nothing to publish: the lookup is not waited for.
+            pending.abort();
+            return;
+        }
+        if tokio::time::timeout(budget, pending).await.is_err() {
+            debug!("Events still unpublished at the end of the drain's budget");
+        }
+    }
 }
 
 /// Asks the node over CQL first (cheap, and the connection watches clients later); when it

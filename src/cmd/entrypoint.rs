@@ -12,14 +12,18 @@ use tracing::{debug, info, warn};
 
 use crate::cli::LogFormat;
 use crate::cmd::seeds::{Until, classify_logged, probe_settings, report_waiting, resolve};
-use crate::config::{EntrypointConfig, Inputs};
+use crate::config::{EntrypointConfig, Inputs, KubeApi, Seeding};
+use crate::decide::api_facts::{Fact, NodeFacts, Wants, gaps};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
+use crate::decide::events;
 use crate::decide::heap::{self, Heap};
+use crate::decide::placement;
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
+use crate::edge::kube::{Events, Kube, log_gaps, replica_bound};
 use crate::edge::process::{self, Ended, Launch, Signals, StopPlan};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::edge::{confdir, datadir, dns::Dns};
@@ -32,6 +36,7 @@ pub async fn run(
     cfg: EntrypointConfig,
     inputs: &Inputs,
     log_format: LogFormat,
+    kube_api: KubeApi,
 ) -> anyhow::Result<Outcome> {
     let EntrypointConfig {
         identity,
@@ -104,16 +109,40 @@ pub async fn run(
         .record()
         .filter(|_| data == DataState::Present)
         .cloned();
-    let recorder = Recorder {
+    // The Kubernetes API (optional): the ordinal bound, where the node runs, and the Pod
+    // for Events. One round trip or two, bounded; without it, flags and defaults as before.
+    let kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
+    let wants = Wants {
+        own_pod: true,
+        events: true,
+        set: seeding.replicas.is_none().then(|| identity.pod.set.clone()),
+        node: dc.is_none() || rack.is_none(),
+        pods: false,
+    };
+    let facts = kube.own_facts(&wants).await;
+    log_gaps(&gaps(&facts, &wants));
+    let events = kube.events(&facts.own_pod);
+    let seeding = Seeding {
+        replicas: replica_bound(seeding.replicas, &facts, identity.pod.ordinal),
+        ..seeding
+    };
+    let (dc, rack) = place(dc.as_deref(), rack.as_deref(), record.as_ref(), &facts.node);
+
+    let mut recorder = Recorder {
         ip: identity.pod_ip,
         settings: cql.clone(),
         data_dir: identity.data_dir.clone(),
         last: record.clone(),
+        joined: None,
     };
 
     // Refusals that other pods can end are waited out here, never exited on (see
-    // `decide::seeds::Refusal`); each wait report goes through `on_wait`.
-    let mut on_wait = |w: &Waiting| report_waiting(w);
+    // `decide::seeds::Refusal`); each wait report goes through `on_wait`: a log line and
+    // a `Waiting` Event (published in the background, never delaying the boot).
+    let mut on_wait = |w: &Waiting| {
+        report_waiting(w);
+        let _ = events.spawn(events::waiting(w));
+    };
     let report = tokio::select! {
         report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait) => report?,
         sig = signals.stop_requested() => {
@@ -121,6 +150,7 @@ pub async fn run(
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
         }
     };
+    let boot_event = announce(&events, &report.plan.verdict).await;
     let (mode, seeds) = match &report.plan.verdict {
         Verdict::Seeds { mode, seeds } => (*mode, seeds.clone()),
         Verdict::Refuse { reason, refusal } => {
@@ -204,6 +234,10 @@ pub async fn run(
              later restarts will not list it as its own seed, nor check the ring they join"
         );
         info!(command = ?launch.command, "exec cassandra (no supervision)");
+        // Published before the process is replaced (bounded by the API timeout).
+        if let Some(event) = boot_event {
+            let _ = event.await;
+        }
         // Cassandra keeps this PID and start time: `drain` can verify and signal it.
         if let Err(e) = ProcessRecord::of_self().and_then(|record| run.record_cassandra(&record)) {
             warn!(error = %e, "cannot record the PID: a drain cut short cannot stop cassandra");
@@ -218,7 +252,13 @@ pub async fn run(
                 LogFormat::Json => "json".into(),
                 LogFormat::Plain => "plain".into(),
             },
+            "--kube-api".into(),
+            kube_api.as_arg().into(),
             "drain".into(),
+            "--pod-name".into(),
+            identity.pod.to_string().into(),
+            "--namespace".into(),
+            identity.namespace.clone().into(),
             "--host".into(),
             identity.pod_ip.to_string().into(),
             "--run-dir".into(),
@@ -241,9 +281,14 @@ pub async fn run(
         grace_period: drain.grace_period,
         drain: drain_command,
     };
+    recorder.joined = Some((events, mode));
     let watcher = tokio::spawn(recorder.run());
     let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
+    // Long published unless Cassandra ended at once (bounded by the API timeout).
+    if let Some(event) = boot_event {
+        let _ = event.await;
+    }
     let Ended {
         end,
         stop_requested,
@@ -359,6 +404,8 @@ struct Recorder {
     data_dir: PathBuf,
     /// The record on disk, once there is one.
     last: Option<JoinRecord>,
+    /// Where to announce the first record (a confirmed join), and how the node booted.
+    joined: Option<(Events, BootMode)>,
 }
 
 impl Recorder {
@@ -453,11 +500,18 @@ impl Recorder {
         }
         let peers = record.peers.as_ref().map_or(0, Vec::len);
         match datadir::write_record(&self.data_dir, &record) {
-            Ok(()) if self.last.is_none() => info!(
-                host_id = %record.host_id,
-                peers,
-                "node joined the ring: join recorded in --data-dir"
-            ),
+            Ok(()) if self.last.is_none() => {
+                info!(
+                    host_id = %record.host_id,
+                    peers,
+                    "node joined the ring: join recorded in --data-dir"
+                );
+                if let Some((events, mode)) = &self.joined
+                    && let Some(event) = events::joined(mode, &record.host_id, peers)
+                {
+                    events.spawn(event);
+                }
+            }
             Ok(()) => info!(
                 host_id = %record.host_id,
                 peers,
@@ -473,6 +527,47 @@ impl Recorder {
             }
         }
         self.last = Some(record);
+    }
+}
+
+/// The DC and rack to run with (`decide::placement`), logged with where they came from
+/// and any source that disagrees.
+fn place(
+    dc_flag: Option<&str>,
+    rack_flag: Option<&str>,
+    record: Option<&JoinRecord>,
+    node: &Fact<NodeFacts>,
+) -> (String, String) {
+    let chosen = placement::choose(&placement::Inputs {
+        dc_flag,
+        rack_flag,
+        record,
+        node,
+    });
+    for warning in &chosen.warnings {
+        warn!(why = %warning, "DC/rack: a source was not followed");
+    }
+    info!(
+        dc = %chosen.dc.value,
+        dc_from = ?chosen.dc.source,
+        rack = %chosen.rack.value,
+        rack_from = ?chosen.rack.source,
+        "DC and rack"
+    );
+    (chosen.dc.value, chosen.rack.value)
+}
+
+/// Publishes the boot decision: a refusal before the command ends (bounded), founding or
+/// restarting in the background (the handle lets `--exec` wait for it). A join is
+/// published when it is confirmed (`Recorder`).
+async fn announce(events: &Events, verdict: &Verdict) -> Option<tokio::task::JoinHandle<()>> {
+    match verdict {
+        Verdict::Refuse { reason, .. } => {
+            events.publish(&events::refused(reason)).await;
+            None
+        }
+        Verdict::Seeds { mode, seeds } => events.spawn(events::boot(mode, seeds)?),
+        Verdict::Wait { .. } => None,
     }
 }
 

@@ -11,7 +11,8 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::cli::OutputFormat;
-use crate::config::{CandidateName, Identity, Seeding, SeedsConfig};
+use crate::config::{CandidateName, Identity, KubeApi, Seeding, SeedsConfig};
+use crate::decide::api_facts::{Wants, gaps};
 use crate::decide::data::{self, DataListing, JoinRecord};
 use crate::decide::retry;
 use crate::decide::seeds::{
@@ -20,6 +21,7 @@ use crate::decide::seeds::{
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::datadir;
 use crate::edge::dns::Dns;
+use crate::edge::kube::{Kube, log_gaps, replica_bound};
 use crate::exit::Outcome;
 use crate::render;
 
@@ -69,12 +71,16 @@ impl SeedReport {
 }
 
 /// Runs `ringkeeper seeds`.
-pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
+pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome> {
     let SeedsConfig {
         identity,
         seeding,
         format,
     } = cfg;
+    let seeding = Seeding {
+        replicas: ordinal_bound(kube_api, &identity, &seeding).await,
+        ..seeding
+    };
     let cql = probe_settings(&seeding)?;
     // `seeds` has no template, so it looks where Cassandra's default layout puts state.
     let dirs = render::data_dirs(&Default::default(), &identity.data_dir)?;
@@ -107,6 +113,28 @@ pub async fn run(cfg: SeedsConfig) -> anyhow::Result<Outcome> {
         },
         (Verdict::Wait { .. }, _) => unreachable!("resolve() loops until the wait is over"),
     })
+}
+
+/// The ordinal bound: `--replicas`, else the StatefulSet's replica count from the
+/// Kubernetes API (its name from this pod's controller reference), else none. Asks nothing
+/// when `--replicas` was given.
+pub async fn ordinal_bound(
+    kube_api: KubeApi,
+    identity: &Identity,
+    seeding: &Seeding,
+) -> Option<u32> {
+    if seeding.replicas.is_some() {
+        return seeding.replicas;
+    }
+    let kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
+    let wants = Wants {
+        own_pod: true,
+        set: Some(identity.pod.set.clone()),
+        ..Wants::default()
+    };
+    let facts = kube.own_facts(&wants).await;
+    log_gaps(&gaps(&facts, &wants));
+    replica_bound(None, &facts, identity.pod.ordinal)
 }
 
 /// Bounds on each CQL probe of a seed candidate: short, because a member answers at once

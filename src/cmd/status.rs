@@ -14,13 +14,15 @@ use tracing::debug;
 
 use crate::cli::StatusFormat;
 use crate::cmd::seeds::spawn_bounded;
-use crate::config::{CandidateName, StatusConfig};
+use crate::config::{CandidateName, KubeApi, StatusConfig};
+use crate::decide::api_facts::{Fact, PodObject, Wants, gaps, pods_gap};
 use crate::decide::identity::pod_fqdn;
 use crate::decide::ring::{RingView, view};
 use crate::decide::seeds::Lookup;
 use crate::decide::status::{ExpectedPod, assess, compare, table, with_views};
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::dns::Dns;
+use crate::edge::kube::{Kube, log_gaps, replica_bound};
 use crate::exit::Outcome;
 
 /// Bound on reading one other node's view: a node that is up answers in milliseconds.
@@ -35,7 +37,7 @@ const SPLIT_WINDOW: Duration = Duration::from_secs(5);
 const SPLIT_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `ringkeeper status`.
-pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
+pub async fn run(cfg: StatusConfig, kube_api: KubeApi) -> anyhow::Result<Outcome> {
     let StatusConfig {
         identity,
         replicas,
@@ -51,11 +53,29 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
         ..settings.clone()
     };
     let dns = Dns::from_system_conf()?;
+    let kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
+    // The StatefulSet (for the replica count, unless --replicas gave it) is read while
+    // the node is asked for the ring, and each expected Pod object while the names resolve.
+    let wants = Wants {
+        own_pod: replicas.is_none(),
+        set: replicas.is_none().then(|| identity.pod.set.clone()),
+        pods: true,
+        ..Wants::default()
+    };
     let deadline = Instant::now() + limit;
     let result = timeout(limit, async {
-        let node = cql::connect(host, &settings).await?;
-        let local = node.local().await?;
-        let peers = node.peers().await?;
+        let (ring, facts) = tokio::join!(
+            async {
+                let node = cql::connect(host, &settings).await?;
+                let local = node.local().await?;
+                let peers = node.peers().await?;
+                Ok::<_, cql::CqlError>((node, local, peers))
+            },
+            kube.own_facts(&wants)
+        );
+        let (node, local, peers) = ring?;
+        log_gaps(&gaps(&facts, &wants));
+        let replicas = replica_bound(replicas, &facts, identity.pod.ordinal);
         // Expected pods: 0..replicas, or as many as could exist (ring size, at least 3)
         // of which those whose names resolve.
         let count = replicas.unwrap_or_else(|| ((peers.len() + 1) as u32).max(3));
@@ -73,18 +93,32 @@ pub async fn run(cfg: StatusConfig) -> anyhow::Result<Outcome> {
                 absolute: true,
             })
             .collect();
-        let lookups = crate::cmd::seeds::lookup_all(&dns, &Arc::new(names), limit / 4).await;
+        let pod_names: Vec<String> = (0..count)
+            .map(|o| format!("{}-{o}", identity.pod.set))
+            .collect();
+        let names = Arc::new(names);
+        let (lookups, objects) = tokio::join!(
+            crate::cmd::seeds::lookup_all(&dns, &names, limit / 4),
+            kube.pods(&pod_names)
+        );
+        if let Some(gap) = pods_gap(&objects, &facts.access) {
+            log_gaps(&[gap]);
+        }
         let expected: Vec<ExpectedPod> = lookups
             .into_iter()
-            .filter_map(|c| {
+            .zip(objects)
+            .filter_map(|(c, (name, object))| {
                 let address = match &c.lookup {
                     Lookup::Resolved { addresses } => addresses.first().copied(),
                     _ => None,
                 };
-                let ordinal = c.ordinal?;
-                (replicas.is_some() || address.is_some()).then(|| ExpectedPod {
-                    name: format!("{}-{ordinal}", identity.pod.set),
+                (replicas.is_some() || address.is_some()).then_some(ExpectedPod {
+                    name,
                     address,
+                    object: match object {
+                        Fact::Known(object) => object,
+                        Fact::Unknown(_) | Fact::NotAsked => PodObject::Unknown,
+                    },
                 })
             })
             .collect();

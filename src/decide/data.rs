@@ -67,6 +67,14 @@ pub struct JoinRecord {
     /// When it was written, Unix seconds (for people; no decision uses it).
     #[serde(default)]
     pub recorded_at: Option<u64>,
+    /// The datacenter the node last ran in (`system.local.data_center`): Cassandra refuses
+    /// to start a node whose DC changed, so the entrypoint keeps it (`decide::placement`).
+    /// `None` in a record written before ringkeeper kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dc: Option<String>,
+    /// The rack it last ran in (`system.local.rack`), kept for the same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rack: Option<String>,
 }
 
 impl JoinRecord {
@@ -97,6 +105,8 @@ impl JoinRecord {
                 address: None,
                 peers: None,
                 recorded_at: None,
+                dc: None,
+                rack: None,
             }
         };
         if !is_uuid(&record.host_id) {
@@ -115,15 +125,19 @@ impl JoinRecord {
         text
     }
 
-    /// The same node and ring as `other`, ignoring when each was written and the order
-    /// of peers: whether a refresh needs to rewrite the file.
+    /// The same node, placement and ring as `other`, ignoring when each was written and the
+    /// order of peers: whether a refresh needs to rewrite the file (a record without DC and
+    /// rack is rewritten with them).
     pub fn same_ring(&self, other: &JoinRecord) -> bool {
         let sorted = |r: &JoinRecord| {
             let mut peers = r.peers.clone();
             if let Some(p) = peers.as_mut() {
                 p.sort_by(|a, b| a.host_id.cmp(&b.host_id));
             }
-            (r.host_id.clone(), r.cluster_name.clone(), r.address, peers)
+            (
+                (r.host_id.clone(), r.cluster_name.clone(), r.address, peers),
+                (r.dc.clone(), r.rack.clone()),
+            )
         };
         sorted(self) == sorted(other)
     }
@@ -150,6 +164,8 @@ pub fn record_of(local: &LocalRow, peers: &[PeerRow], recorded_at: u64) -> Optio
         address: local.broadcast_address,
         peers: Some(known),
         recorded_at: Some(recorded_at),
+        dc: local.dc.clone(),
+        rack: local.rack.clone(),
     })
 }
 
@@ -271,6 +287,8 @@ mod tests {
                 address: Some("10.0.0.2".parse().unwrap()),
             }]),
             recorded_at: Some(1_700_000_000),
+            dc: Some("dc1".into()),
+            rack: Some("rack1".into()),
         }
     }
 
@@ -317,8 +335,23 @@ mod tests {
             );
         }
         // Unknown fields (a newer writer of the same format) are fine.
-        let extra = r.render().replacen('{', "{\"rack\": \"r1\",", 1);
-        assert_eq!(JoinRecord::parse(&extra), Ok(r));
+        let extra = r.render().replacen('{', "{\"zone\": \"z1\",", 1);
+        assert_eq!(JoinRecord::parse(&extra), Ok(r.clone()));
+        // A record written before DC and rack were kept still parses, without them.
+        let before = JoinRecord {
+            dc: None,
+            rack: None,
+            ..r.clone()
+        };
+        let text = before.render();
+        assert!(
+            !text.contains("\"dc\"") && !text.contains("\"rack\""),
+            "{text}"
+        );
+        assert_eq!(JoinRecord::parse(&text), Ok(before.clone()));
+        assert!(r.render().contains("\"dc\": \"dc1\""));
+        // A record without them is rewritten with them at the next refresh.
+        assert!(!before.same_ring(&r));
     }
 
     #[test]
@@ -344,6 +377,21 @@ mod tests {
         for (name, new, want) in cases {
             assert_eq!(identity_changes(&old, &new).len(), want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_record_keeps_where_the_node_runs() {
+        let local = LocalRow {
+            host_id: Some(H1.into()),
+            dc: Some("us-east-1".into()),
+            rack: Some("us-east-1a".into()),
+            ..LocalRow::default()
+        };
+        let r = record_of(&local, &[], 1).unwrap();
+        assert_eq!(
+            (r.dc.as_deref(), r.rack.as_deref()),
+            (Some("us-east-1"), Some("us-east-1a"))
+        );
     }
 
     #[test]

@@ -5,10 +5,14 @@
 #![deny(missing_docs)]
 
 pub mod alive;
+pub mod api_facts;
 pub mod data;
 pub mod drain;
+pub mod events;
 pub mod heap;
 pub mod identity;
+pub mod placement;
+pub mod replicas;
 pub mod retry;
 pub mod ring;
 pub mod seeds;

@@ -1585,6 +1585,8 @@ mod tests {
                     .collect()
             }),
             recorded_at: None,
+            dc: None,
+            rack: None,
         }
     }
 

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::api_facts::PodObject;
 use super::ring::{Liveness, Member, RingView, Status};
 
 /// An expected pod and the address DNS gives for it (if any).
@@ -15,6 +16,9 @@ pub struct ExpectedPod {
     pub name: String,
     /// Address, if its name resolves.
     pub address: Option<IpAddr>,
+    /// Its Pod object's phase and readiness, from the Kubernetes API (shown beside the
+    /// ring; health is judged from the ring alone).
+    pub object: PodObject,
 }
 
 /// One line of the report.
@@ -28,6 +32,10 @@ pub struct PodLine {
     pub state: String,
     /// The ring member at that address, if any.
     pub member: Option<Member>,
+    /// The Pod object: `object` (found, absent, unknown), and when found its `phase`,
+    /// `ready` and `terminating`.
+    #[serde(flatten)]
+    pub object: PodObject,
 }
 
 /// A ring member that matches no expected pod.
@@ -95,6 +103,7 @@ pub fn assess(expected: &[ExpectedPod], view: &RingView) -> StatusReport {
                 address: pod.address,
                 state,
                 member,
+                object: pod.object.clone(),
             }
         })
         .collect();
@@ -390,9 +399,36 @@ pub fn with_views(
     report
 }
 
-/// Renders the report as a table.
+/// The PHASE and READY cells of a pod's object.
+fn object_cells(object: &PodObject) -> [String; 2] {
+    match object {
+        PodObject::Found {
+            phase,
+            ready,
+            terminating,
+        } => [
+            if *terminating {
+                "Terminating".to_owned()
+            } else {
+                phase.clone().unwrap_or_else(|| "-".to_owned())
+            },
+            match ready {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "-",
+            }
+            .to_owned(),
+        ],
+        PodObject::Absent => ["absent".to_owned(), "-".to_owned()],
+        PodObject::Unknown => ["?".to_owned(), "?".to_owned()],
+    }
+}
+
+/// Renders the report as a table. The PHASE and READY columns (the Pod objects, from the
+/// Kubernetes API) appear when at least one pod's object is known.
 pub fn table(report: &StatusReport) -> String {
-    let mut rows = vec![[
+    let with_objects = report.pods.iter().any(|p| p.object != PodObject::Unknown);
+    let mut header = vec![
         "POD".to_owned(),
         "ADDRESS".into(),
         "STATE".into(),
@@ -401,10 +437,18 @@ pub fn table(report: &StatusReport) -> String {
         "RACK".into(),
         "TOKENS".into(),
         "SCHEMA".into(),
-    ]];
+    ];
+    if with_objects {
+        header.extend(["PHASE".to_owned(), "READY".to_owned()]);
+    }
+    let mut rows = vec![header];
     let dash = || "-".to_owned();
-    let line = |name: String, address: Option<IpAddr>, state: String, m: Option<&Member>| {
-        [
+    let line = |name: String,
+                address: Option<IpAddr>,
+                state: String,
+                m: Option<&Member>,
+                object: Option<&PodObject>| {
+        let mut cells = vec![
             name,
             address.map_or_else(dash, |a| a.to_string()),
             state,
@@ -418,7 +462,11 @@ pub fn table(report: &StatusReport) -> String {
                     .map(|s| s.chars().take(8).collect())
             })
             .unwrap_or_else(dash),
-        ]
+        ];
+        if with_objects {
+            cells.extend(object.map_or_else(|| [dash(), dash()], object_cells));
+        }
+        cells
     };
     for p in &report.pods {
         rows.push(line(
@@ -426,6 +474,7 @@ pub fn table(report: &StatusReport) -> String {
             p.address,
             p.state.clone(),
             p.member.as_ref(),
+            Some(&p.object),
         ));
     }
     for g in &report.ghosts {
@@ -434,9 +483,10 @@ pub fn table(report: &StatusReport) -> String {
             Some(g.member.address),
             g.state.clone(),
             Some(&g.member),
+            None,
         ));
     }
-    let widths: Vec<usize> = (0..8)
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
     let mut out = format!(
@@ -533,6 +583,7 @@ mod tests {
             .map(|(i, a)| ExpectedPod {
                 name: format!("c-{i}"),
                 address: a.map(ip),
+                object: PodObject::Unknown,
             })
             .collect()
     }
@@ -681,6 +732,49 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["splits"][0]["kind"], "members_differ");
         assert_eq!(json["views"][0]["pod"], "c-0");
+    }
+
+    #[test]
+    fn pod_objects_beside_the_ring() {
+        let found = |phase: &str, ready, terminating| PodObject::Found {
+            phase: Some(phase.into()),
+            ready,
+            terminating,
+        };
+        let mut expected = pods(&[Some("10.0.0.1"), Some("10.0.0.2"), None, Some("10.0.0.4")]);
+        let objects = [
+            found("Running", Some(true), false),
+            found("Running", Some(false), true),
+            PodObject::Absent,
+            PodObject::Unknown,
+        ];
+        for (p, o) in expected.iter_mut().zip(objects) {
+            p.object = o;
+        }
+        let r = assess(&expected, &ring(&[("10.0.0.2", true), ("10.0.0.4", true)]));
+        let t = table(&r);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].ends_with("PHASE        READY"), "{t}");
+        assert!(
+            lines[2].starts_with("c-0") && lines[2].ends_with("Running      yes"),
+            "{t}"
+        );
+        assert!(lines[3].ends_with("Terminating  no"), "{t}");
+        assert!(lines[4].ends_with("absent       -"), "{t}");
+        assert!(lines[5].ends_with("?            ?"), "{t}");
+        // The objects do not change the health: the ring does.
+        assert!(!r.healthy);
+        assert!(!r.problems.iter().any(|p| p.contains("Terminating")));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["pods"][0]["object"], "found");
+        assert_eq!(json["pods"][0]["phase"], "Running");
+        assert_eq!(json["pods"][0]["ready"], true);
+        assert_eq!(json["pods"][1]["terminating"], true);
+        assert_eq!(json["pods"][2]["object"], "absent");
+        assert_eq!(json["pods"][3]["object"], "unknown");
+        // Without any object known, the table keeps its columns.
+        let plain = table(&assess(&pods(&[Some("10.0.0.1")]), &ring(&[])));
+        assert!(!plain.contains("PHASE"), "{plain}");
     }
 
     #[test]

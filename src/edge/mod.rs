@@ -8,6 +8,7 @@ pub mod cql_probe;
 pub mod datadir;
 pub mod dns;
 pub mod jrmp;
+pub mod kube;
 pub mod nodetool;
 pub mod process;
 pub mod rundir;

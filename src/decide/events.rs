@@ -1,0 +1,304 @@
+//! Pure. The Events published on the Pod for each lifecycle decision the commands already
+//! make (events.k8s.io/v1, shown by `kubectl describe pod` and `kubectl events`): the
+//! boot decision, the confirmed join, the drain's start and its outcome. What is
+//! published and what the note says is decided here; the API edge only sends it.
+//!
+//! | reason | type | when |
+//! |---|---|---|
+//! | `Founded` | Normal | the entrypoint founds a new cluster |
+//! | `Restarted` | Normal | the entrypoint restarts a node with its data |
+//! | `Joined` | Normal | the node finished bootstrapping into an existing ring (a join, a replace, a resumed bootstrap) |
+//! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
+//! | `Draining` | Normal | `drain` starts draining (or waits for a drain someone else started) |
+//! | `Drained` | Normal | `drain` drained and verified the node |
+//! | `DrainCutShort` | Warning | the deadline came first; Cassandra was sent SIGTERM |
+//! | `NotDrained` | Warning | the drain could not be done or confirmed; Cassandra was sent SIGTERM |
+//!
+//! A node with nothing to drain, or one an earlier drain completed, gets no Events.
+
+use std::net::IpAddr;
+
+use super::drain::{Outcome, outcome_text};
+use super::seeds::BootMode;
+
+/// The events.k8s.io limit on a note.
+pub const NOTE_LIMIT: usize = 1024;
+
+/// Normal or Warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Something happened as it should.
+    Normal,
+    /// Something an operator should look at.
+    Warning,
+}
+
+/// One Event to publish on the Pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// Normal or Warning.
+    pub severity: Severity,
+    /// Why, in PascalCase (`kubectl describe`'s Reason column).
+    pub reason: &'static str,
+    /// What was done (`Boot`, `Drain`).
+    pub action: &'static str,
+    /// The message, at most `NOTE_LIMIT` bytes.
+    pub note: String,
+}
+
+fn event(
+    severity: Severity,
+    reason: &'static str,
+    action: &'static str,
+    note: String,
+) -> LifecycleEvent {
+    LifecycleEvent {
+        severity,
+        reason,
+        action,
+        note: clip(note),
+    }
+}
+
+/// The boot decision, when it is one that is published at once: founding and restarting.
+/// A join or a replace is published when it is confirmed (`joined`), since the bootstrap
+/// may take hours and may fail.
+pub fn boot(mode: &BootMode, seeds: &[IpAddr]) -> Option<LifecycleEvent> {
+    let list = || {
+        seeds
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match mode {
+        BootMode::Found => Some(event(
+            Severity::Normal,
+            "Founded",
+            "Boot",
+            "no data, ordinal 0 and no ring answered: founding a new cluster".into(),
+        )),
+        BootMode::Restart => Some(event(
+            Severity::Normal,
+            "Restarted",
+            "Boot",
+            format!("restarting with the data on the volume; seeds {}", list()),
+        )),
+        BootMode::Join | BootMode::Replace { .. } => None,
+    }
+}
+
+/// The join confirmed (bootstrapped = COMPLETED), for a node that did not found the
+/// cluster.
+pub fn joined(mode: &BootMode, host_id: &str, peers: usize) -> Option<LifecycleEvent> {
+    let how = match mode {
+        BootMode::Found => return None,
+        BootMode::Join => "bootstrapped into the ring".to_owned(),
+        BootMode::Replace { address } => format!("replaced {address} (its data streamed)"),
+        BootMode::Restart => "finished its interrupted bootstrap".to_owned(),
+    };
+    Some(event(
+        Severity::Normal,
+        "Joined",
+        "Boot",
+        format!("{how}: host ID {host_id}, {peers} other member(s)"),
+    ))
+}
+
+/// Still waiting to start Cassandra, safely (other pods can end the wait): published at
+/// each wait report, so `kubectl describe pod` shows why the pod is not Ready without a
+/// restart to explain it.
+pub fn waiting(w: &crate::decide::seeds::Waiting) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "Waiting",
+        "Boot",
+        format!(
+            "cassandra not started yet, waiting for {}s: {}",
+            w.waited.as_secs(),
+            w.reason
+        ),
+    )
+}
+
+/// Cassandra was not started.
+pub fn refused(reason: &str) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "Refused",
+        "Boot",
+        format!("cassandra was not started: {reason}"),
+    )
+}
+
+/// The drain begins.
+pub fn draining(grace_period_s: u64) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "Draining",
+        "Drain",
+        format!(
+            "not ready from now on; announcing the shutdown, letting clients move away, then \
+             nodetool drain, within the {grace_period_s}s grace period"
+        ),
+    )
+}
+
+/// The drain's outcome, when it is one to publish: the end of a drain that was announced
+/// (`Draining`; a node found drained after it, by a drain someone else started, is
+/// `Drained`), and every drain that ended with SIGTERM to Cassandra (`NotDrained` also when
+/// nodetool could not be run at all). Nothing to drain, or an earlier drain, is not news.
+pub fn drained(outcome: &Outcome, announced: bool, elapsed_s: f64) -> Option<LifecycleEvent> {
+    let (severity, reason) = match outcome {
+        Outcome::Drained | Outcome::AlreadyDrained if announced => (Severity::Normal, "Drained"),
+        Outcome::CutShort { .. } => (Severity::Warning, "DrainCutShort"),
+        Outcome::NotDrained { .. } => (Severity::Warning, "NotDrained"),
+        Outcome::Drained | Outcome::AlreadyDrained | Outcome::NothingToDrain { .. } => {
+            return None;
+        }
+    };
+    let after = match outcome {
+        Outcome::Drained | Outcome::AlreadyDrained => "memtables flushed, commit log recycled",
+        _ => "Cassandra was sent SIGTERM; its shutdown hook drains what it can",
+    };
+    Some(event(
+        severity,
+        reason,
+        "Drain",
+        format!("after {elapsed_s:.1}s, {}. {after}", outcome_text(outcome)),
+    ))
+}
+
+/// `note` cut to `NOTE_LIMIT` bytes at a character boundary, marked with `…` when cut.
+fn clip(note: String) -> String {
+    if note.len() <= NOTE_LIMIT {
+        return note;
+    }
+    let mark = '…';
+    let mut end = NOTE_LIMIT - mark.len_utf8();
+    while !note.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = note[..end].to_owned();
+    cut.push(mark);
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::drain::Stage;
+
+    #[test]
+    fn boot_events() {
+        let seeds: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        let old: IpAddr = "10.0.0.9".parse().unwrap();
+        type Case = (BootMode, Option<&'static str>, Option<&'static str>);
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            // mode, event at the decision, event when the join is confirmed
+            (BootMode::Found, Some("Founded"), None),
+            (BootMode::Restart, Some("Restarted"), Some("Joined")),
+            (BootMode::Join, None, Some("Joined")),
+            (BootMode::Replace { address: old }, None, Some("Joined")),
+        ];
+        for (mode, at_decision, at_join) in cases {
+            let decided = boot(&mode, &seeds);
+            assert_eq!(decided.as_ref().map(|e| e.reason), at_decision, "{mode:?}");
+            let confirmed = joined(&mode, "h1", 2);
+            assert_eq!(confirmed.as_ref().map(|e| e.reason), at_join, "{mode:?}");
+            for e in decided.iter().chain(confirmed.iter()) {
+                assert_eq!((e.severity, e.action), (Severity::Normal, "Boot"));
+            }
+        }
+        let restart = boot(&BootMode::Restart, &seeds).unwrap();
+        assert!(
+            restart.note.contains("10.0.0.1,10.0.0.2"),
+            "{}",
+            restart.note
+        );
+        let replaced = joined(&BootMode::Replace { address: old }, "h1", 2).unwrap();
+        assert_eq!(
+            replaced.note,
+            "replaced 10.0.0.9 (its data streamed): host ID h1, 2 other member(s)"
+        );
+        let refused = refused("no safe seed list");
+        assert_eq!(
+            (refused.severity, refused.reason),
+            (Severity::Warning, "Refused")
+        );
+        assert_eq!(refused.note, "cassandra was not started: no safe seed list");
+        let waiting = waiting(&crate::decide::seeds::Waiting {
+            reason: "only ordinal 0 may found".into(),
+            seen: vec![],
+            seed_wait_over: true,
+            waited: std::time::Duration::from_secs(90),
+            rounds: 20,
+        });
+        assert_eq!(
+            (waiting.severity, waiting.reason, waiting.action),
+            (Severity::Normal, "Waiting", "Boot")
+        );
+        assert_eq!(
+            waiting.note,
+            "cassandra not started yet, waiting for 90s: only ordinal 0 may found"
+        );
+    }
+
+    #[test]
+    fn drain_events() {
+        type Case = (Outcome, bool, Option<(Severity, &'static str)>);
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            (Outcome::Drained, true, Some((Severity::Normal, "Drained"))),
+            (Outcome::CutShort { stage: Stage::Drain }, true, Some((Severity::Warning, "DrainCutShort"))),
+            (Outcome::NotDrained { stage: Stage::Drain, why: "nodetool failed".into() }, true, Some((Severity::Warning, "NotDrained"))),
+            // A drain someone else started, waited for until DRAINED.
+            (Outcome::AlreadyDrained, true, Some((Severity::Normal, "Drained"))),
+            (Outcome::CutShort { stage: Stage::AwaitDrained }, true, Some((Severity::Warning, "DrainCutShort"))),
+            // Never announced: an earlier drain completed, or nothing runs.
+            (Outcome::AlreadyDrained, false, None),
+            (Outcome::NothingToDrain { why: "not running".into() }, false, None),
+            // nodetool could not be run at all: no Draining, but SIGTERM went out.
+            (Outcome::NotDrained { stage: Stage::Inspect, why: "JMX unreachable".into() }, false, Some((Severity::Warning, "NotDrained"))),
+        ];
+        for (outcome, announced, want) in cases {
+            let got = drained(&outcome, announced, 12.34);
+            assert_eq!(
+                got.as_ref().map(|e| (e.severity, e.reason)),
+                want,
+                "{outcome:?}"
+            );
+            if let Some(e) = got {
+                assert_eq!(e.action, "Drain");
+                assert!(e.note.contains("after 12.3s"), "{}", e.note);
+            }
+        }
+        let cut = drained(
+            &Outcome::CutShort {
+                stage: Stage::Drain,
+            },
+            true,
+            1.0,
+        )
+        .unwrap();
+        assert!(
+            cut.note.contains("during Drain") && cut.note.contains("SIGTERM"),
+            "{}",
+            cut.note
+        );
+        assert_eq!(draining(90).reason, "Draining");
+        assert!(draining(90).note.contains("90s"));
+    }
+
+    #[test]
+    fn notes_fit_the_limit() {
+        let long = refused(&"é".repeat(2000));
+        assert!(long.note.len() <= NOTE_LIMIT, "{}", long.note.len());
+        assert!(long.note.ends_with('…'));
+        let short = refused("x");
+        assert!(!short.note.ends_with('…'));
+        let exact = clip("a".repeat(NOTE_LIMIT));
+        assert_eq!(exact.len(), NOTE_LIMIT);
+    }
+}

@@ -1,0 +1,1138 @@
+//! The Kubernetes API, optional: what the pod's service account may read about its Pod,
+//! StatefulSet, Node and sibling pods, turned into the plain facts of
+//! `decide::api_facts`, and the Events published on the Pod.
+//!
+//! Only the in-cluster configuration is used (the service-account token, CA and the
+//! `KUBERNETES_SERVICE_*` variables): a pod never reads a kubeconfig. Without access (not
+//! in a pod, no token, `--kube-api off`), or when RBAC denies a request, every command goes
+//! on from DNS and CQL, and the gaps are logged once. Nothing here fails a command.
+//!
+//! Every request is bounded by `API_TIMEOUT` (kube has no read timeout of its own since 4.0),
+//! requests that do not depend on each other run concurrently, and once the API server
+//! fails to answer in time (or cannot be reached) no further request is sent: a dead API
+//! server costs a boot or a drain one timeout, not one per request.
+//!
+//! Requests (the Role's rules): `get pods/<name>` (this pod; `status`: each expected pod),
+//! `get statefulsets/<name>`, `get nodes/<name>` (cluster-scoped: an optional ClusterRole),
+//! and `create events` (events.k8s.io).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
+use kube::Client;
+use kube::api::Api;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::config::KubeApi;
+use crate::decide::api_facts::{
+    Access, ApiFacts, Fact, Gap, NodeFacts, OwnPod, PodObject, SetFacts, Wants,
+};
+use crate::decide::events::{LifecycleEvent, Severity};
+use crate::decide::replicas::{self, Note, Source};
+use crate::env;
+
+/// Bound on every request. The API server answers a `get` in milliseconds; one that has
+/// not answered in 2 s is overloaded or gone, and a boot, a drain or a probe must not wait
+/// for it (the kubelet's own default timeouts are of the same order).
+pub const API_TIMEOUT: Duration = Duration::from_secs(2);
+/// Requests in flight at once (`status` reads every expected pod).
+const MAX_IN_FLIGHT: usize = 16;
+/// The Node label that names the datacenter.
+pub const REGION_LABEL: &str = "topology.kubernetes.io/region";
+/// The Node label that names the rack.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// `reportingController` of every Event.
+pub const REPORTER: &str = "ringkeeper";
+
+/// The API, or why it cannot be asked.
+pub struct Kube {
+    api: Result<Connected, (String, bool)>,
+    /// This pod's name: what `own_facts` reads and Events are reported by.
+    pod: String,
+}
+
+/// A client and what every request shares.
+#[derive(Clone)]
+struct Connected {
+    client: Client,
+    namespace: String,
+    /// Set by the first request the API server did not answer in time (or could not be
+    /// reached for): later requests would only wait the same way, so they are not sent.
+    down: Arc<OnceLock<String>>,
+}
+
+impl Kube {
+    /// The in-cluster client (`mode` auto), or why there is none. Reads the
+    /// service-account files; sends nothing.
+    pub fn connect(mode: KubeApi, namespace: &str, pod: &str) -> Kube {
+        let api = match mode {
+            KubeApi::Off => Err((turned_off(), true)),
+            KubeApi::Auto => in_cluster().map(|client| Connected {
+                client,
+                namespace: namespace.to_owned(),
+                down: Arc::default(),
+            }),
+        };
+        Kube {
+            api,
+            pod: pod.to_owned(),
+        }
+    }
+
+    /// A client built elsewhere (tests: kube's mock service).
+    pub fn with_client(client: Client, namespace: &str, pod: &str) -> Kube {
+        Kube {
+            api: Ok(Connected {
+                client,
+                namespace: namespace.to_owned(),
+                down: Arc::default(),
+            }),
+            pod: pod.to_owned(),
+        }
+    }
+
+    /// Whether a client exists (requests may still be denied).
+    pub fn access(&self) -> Access {
+        match &self.api {
+            Ok(_) => Access::Connected,
+            Err((why, expected)) => Access::Unavailable {
+                why: why.clone(),
+                expected: *expected,
+            },
+        }
+    }
+
+    /// This pod, its StatefulSet and its Node, as far as `wants` asks: the pod and the
+    /// set concurrently, then (when the pod names them) its Node and the StatefulSet of its
+    /// controller reference if that is another one. At most two rounds of `API_TIMEOUT`,
+    /// one when the API server does not answer.
+    pub async fn own_facts(&self, wants: &Wants) -> ApiFacts {
+        let api = match &self.api {
+            Ok(api) => api,
+            Err((why, expected)) => return ApiFacts::unavailable(wants, why, *expected),
+        };
+        let pods: Api<Pod> = Api::namespaced(api.client.clone(), &api.namespace);
+        let sets: Api<StatefulSet> = Api::namespaced(api.client.clone(), &api.namespace);
+        let (pod, set) = tokio::join!(
+            async {
+                if wants.own_pod || wants.node {
+                    Some(api.get(&pods, "pods", &self.pod).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                match &wants.set {
+                    Some(name) => Some(api.get(&sets, "statefulsets", name).await),
+                    None => None,
+                }
+            }
+        );
+        let own_pod = match pod {
+            None => Fact::NotAsked,
+            Some(Ok(Some(pod))) => Fact::Known(own_pod(&pod)),
+            Some(Ok(None)) => Fact::Unknown(format!(
+                "the Kubernetes API has no pods/{} (404): is --pod-name right?",
+                self.pod
+            )),
+            Some(Err(why)) => Fact::Unknown(why),
+        };
+        // The controller reference names the set for certain; the name parsed from the
+        // pod name was only the likely one, asked for at the same time.
+        let other_set = match (&own_pod, &wants.set) {
+            (
+                Fact::Known(OwnPod {
+                    controller_set: Some(owner),
+                    ..
+                }),
+                Some(parsed),
+            ) if owner != parsed => Some(owner.clone()),
+            _ => None,
+        };
+        let node_name = match (&own_pod, wants.node) {
+            (_, false) => Err(Fact::NotAsked),
+            (
+                Fact::Known(OwnPod {
+                    node_name: Some(n), ..
+                }),
+                true,
+            ) => Ok(n.clone()),
+            (Fact::Known(_), true) => Err(Fact::Unknown(format!(
+                "pods/{} has no spec.nodeName",
+                self.pod
+            ))),
+            (Fact::Unknown(why), true) => Err(Fact::Unknown(why.clone())),
+            (Fact::NotAsked, true) => Err(Fact::NotAsked),
+        };
+        let nodes: Api<Node> = Api::all(api.client.clone());
+        let (set_again, node) = tokio::join!(
+            async {
+                match &other_set {
+                    Some(name) => Some(api.get(&sets, "statefulsets", name).await),
+                    None => None,
+                }
+            },
+            async {
+                match &node_name {
+                    Ok(name) => match api.get(&nodes, "nodes", name).await {
+                        Ok(Some(node)) => Fact::Known(node_facts(&node)),
+                        Ok(None) => {
+                            Fact::Unknown(format!("the Kubernetes API has no nodes/{name} (404)"))
+                        }
+                        Err(why) => Fact::Unknown(why),
+                    },
+                    Err(fact) => fact.clone(),
+                }
+            }
+        );
+        let set_name = other_set.as_ref().or(wants.set.as_ref());
+        let set = match (set_again.or(set), set_name) {
+            (Some(Ok(Some(set))), _) => Fact::Known(set_facts(&set)),
+            (Some(Ok(None)), Some(name)) => Fact::Unknown(format!(
+                "the Kubernetes API has no statefulsets/{name} (404)"
+            )),
+            (Some(Err(why)), _) => Fact::Unknown(why),
+            _ => Fact::NotAsked,
+        };
+        ApiFacts {
+            access: Access::Connected,
+            own_pod,
+            set,
+            node,
+        }
+    }
+
+    /// Each named pod's object (`get pods/<name>` each, no `list`: the Role grants `get`
+    /// only), a few at a time, in the order given.
+    pub async fn pods(&self, names: &[String]) -> Vec<(String, Fact<PodObject>)> {
+        let api = match &self.api {
+            Ok(api) => api,
+            Err((why, _)) => {
+                return names
+                    .iter()
+                    .map(|n| (n.clone(), Fact::Unknown(why.clone())))
+                    .collect();
+            }
+        };
+        let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let mut set = JoinSet::new();
+        for (i, name) in names.iter().enumerate() {
+            let api = api.clone();
+            let name = name.clone();
+            let permits = permits.clone();
+            set.spawn(async move {
+                // The semaphore is never closed, so acquiring only waits.
+                let _permit = permits
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                let pods: Api<Pod> = Api::namespaced(api.client.clone(), &api.namespace);
+                let fact = match api.get(&pods, "pods", &name).await {
+                    Ok(Some(pod)) => Fact::Known(pod_object(&pod)),
+                    Ok(None) => Fact::Known(PodObject::Absent),
+                    Err(why) => Fact::Unknown(why),
+                };
+                (i, fact)
+            });
+        }
+        let mut facts: Vec<Fact<PodObject>> = vec![Fact::NotAsked; names.len()];
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((i, fact)) => facts[i] = fact,
+                Err(e) => warn!(error = %e, "pod read task failed"),
+            }
+        }
+        names.iter().cloned().zip(facts).collect()
+    }
+
+    /// Events on this pod, when its object (its UID) is known; otherwise none (the gap was
+    /// logged with the others).
+    pub fn events(&self, own_pod: &Fact<OwnPod>) -> Events {
+        let (Ok(api), Fact::Known(OwnPod { uid: Some(uid), .. })) = (&self.api, own_pod) else {
+            return Events { target: None };
+        };
+        let reporter = Reporter {
+            controller: REPORTER.to_owned(),
+            instance: Some(self.pod.clone()),
+        };
+        Events {
+            target: Some(Arc::new(Target {
+                recorder: Recorder::new(api.client.clone(), reporter),
+                regarding: ObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some("Pod".into()),
+                    name: Some(self.pod.clone()),
+                    namespace: Some(api.namespace.clone()),
+                    uid: Some(uid.clone()),
+                    ..ObjectReference::default()
+                },
+                down: api.down.clone(),
+                failed: AtomicBool::new(false),
+            })),
+        }
+    }
+}
+
+impl Connected {
+    /// One `get`, bounded: `Ok(None)` when the object does not exist, `Err(why)` when it
+    /// was not learned.
+    async fn get<K>(&self, api: &Api<K>, resource: &str, name: &str) -> Result<Option<K>, String>
+    where
+        K: Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        let what = format!("get {resource}/{name}");
+        if let Some(why) = self.down.get() {
+            debug!(request = %what, "not sent: the Kubernetes API did not answer before");
+            return Err(why.clone());
+        }
+        match tokio::time::timeout(API_TIMEOUT, api.get_opt(name)).await {
+            Ok(Ok(object)) => Ok(object),
+            Ok(Err(e)) => Err(self.explain(&what, e)),
+            // Requests in flight together fail together: the first one's reason stands for
+            // all, so the log says it once.
+            Err(_) => Err(self
+                .down
+                .get_or_init(|| {
+                    format!(
+                        "the Kubernetes API did not answer {what} within {}s",
+                        API_TIMEOUT.as_secs()
+                    )
+                })
+                .clone()),
+        }
+    }
+
+    /// Why a request failed, in one line; a failure to reach the server marks it down.
+    fn explain(&self, what: &str, error: kube::Error) -> String {
+        match error {
+            kube::Error::Api(status) => {
+                debug!(request = %what, code = status.code, reason = %status.reason, message = %status.message, "Kubernetes API refused");
+                match status.code {
+                    403 => format!("Kubernetes API denied {what}"),
+                    401 => format!(
+                        "the Kubernetes API rejected the service-account token ({what}: 401 Unauthorized)"
+                    ),
+                    code => format!(
+                        "the Kubernetes API answered {what} with {code} {}: {}",
+                        status.reason, status.message
+                    ),
+                }
+            }
+            kube::Error::SerdeError(e) => {
+                format!(
+                    "the Kubernetes API answered {what} with an object ringkeeper cannot read: {e}"
+                )
+            }
+            other => self
+                .down
+                .get_or_init(|| {
+                    format!(
+                        "the Kubernetes API cannot be reached ({what}: {})",
+                        chain(&other)
+                    )
+                })
+                .clone(),
+        }
+    }
+}
+
+/// An error with its causes, `outer: inner: ...` (a connection error says why only in its
+/// sources: refused, timed out, a certificate not trusted).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Why nothing is asked with `--kube-api off`.
+pub fn turned_off() -> String {
+    format!(
+        "no Kubernetes API access (turned off: --kube-api off, env {})",
+        env::KUBE_API
+    )
+}
+
+/// The in-cluster client, or why there is none (and whether that is a normal setup).
+fn in_cluster() -> Result<Client, (String, bool)> {
+    let config = kube::Config::incluster();
+    if let Err(kube::config::InClusterError::ReadEnvironmentVariable(_)) = &config {
+        return Err((
+            "no Kubernetes API access (not in a pod: KUBERNETES_SERVICE_HOST and \
+             KUBERNETES_SERVICE_PORT are not set)"
+                .into(),
+            true,
+        ));
+    }
+    // automountServiceAccountToken: false leaves the variables but no token.
+    if !Path::new(env::SERVICE_ACCOUNT_TOKEN_FILE).exists() {
+        return Err((
+            format!(
+                "no Kubernetes API access (no service-account token at {})",
+                env::SERVICE_ACCOUNT_TOKEN_FILE
+            ),
+            true,
+        ));
+    }
+    let mut config = config.map_err(|e| {
+        (
+            format!("no Kubernetes API access (the in-cluster configuration is unusable: {e})"),
+            false,
+        )
+    })?;
+    config.connect_timeout = Some(API_TIMEOUT);
+    config.read_timeout = Some(API_TIMEOUT);
+    config.write_timeout = Some(API_TIMEOUT);
+    // The read timeout counts from the request, not from when a pooled connection idled.
+    config.reset_reader_on_write = true;
+    Client::try_from(config).map_err(|e| {
+        (
+            format!("no Kubernetes API access (cannot build a client: {e})"),
+            false,
+        )
+    })
+}
+
+/// This pod's facts from its object.
+fn own_pod(pod: &Pod) -> OwnPod {
+    OwnPod {
+        uid: pod.metadata.uid.clone().filter(|u| !u.is_empty()),
+        node_name: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty()),
+        controller_set: pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| {
+                o.controller == Some(true)
+                    && o.kind == "StatefulSet"
+                    && o.api_version.starts_with("apps/")
+            })
+            .map(|o| o.name.clone())
+            .filter(|n| !n.is_empty()),
+    }
+}
+
+/// The StatefulSet's facts, as sent (checked by `decide::replicas`).
+fn set_facts(set: &StatefulSet) -> SetFacts {
+    let spec = set.spec.as_ref();
+    SetFacts {
+        name: set.metadata.name.clone().unwrap_or_default(),
+        spec_replicas: spec.and_then(|s| s.replicas),
+        status_replicas: set.status.as_ref().map(|s| s.replicas),
+        ordinals_start: spec.and_then(|s| s.ordinals.as_ref()).and_then(|o| o.start),
+    }
+}
+
+/// The Node's topology labels.
+fn node_facts(node: &Node) -> NodeFacts {
+    let label = |key: &str| {
+        node.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    NodeFacts {
+        name: node.metadata.name.clone().unwrap_or_default(),
+        region: label(REGION_LABEL),
+        zone: label(ZONE_LABEL),
+    }
+}
+
+/// An expected pod's phase and readiness.
+fn pod_object(pod: &Pod) -> PodObject {
+    let status = pod.status.as_ref();
+    PodObject::Found {
+        phase: status.and_then(|s| s.phase.clone()),
+        ready: status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .and_then(|c| match c.status.as_str() {
+                "True" => Some(true),
+                "False" => Some(false),
+                _ => None,
+            }),
+        terminating: pod.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+/// Logs each gap once: at info when it is a normal setup (no API by choice, not in a pod,
+/// no token), at warn otherwise (denied, not found, no answer).
+pub fn log_gaps(gaps: &[Gap]) {
+    for gap in gaps {
+        let without = gap.without.join(", ");
+        if gap.expected {
+            info!(why = %gap.why, without = %without, "not learned from the Kubernetes API");
+        } else {
+            warn!(why = %gap.why, without = %without, "not learned from the Kubernetes API");
+        }
+    }
+}
+
+/// The ordinal bound (`decide::replicas`), logged when it comes from the StatefulSet or
+/// its answer could not be taken as it was.
+pub fn replica_bound(flag: Option<u32>, facts: &ApiFacts, own_ordinal: u32) -> Option<u32> {
+    let bound = replicas::bound(flag, &facts.set, own_ordinal);
+    match &bound.note {
+        Some(Note::Refused(why)) => {
+            warn!(why = %why, "the StatefulSet's replica count is not used")
+        }
+        Some(Note::Widened(why)) => {
+            info!(why = %why, replicas = bound.replicas, "ordinal bound widened")
+        }
+        None if bound.source == Source::StatefulSet => {
+            info!(
+                replicas = bound.replicas,
+                "ordinal bound from the StatefulSet's spec.replicas"
+            )
+        }
+        None => {}
+    }
+    bound.replicas
+}
+
+/// Events on the Pod. Publishing never fails a command and never waits more than
+/// `API_TIMEOUT`; the first failure is logged at warn, later ones at debug.
+#[derive(Clone)]
+pub struct Events {
+    target: Option<Arc<Target>>,
+}
+
+struct Target {
+    recorder: Recorder,
+    regarding: ObjectReference,
+    down: Arc<OnceLock<String>>,
+    /// Whether a failure was logged already.
+    failed: AtomicBool,
+}
+
+impl Events {
+    /// No Events (no access, or the pod's UID is unknown).
+    pub fn none() -> Events {
+        Events { target: None }
+    }
+
+    /// Whether Events are published at all.
+    pub fn enabled(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// Publishes `event` (kube's Recorder: `create`, or `patch` of the same event when it
+    /// is published again within minutes by the same process; ringkeeper publishes each
+    /// reason at most once per process, so only `create` is sent).
+    pub async fn publish(&self, event: &LifecycleEvent) {
+        let Some(target) = &self.target else {
+            return;
+        };
+        if let Some(why) = target.down.get() {
+            debug!(reason = event.reason, why = %why, "Event not published");
+            return;
+        }
+        let ev = Event {
+            type_: match event.severity {
+                Severity::Normal => EventType::Normal,
+                Severity::Warning => EventType::Warning,
+            },
+            reason: event.reason.to_owned(),
+            note: Some(event.note.clone()),
+            action: event.action.to_owned(),
+            secondary: None,
+        };
+        let why = match tokio::time::timeout(
+            API_TIMEOUT,
+            target.recorder.publish(&ev, &target.regarding),
+        )
+        .await
+        {
+            Ok(Ok(())) => {
+                debug!(reason = event.reason, "Event published");
+                return;
+            }
+            Ok(Err(kube::Error::Api(status))) if status.code == 403 => {
+                "Kubernetes API denied create events (events.k8s.io)".to_owned()
+            }
+            Ok(Err(e)) => format!("the Kubernetes API did not take the Event: {}", chain(&e)),
+            Err(_) => format!(
+                "the Kubernetes API did not answer create events within {}s",
+                API_TIMEOUT.as_secs()
+            ),
+        };
+        if target.failed.swap(true, Ordering::Relaxed) {
+            debug!(reason = event.reason, why = %why, "Event not published");
+        } else {
+            warn!(reason = event.reason, why = %why, "Event not published (later failures are logged at debug)");
+        }
+    }
+
+    /// Publishes `event` in the background; the handle lets a command that is about to
+    /// end wait for it (bounded by `API_TIMEOUT`).
+    pub fn spawn(&self, event: LifecycleEvent) -> Option<tokio::task::JoinHandle<()>> {
+        let events = self.clone();
+        self.target.as_ref()?;
+        Some(tokio::spawn(async move { events.publish(&event).await }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Method, Request, Response, StatusCode};
+    use kube::client::Body;
+
+    type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+    /// How the mock API server answers one request.
+    #[derive(Clone)]
+    enum Answer {
+        /// 200 with this object.
+        Object(serde_json::Value),
+        /// An API error status (403, 404, 401, ...).
+        Status(u16),
+        /// Never answers (an API server that hangs).
+        Silent,
+    }
+
+    /// A mock API server: answers each request by method and path from `answers`, and
+    /// records what was asked. Requests it has no answer for fail the test.
+    fn serve(
+        mut handle: Handle,
+        answers: Vec<(Method, &'static str, Answer)>,
+    ) -> tokio::task::JoinHandle<Vec<(Method, String, Option<serde_json::Value>)>> {
+        tokio::spawn(async move {
+            let mut asked = Vec::new();
+            let mut held = Vec::new();
+            while let Some((request, send)) = handle.next_request().await {
+                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+                let body = request
+                    .into_body()
+                    .collect_bytes()
+                    .await
+                    .ok()
+                    .filter(|b| !b.is_empty())
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                asked.push((method.clone(), path.clone(), body));
+                let answer = answers
+                    .iter()
+                    .find(|(m, p, _)| *m == method && *p == path)
+                    .map(|(_, _, a)| a.clone())
+                    .unwrap_or_else(|| panic!("unexpected request {method} {path}"));
+                match answer {
+                    Answer::Object(value) => send.send_response(
+                        Response::builder()
+                            .status(StatusCode::OK)
+                            .body(Body::from(serde_json::to_vec(&value).unwrap()))
+                            .unwrap(),
+                    ),
+                    Answer::Status(code) => send.send_response(
+                        Response::builder()
+                            .status(code)
+                            .body(Body::from(
+                                serde_json::to_vec(&serde_json::json!({
+                                    "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                    "code": code, "reason": match code {
+                                        401 => "Unauthorized",
+                                        403 => "Forbidden",
+                                        404 => "NotFound",
+                                        _ => "InternalError",
+                                    },
+                                    "message": "denied by the test"
+                                }))
+                                .unwrap(),
+                            ))
+                            .unwrap(),
+                    ),
+                    Answer::Silent => held.push(send),
+                }
+            }
+            asked
+        })
+    }
+
+    fn kube() -> (Kube, Handle) {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        (
+            Kube::with_client(Client::new(service, "db"), "db", "cassandra-1"),
+            handle,
+        )
+    }
+
+    const POD: &str = "/api/v1/namespaces/db/pods/cassandra-1";
+    const SET: &str = "/apis/apps/v1/namespaces/db/statefulsets/cassandra";
+    const NODE: &str = "/api/v1/nodes/node-a";
+    const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/db/events";
+
+    fn pod(owner: &str) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "cassandra-1", "namespace": "db", "uid": "u-1",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                     "name": owner, "uid": "s-1", "controller": true}]
+            },
+            "spec": {"nodeName": "node-a", "containers": [{"name": "cassandra"}]},
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "True"}]}
+        })
+    }
+
+    fn set(name: &str, replicas: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": "db"},
+            "spec": {"replicas": replicas, "serviceName": name,
+                     "selector": {}, "template": {}},
+            "status": {"replicas": 3}
+        })
+    }
+
+    fn node() -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "node-a", "labels": {
+                "topology.kubernetes.io/region": "us-east-1",
+                "topology.kubernetes.io/zone": "us-east-1a"}}
+        })
+    }
+
+    fn entrypoint_wants() -> Wants {
+        Wants {
+            own_pod: true,
+            events: true,
+            set: Some("cassandra".into()),
+            node: true,
+            pods: false,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn everything_known() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra"))),
+                (Method::GET, SET, Answer::Object(set("cassandra", 3.into()))),
+                (Method::GET, NODE, Answer::Object(node())),
+            ],
+        );
+        let facts = kube.own_facts(&entrypoint_wants()).await;
+        assert_eq!(
+            facts.own_pod,
+            Fact::Known(OwnPod {
+                uid: Some("u-1".into()),
+                node_name: Some("node-a".into()),
+                controller_set: Some("cassandra".into()),
+            })
+        );
+        assert_eq!(
+            facts.set,
+            Fact::Known(SetFacts {
+                name: "cassandra".into(),
+                spec_replicas: Some(3),
+                status_replicas: Some(3),
+                ordinals_start: None,
+            })
+        );
+        assert_eq!(
+            facts.node,
+            Fact::Known(NodeFacts {
+                name: "node-a".into(),
+                region: Some("us-east-1".into()),
+                zone: Some("us-east-1a".into()),
+            })
+        );
+        drop(kube);
+        let asked: Vec<String> = server
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(m, p, _)| format!("{m} {p}"))
+            .collect();
+        assert_eq!(asked.len(), 3, "{asked:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forbidden_is_unknown_with_the_reason() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra"))),
+                (Method::GET, SET, Answer::Status(403)),
+                (Method::GET, NODE, Answer::Status(403)),
+            ],
+        );
+        let wants = entrypoint_wants();
+        let facts = kube.own_facts(&wants).await;
+        assert_eq!(
+            facts.set,
+            Fact::Unknown("Kubernetes API denied get statefulsets/cassandra".into())
+        );
+        assert_eq!(
+            facts.node,
+            Fact::Unknown("Kubernetes API denied get nodes/node-a".into())
+        );
+        let lines: Vec<String> = crate::decide::api_facts::gaps(&facts, &wants)
+            .iter()
+            .map(Gap::line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "Kubernetes API denied get statefulsets/cassandra: --replicas unknown, ordinals unbounded",
+                "Kubernetes API denied get nodes/node-a: DC/rack from flags"
+            ]
+        );
+        assert_eq!(replica_bound(None, &facts, 1), None);
+        drop(kube);
+        server.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn not_found() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Status(404)),
+                (Method::GET, SET, Answer::Status(404)),
+            ],
+        );
+        let facts = kube.own_facts(&entrypoint_wants()).await;
+        fn why<T>(f: &Fact<T>) -> Option<String> {
+            f.why().map(str::to_owned)
+        }
+        assert!(
+            why(&facts.own_pod)
+                .unwrap()
+                .contains("no pods/cassandra-1 (404)")
+        );
+        assert!(
+            why(&facts.set)
+                .unwrap()
+                .contains("no statefulsets/cassandra (404)")
+        );
+        // The Node is found through the pod: it goes without for the same reason.
+        assert_eq!(why(&facts.node), why(&facts.own_pod));
+        assert!(!kube.events(&facts.own_pod).enabled());
+        drop(kube);
+        // Nothing asked for the Node: the pod did not name one.
+        assert_eq!(server.await.unwrap().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_api_server_costs_one_timeout_and_no_more_requests() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Silent),
+                (Method::GET, SET, Answer::Silent),
+            ],
+        );
+        let start = tokio::time::Instant::now();
+        let facts = kube.own_facts(&entrypoint_wants()).await;
+        let took = start.elapsed();
+        assert!(
+            took >= API_TIMEOUT && took < API_TIMEOUT + Duration::from_millis(100),
+            "{took:?}"
+        );
+        assert!(
+            facts.own_pod.why().unwrap().contains("within 2s"),
+            "{facts:?}"
+        );
+        // Both requests were in flight together: one reason, one log line.
+        let gaps = crate::decide::api_facts::gaps(&facts, &entrypoint_wants());
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert_eq!(
+            gaps[0].without,
+            [
+                "no Events",
+                "--replicas unknown, ordinals unbounded",
+                "DC/rack from flags"
+            ]
+        );
+        // Later requests are not sent at all.
+        let start = tokio::time::Instant::now();
+        let pods = kube
+            .pods(&["cassandra-0".into(), "cassandra-2".into()])
+            .await;
+        assert!(start.elapsed() < Duration::from_millis(10));
+        assert!(pods.iter().all(|(_, f)| f.why().is_some()), "{pods:?}");
+        drop(kube);
+        assert_eq!(server.await.unwrap().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_controller_reference_names_the_set() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra-east"))),
+                (Method::GET, SET, Answer::Object(set("cassandra", 9.into()))),
+                (
+                    Method::GET,
+                    "/apis/apps/v1/namespaces/db/statefulsets/cassandra-east",
+                    Answer::Object(set("cassandra-east", 4.into())),
+                ),
+            ],
+        );
+        let wants = Wants {
+            own_pod: true,
+            set: Some("cassandra".into()),
+            ..Wants::default()
+        };
+        let facts = kube.own_facts(&wants).await;
+        assert_eq!(
+            facts
+                .set
+                .known()
+                .map(|s| (s.name.as_str(), s.spec_replicas)),
+            Some(("cassandra-east", Some(4)))
+        );
+        drop(kube);
+        server.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_that_make_no_sense_are_facts_to_check() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (
+                    Method::GET,
+                    POD,
+                    Answer::Object(
+                        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cassandra-1"}}),
+                    ),
+                ),
+                (
+                    Method::GET,
+                    SET,
+                    Answer::Object(set("cassandra", (-3).into())),
+                ),
+            ],
+        );
+        let facts = kube.own_facts(&entrypoint_wants()).await;
+        // A pod without a UID gets no Events, one without a node no topology.
+        assert_eq!(facts.own_pod, Fact::Known(OwnPod::default()));
+        assert!(!kube.events(&facts.own_pod).enabled());
+        assert!(facts.node.why().unwrap().contains("no spec.nodeName"));
+        assert_eq!(replica_bound(None, &facts, 1), None);
+        drop(kube);
+        server.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn not_a_statefulset_is_unknown_not_a_panic() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![(
+                Method::GET,
+                SET,
+                Answer::Object(serde_json::json!({"spec": "nonsense"})),
+            )],
+        );
+        let wants = Wants {
+            set: Some("cassandra".into()),
+            ..Wants::default()
+        };
+        let facts = kube.own_facts(&wants).await;
+        assert!(
+            facts.set.why().unwrap().contains("cannot read"),
+            "{facts:?}"
+        );
+        assert_eq!(facts.own_pod, Fact::NotAsked);
+        drop(kube);
+        server.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn status_reads_each_pod() {
+        let (kube, handle) = kube();
+        let terminating = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "cassandra-2", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}
+        });
+        let server = serve(
+            handle,
+            vec![
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-0",
+                    Answer::Object(pod("cassandra")),
+                ),
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-1",
+                    Answer::Status(403),
+                ),
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-2",
+                    Answer::Object(terminating),
+                ),
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-3",
+                    Answer::Status(404),
+                ),
+            ],
+        );
+        let names: Vec<String> = (0..4).map(|i| format!("cassandra-{i}")).collect();
+        let pods = kube.pods(&names).await;
+        let got: Vec<(&str, Fact<PodObject>)> =
+            pods.iter().map(|(n, f)| (n.as_str(), f.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "cassandra-0",
+                    Fact::Known(PodObject::Found {
+                        phase: Some("Running".into()),
+                        ready: Some(true),
+                        terminating: false
+                    })
+                ),
+                (
+                    "cassandra-1",
+                    Fact::Unknown("Kubernetes API denied get pods/cassandra-1".into())
+                ),
+                (
+                    "cassandra-2",
+                    Fact::Known(PodObject::Found {
+                        phase: Some("Running".into()),
+                        ready: Some(false),
+                        terminating: true
+                    })
+                ),
+                ("cassandra-3", Fact::Known(PodObject::Absent)),
+            ]
+        );
+        drop(kube);
+        server.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_are_created_on_the_pod_by_ringkeeper() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra"))),
+                (
+                    Method::POST,
+                    EVENTS,
+                    Answer::Object(
+                        serde_json::json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "x"}, "eventTime": "2026-01-01T00:00:00.000000Z"}),
+                    ),
+                ),
+            ],
+        );
+        let wants = Wants {
+            own_pod: true,
+            events: true,
+            ..Wants::default()
+        };
+        let facts = kube.own_facts(&wants).await;
+        let events = kube.events(&facts.own_pod);
+        assert!(events.enabled());
+        events
+            .publish(&crate::decide::events::refused("no safe seed list"))
+            .await;
+        events.publish(&crate::decide::events::draining(30)).await;
+        drop((kube, events));
+        let asked = server.await.unwrap();
+        let posted: Vec<&serde_json::Value> = asked
+            .iter()
+            .filter(|(m, _, _)| *m == Method::POST)
+            .filter_map(|(_, _, b)| b.as_ref())
+            .collect();
+        assert_eq!(posted.len(), 2, "{asked:?}");
+        let e = posted[0];
+        assert_eq!(e["reason"], "Refused");
+        assert_eq!(e["type"], "Warning");
+        assert_eq!(e["action"], "Boot");
+        assert_eq!(e["note"], "cassandra was not started: no safe seed list");
+        assert_eq!(e["reportingController"], "ringkeeper");
+        assert_eq!(e["reportingInstance"], "cassandra-1");
+        assert_eq!(e["regarding"]["uid"], "u-1");
+        assert_eq!(e["regarding"]["kind"], "Pod");
+        assert_eq!(e["regarding"]["name"], "cassandra-1");
+        assert_eq!(e["metadata"]["namespace"], "db");
+        assert_eq!(posted[1]["reason"], "Draining");
+        // Only creates: each reason once per process.
+        assert!(
+            asked
+                .iter()
+                .all(|(m, _, _)| *m == Method::GET || *m == Method::POST)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_that_cannot_be_published_never_blocks_or_fails() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra"))),
+                (Method::POST, EVENTS, Answer::Silent),
+            ],
+        );
+        let facts = kube
+            .own_facts(&Wants {
+                own_pod: true,
+                events: true,
+                ..Wants::default()
+            })
+            .await;
+        let events = kube.events(&facts.own_pod);
+        let start = tokio::time::Instant::now();
+        events.publish(&crate::decide::events::draining(30)).await;
+        let took = start.elapsed();
+        assert!(
+            took >= API_TIMEOUT && took < API_TIMEOUT + Duration::from_millis(100),
+            "{took:?}"
+        );
+        drop((kube, events));
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn turned_off_asks_nothing() {
+        let kube = Kube::connect(KubeApi::Off, "db", "cassandra-1");
+        let facts = kube.own_facts(&entrypoint_wants()).await;
+        let gaps = crate::decide::api_facts::gaps(&facts, &entrypoint_wants());
+        assert_eq!(gaps.len(), 1);
+        assert!(gaps[0].expected);
+        assert!(gaps[0].why.contains("--kube-api off"), "{}", gaps[0].why);
+        assert!(!kube.events(&facts.own_pod).enabled());
+        let pods = kube.pods(&["cassandra-0".into()]).await;
+        assert!(pods[0].1.why().is_some());
+    }
+}
