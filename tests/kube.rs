@@ -407,13 +407,20 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     let load = ringkeeper_testkit::load::Load::start(Some(&node_ns), spec).unwrap();
     std::thread::sleep(Duration::from_secs(5));
     let prestops_before = c.events().len();
+    let old_revision = json(
+        &c.kubectl(&["-n", NS, "get", "statefulset", "cassandra", "-o", "json"])
+            .unwrap(),
+    )["status"]["currentRevision"]
+        .clone();
     let rolled = std::time::Instant::now();
     c.kubectl(&["-n", NS, "set", "env", "statefulset/cassandra", "ROLL=1"])
         .unwrap();
     c.wait_for("the rolling update done", Duration::from_secs(900), |c| {
         let s = json(&c.kubectl(&["-n", NS, "get", "statefulset", "cassandra", "-o", "json"])?);
         let st = &s["status"];
-        let done = st["updateRevision"] == st["currentRevision"]
+        let done = st["observedGeneration"] == s["metadata"]["generation"]
+            && st["currentRevision"] != old_revision
+            && st["updateRevision"] == st["currentRevision"]
             && st["readyReplicas"] == 3
             && st["updatedReplicas"] == 3;
         Ok(done.then_some(()))
