@@ -346,6 +346,23 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
         "{evs:?}"
     );
 
+    // `status` from inside a pod shows each pod's phase and readiness from the API beside
+    // the ring.
+    let (code, out, err) = c
+        .exec(NS, "cassandra-0", &["ringkeeper", "status", "--output", "json"])
+        .unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    let status = json(&out);
+    let listed = status["pods"].as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 3, "{status}");
+    for p in &listed {
+        assert_eq!(
+            (&p["object"], &p["phase"], &p["ready"], &p["state"]),
+            (&"found".into(), &"Running".into(), &true.into(), &"UN".into()),
+            "{p}"
+        );
+    }
+
     // Scenario 3: a pod deleted by hand drains in preStop and comes back on its volume
     // with the same host ID.
     let before = host_ids(&c, NS);
