@@ -258,7 +258,7 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
             file: true,
         });
     }
-    let env = environment(&ctx, &pod, &container, &shared).await?;
+    let (env, defined) = environment(&ctx, &pod, &container, &shared).await?;
 
     let mut restarts: i32 = 0;
     let mut backoff = BACKOFF_START;
@@ -274,7 +274,7 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
                     .iter()
                     .flatten()
                     .chain(container.args.iter().flatten())
-                    .map(|a| expand(a, &env))
+                    .map(|a| expand(a, &defined))
                     .collect(),
                 env: env.clone(),
                 working_dir: container.working_dir.clone().unwrap_or("/".into()),
@@ -292,22 +292,23 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
             }
             fs::write(&spec_file, serde_json::to_vec_pretty(&cspec)?)?;
             let log = fs::File::create(dir.join(format!("container-{restarts}.log")))?;
-            let child = tokio::process::Command::new(&shared.testkit)
+            let mut child = tokio::process::Command::new(&shared.testkit)
                 .arg("container")
                 .arg(&spec_file)
                 .stdin(std::process::Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log)
+                .kill_on_drop(true)
                 .spawn()
                 .context("starting the container shim")?;
-            let pid = wait_pid(&cspec.pid_file).await?;
+            let pid = match wait_pid(&cspec.pid_file).await {
+                Ok(pid) => pid,
+                Err(e) => {
+                    let _ = child.kill().await;
+                    return Err(e);
+                }
+            };
             ctx.log(&format!("container started (restart {restarts}), PID 1 is host PID {pid}"));
-            ctx.patch_container(json!({
-                "restartCount": restarts,
-                "started": true,
-                "state": {"running": {"startedAt": now_rfc3339()}},
-            }))
-            .await?;
             let mut running = Running {
                 child,
                 pid,
@@ -315,7 +316,28 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
                 gid: security.gid,
                 env: env.clone(),
             };
-            let ended = supervise(&ctx, &container, &mut running).await?;
+            // A container never outlives the runner's bookkeeping: on any error here it is
+            // killed before the error goes up (and before the Pod object may go), so two
+            // Cassandras never share a PVC.
+            let ended = match async {
+                ctx.patch_container(json!({
+                    "restartCount": restarts,
+                    "started": true,
+                    "state": {"running": {"startedAt": now_rfc3339()}},
+                }))
+                .await?;
+                supervise(&ctx, &container, &mut running).await
+            }
+            .await
+            {
+                Ok(ended) => ended,
+                Err(e) => {
+                    ctx.log(&format!("{e:#}: killing the container"));
+                    let _ = kill(Pid::from_raw(running.pid), Signal::SIGKILL);
+                    let _ = running.child.wait().await;
+                    return Err(e);
+                }
+            };
             let code = match ended {
                 Ended::Deleting => {
                     let grace = ctx.deletion_grace().await;
@@ -351,7 +373,7 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
             // Back-off, unless the pod is deleted meanwhile.
             let until = Instant::now() + backoff;
             while Instant::now() < until {
-                if ctx.deleting().await? {
+                if ctx.deleting().await {
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -366,7 +388,7 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
             .patch_container(json!({"state": {"waiting": {"reason": "CreateContainerError", "message": format!("{e:#}")}}}))
             .await;
         // Wait for the deletion, as a kubelet keeps reporting the error.
-        while !ctx.deleting().await.unwrap_or(true) {
+        while !ctx.deleting().await {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
@@ -383,14 +405,19 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
 
 impl PodCtx {
     /// True when this pod object is being deleted or gone (or replaced by another uid).
-    async fn deleting(&self) -> Result<bool> {
-        Ok(match self.pods.get_opt(&self.name).await? {
-            None => true,
-            Some(p) => {
+    /// An API error is no answer: the pod keeps running and the next poll asks again.
+    async fn deleting(&self) -> bool {
+        match self.pods.get_opt(&self.name).await {
+            Ok(None) => true,
+            Ok(Some(p)) => {
                 p.metadata.deletion_timestamp.is_some()
                     || p.metadata.uid.as_deref() != Some(self.uid.as_str())
             }
-        })
+            Err(e) => {
+                self.log(&format!("cannot read the pod ({e}); asking again"));
+                false
+            }
+        }
     }
 
     /// The grace period the deletion asked for (the pod's own by default).
@@ -631,33 +658,41 @@ async fn environment(
     pod: &Pod,
     container: &Container,
     shared: &Shared,
-) -> Result<Vec<(String, String)>> {
-    let mut env: Vec<(String, String)> = super::image::ENV
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    // What the kubelet defines: the service variables, then the manifest's `env` in order.
+    // `$(NAME)` expands only against these (never the image's ENV), as in Kubernetes.
     let host = GATEWAY.to_string();
     let port = super::control_plane::API_PORT.to_string();
-    env.push(("HOSTNAME".into(), ctx.name.clone()));
-    env.push(("KUBERNETES_SERVICE_HOST".into(), host.clone()));
-    env.push(("KUBERNETES_SERVICE_PORT".into(), port.clone()));
-    env.push(("KUBERNETES_SERVICE_PORT_HTTPS".into(), port.clone()));
-    env.push(("KUBERNETES_PORT".into(), format!("tcp://{host}:{port}")));
+    let mut defined: Vec<(String, String)> = vec![
+        ("KUBERNETES_SERVICE_HOST".into(), host.clone()),
+        ("KUBERNETES_SERVICE_PORT".into(), port.clone()),
+        ("KUBERNETES_SERVICE_PORT_HTTPS".into(), port.clone()),
+        ("KUBERNETES_PORT".into(), format!("tcp://{host}:{port}")),
+    ];
     for var in container.env.iter().flatten() {
         let value = value_of(ctx, pod, container, var, shared).await?;
-        // `$(NAME)` refers to a variable defined before this one, as in Kubernetes.
         let value = if var.value.is_some() {
-            expand(&value, &env)
+            expand(&value, &defined)
         } else {
             value
         };
-        env.retain(|(k, _)| k != &var.name);
-        env.push((var.name.clone(), value));
+        defined.retain(|(k, _)| k != &var.name);
+        defined.push((var.name.clone(), value));
     }
     if container.env_from.is_some() {
         bail!("envFrom is not run by the pod runner");
     }
-    Ok(env)
+    // The container's environment: the image's ENV, HOSTNAME, then what is defined.
+    let mut env: Vec<(String, String)> = super::image::ENV
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.push(("HOSTNAME".into(), ctx.name.clone()));
+    for (k, v) in &defined {
+        env.retain(|(name, _)| name != k);
+        env.push((k.clone(), v.clone()));
+    }
+    Ok((env, defined))
 }
 
 /// Kubernetes' `$(NAME)` expansion: a defined name is replaced by its value, `$$` is a
@@ -957,7 +992,7 @@ async fn supervise(ctx: &PodCtx, container: &Container, running: &mut Running) -
                 ProbeEvent::Failed(why) => return Ok(Ended::Unhealthy(why)),
             },
             _ = poll.tick() => {
-                if ctx.deleting().await? {
+                if ctx.deleting().await {
                     return Ok(Ended::Deleting);
                 }
             }

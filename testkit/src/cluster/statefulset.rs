@@ -90,18 +90,22 @@ pub fn plan(replicas: u32, parallel: bool, revision: &str, pods: &[PodView]) -> 
     if !steps.is_empty() {
         return steps;
     }
-    // Rolling update: only with every pod there, Ready and none terminating.
-    let all_there = (0..replicas).all(|i| {
-        by_ordinal
-            .get(&i)
-            .is_some_and(|p| p.ready && !p.terminating)
-    });
-    if all_there
-        && let Some(stale) = (0..replicas)
-            .rev()
-            .find(|i| by_ordinal.get(i).is_some_and(|p| p.revision != revision))
-    {
-        steps.push(Step::Delete(stale));
+    // Rolling update, as the controller walks it: from the highest ordinal down, delete
+    // the first pod on an old revision, but stop at a pod that is missing or not healthy
+    // (it waits for that one). OrderedReady also holds everything while any pod is
+    // unhealthy; Parallel deletes a stale pod below an unready one.
+    if !parallel && by_ordinal.values().any(|p| !p.ready || p.terminating) {
+        return steps;
+    }
+    for i in (0..replicas).rev() {
+        let Some(p) = by_ordinal.get(&i) else { break };
+        if p.revision != revision && !p.terminating {
+            steps.push(Step::Delete(i));
+            break;
+        }
+        if !p.ready || p.terminating {
+            break;
+        }
     }
     steps
 }
@@ -401,6 +405,39 @@ mod tests {
                     view(2, true, "r"),
                 ],
                 vec![Delete(1)],
+            ),
+            (
+                "parallel: a stale pod below an unready one is not waited for",
+                3,
+                true,
+                vec![
+                    view(0, false, "old"),
+                    view(1, true, "r"),
+                    view(2, true, "r"),
+                ],
+                vec![Delete(0)],
+            ),
+            (
+                "parallel: an unready updated pod holds the walk",
+                3,
+                true,
+                vec![
+                    view(0, true, "old"),
+                    view(1, false, "r"),
+                    view(2, true, "r"),
+                ],
+                vec![],
+            ),
+            (
+                "ordered: any unready pod holds the update",
+                3,
+                false,
+                vec![
+                    view(0, false, "old"),
+                    view(1, true, "r"),
+                    view(2, true, "r"),
+                ],
+                vec![],
             ),
         ];
         for (name, replicas, parallel, pods, want) in cases {
