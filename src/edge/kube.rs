@@ -477,16 +477,30 @@ fn pod_object(pod: &Pod) -> PodObject {
     }
 }
 
-/// Logs each gap once: at info when it is a normal setup (no API by choice, not in a pod,
+/// Logs the gaps in one line: at info when all are normal setups (no API by choice, not in a pod,
 /// no token), at warn otherwise (denied, not found, no answer).
 pub fn log_gaps(gaps: &[Gap]) {
-    for gap in gaps {
-        let without = gap.without.join(", ");
-        if gap.expected {
-            info!(why = %gap.why, without = %without, "not learned from the Kubernetes API");
-        } else {
-            warn!(why = %gap.why, without = %without, "not learned from the Kubernetes API");
+    // One line per command, whatever the number of reasons: what it could not learn is
+    // one fact for whoever reads the pod's log.
+    if gaps.is_empty() {
+        return;
+    }
+    let why = gaps
+        .iter()
+        .map(|g| g.why.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut without: Vec<&str> = Vec::new();
+    for w in gaps.iter().flat_map(|g| g.without.iter().copied()) {
+        if !without.contains(&w) {
+            without.push(w);
         }
+    }
+    let without = without.join(", ");
+    if gaps.iter().all(|g| g.expected) {
+        info!(why = %why, without = %without, "not learned from the Kubernetes API");
+    } else {
+        warn!(why = %why, without = %without, "not learned from the Kubernetes API");
     }
 }
 
