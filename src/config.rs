@@ -16,6 +16,7 @@ use crate::cli::{
 };
 use crate::decide::heap;
 use crate::decide::identity::{self, PodName, check_domain, check_label};
+use crate::decide::placement::Topology;
 use crate::edge::cql::CqlAccess;
 use crate::env;
 
@@ -199,6 +200,8 @@ pub struct EntrypointConfig {
     pub dc: Option<String>,
     /// Rack, when given (else chosen by `decide::placement`).
     pub rack: Option<String>,
+    /// Where DC and rack come from otherwise.
+    pub topology: Topology,
     /// The run directory (Cassandra's PID, the drain marker).
     pub run_dir: PathBuf,
     /// How to drain when SIGTERM comes without a preStop drain.
@@ -239,6 +242,7 @@ impl EntrypointConfig {
             conf_out,
             dc,
             rack,
+            topology,
             run,
             drain,
             memory_limit,
@@ -289,6 +293,18 @@ impl EntrypointConfig {
                 ));
             }
         }
+        let topology = match topology.trim() {
+            "flags" => Topology::Flags,
+            "node-labels" => Topology::NodeLabels,
+            _ => {
+                return Err(invalid(
+                    "--topology",
+                    env::TOPOLOGY,
+                    &topology,
+                    "expected flags or node-labels",
+                ));
+            }
+        };
         if command.first().is_none_or(|c| c.is_empty()) {
             return Err(ConfigError(
                 "no Cassandra command given: put it after `--`, e.g. `ringkeeper entrypoint -- cassandra -f`".into(),
@@ -301,6 +317,7 @@ impl EntrypointConfig {
             conf_out,
             dc,
             rack,
+            topology,
             run_dir,
             drain,
             memory_limit,

@@ -349,7 +349,11 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     // `status` from inside a pod shows each pod's phase and readiness from the API beside
     // the ring.
     let (code, out, err) = c
-        .exec(NS, "cassandra-0", &["ringkeeper", "status", "--output", "json"])
+        .exec(
+            NS,
+            "cassandra-0",
+            &["ringkeeper", "status", "--output", "json"],
+        )
         .unwrap();
     assert_eq!(code, 0, "{out}{err}");
     let status = json(&out);
@@ -358,7 +362,12 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     for p in &listed {
         assert_eq!(
             (&p["object"], &p["phase"], &p["ready"], &p["state"]),
-            (&"found".into(), &"Running".into(), &true.into(), &"UN".into()),
+            (
+                &"found".into(),
+                &"Running".into(),
+                &true.into(),
+                &"UN".into()
+            ),
             "{p}"
         );
     }

@@ -99,6 +99,23 @@ impl Kube {
         }
     }
 
+    /// The same client, with the mark of an API server that did not answer cleared: for a
+    /// caller that asks again later on purpose (the entrypoint waiting for the Node's
+    /// labels). Without access, the same reason.
+    pub fn again(&self) -> Kube {
+        Kube {
+            api: match &self.api {
+                Ok(api) => Ok(Connected {
+                    client: api.client.clone(),
+                    namespace: api.namespace.clone(),
+                    down: Arc::default(),
+                }),
+                Err(why) => Err(why.clone()),
+            },
+            pod: self.pod.clone(),
+        }
+    }
+
     /// Whether a client exists (requests may still be denied).
     pub fn access(&self) -> Access {
         match &self.api {
@@ -801,7 +818,7 @@ mod tests {
             lines,
             [
                 "Kubernetes API denied get statefulsets/cassandra: --replicas unknown, ordinals unbounded",
-                "Kubernetes API denied get nodes/node-a: DC/rack from flags"
+                "Kubernetes API denied get nodes/node-a: no DC/rack from the Node's labels"
             ]
         );
         assert_eq!(replica_bound(None, &facts, 1), None);
@@ -870,7 +887,7 @@ mod tests {
             [
                 "no Events",
                 "--replicas unknown, ordinals unbounded",
-                "DC/rack from flags"
+                "no DC/rack from the Node's labels"
             ]
         );
         // Later requests are not sent at all.
