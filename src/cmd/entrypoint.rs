@@ -18,12 +18,12 @@ use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
 use crate::decide::events;
 use crate::decide::heap::{self, Heap};
-use crate::decide::placement::{self, Decision, Topology, Wait};
+use crate::decide::placement::{self, Decision, Topology};
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
-use crate::edge::kube::{Events, Kube, log_gaps, replica_bound};
+use crate::edge::kube::{Events, Kube, REGION_LABEL, ZONE_LABEL, log_gaps, replica_bound};
 use crate::edge::process::{self, Ended, Launch, Signals, StopPlan};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::edge::{confdir, datadir, dns::Dns};
@@ -581,7 +581,10 @@ async fn place(
                 missing = %wait.missing.join(" and "),
                 why = %wait.why,
                 waited_s = now.duration_since(started).as_secs(),
-                what_to_do = Wait::REMEDY,
+                what_to_do = %format!(
+                    "grant the node-topology ClusterRole (get nodes), label the Node with \
+                     {REGION_LABEL} and {ZONE_LABEL}, or set --dc and --rack"
+                ),
                 "--topology node-labels: waiting for the Node's topology labels (no --dc/--rack,                  no join record); cassandra is not started, the pod is not Ready; asking again                  every 5 s"
             );
             next_report = now + TOPOLOGY_REPORT_EVERY;

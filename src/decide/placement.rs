@@ -88,13 +88,6 @@ pub struct Wait {
     pub why: String,
 }
 
-impl Wait {
-    /// What the operator can do about it.
-    pub const REMEDY: &'static str = "grant the node-topology ClusterRole (get nodes), label \
-         the Node with topology.kubernetes.io/region and topology.kubernetes.io/zone, or set \
-         --dc and --rack";
-}
-
 /// The decision: run with this placement, or wait for the Node's labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -218,16 +211,17 @@ fn label<'a>(
     if topology == Topology::Flags {
         return Label::Ignored;
     }
-    let key = format!("topology.kubernetes.io/{}", d.label);
+    // The label's full key is the API edge's (`edge::kube::REGION_LABEL`, `ZONE_LABEL`).
+    let key = format!("{} label", d.label);
     match node {
         Fact::Known(n) => match field(n) {
             Some(value) if usable(value) => Label::Value(value),
             Some(value) => Label::Unknown(format!(
-                "the Node {}'s label {key}={value:?} cannot be a {} name (letters, digits, '-', \
+                "the Node {}'s {key} {value:?} cannot be a {} name (letters, digits, '-', \
                  '_' or '.')",
                 n.name, d.what
             )),
-            None => Label::Unknown(format!("the Node {} has no label {key}", n.name)),
+            None => Label::Unknown(format!("the Node {} has no {key}", n.name)),
         },
         Fact::Unknown(why) => Label::Unknown(why.clone()),
         Fact::NotAsked => Label::Unknown("the Node was not asked".to_owned()),
@@ -376,8 +370,8 @@ mod tests {
             ("no answer on a new node: wait", L, None, None, None, silent.clone(), W(&["DC", "rack"], &["did not answer"])),
             ("no nodeName: wait", L, None, None, None, no_node.clone(), W(&["DC", "rack"], &["no spec.nodeName"])),
             ("not asked: wait", L, None, None, None, Fact::NotAsked, W(&["DC", "rack"], &["not asked"])),
-            ("a Node without the labels: wait", L, None, None, None, node(None, None), W(&["DC", "rack"], &["no label topology.kubernetes.io/region", "no label topology.kubernetes.io/zone"])),
-            ("only a region label: wait for the rack", L, None, None, None, node(Some("eu-west-3"), None), W(&["rack"], &["no label topology.kubernetes.io/zone"])),
+            ("a Node without the labels: wait", L, None, None, None, node(None, None), W(&["DC", "rack"], &["node-a has no region label", "node-a has no zone label"])),
+            ("only a region label: wait for the rack", L, None, None, None, node(Some("eu-west-3"), None), W(&["rack"], &["node-a has no zone label"])),
             ("only a region label, --rack given", L, None, Some("r1"), None, node(Some("eu-west-3"), None), Place(("eu-west-3", NodeLabel), ("r1", Flag), &[])),
             ("denied, both flags given: nothing to wait for", L, Some("dc2"), Some("r2"), None, denied.clone(), Place(("dc2", Flag), ("r2", Flag), &[])),
             ("denied, one flag: wait for the other", L, Some("dc2"), None, None, denied.clone(), W(&["rack"], &["denied"])),
