@@ -21,8 +21,9 @@ use crate::edge::cql::CqlAccess;
 use crate::env;
 
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
-/// benchmarks without letting a typo start thousands of lookups.
-pub const MAX_SEED_COUNT: u32 = 1000;
+/// benchmarks without letting a typo start thousands of lookups. The same limit bounds a
+/// replica count from the API (`decide::replicas::MAX_ORDINALS`).
+pub const MAX_SEED_COUNT: u32 = crate::decide::replicas::MAX_ORDINALS;
 /// Longest `--seed-wait`: a boot whose answer is not final after an hour is stuck on
 /// something that more waiting before deciding will not fix.
 pub const MAX_SEED_WAIT: Duration = Duration::from_secs(3600);
