@@ -375,13 +375,21 @@ pub struct EntrypointArgs {
     #[arg(long, env = env::CONF_OUT, value_name = "DIR", default_value = "/run/ringkeeper/conf")]
     pub conf_out: PathBuf,
     /// Datacenter name, written to cassandra-rackdc.properties [default: where this node's
-    /// data last ran, else the Node's topology.kubernetes.io/region label, else dc1].
+    /// data last ran, else (--topology node-labels) the Node's topology.kubernetes.io/region
+    /// label, else dc1].
     #[arg(long, env = env::DC, value_name = "NAME")]
     pub dc: Option<String>,
     /// Rack name, written to cassandra-rackdc.properties [default: where this node's data
-    /// last ran, else the Node's topology.kubernetes.io/zone label, else rack1].
+    /// last ran, else (--topology node-labels) the Node's topology.kubernetes.io/zone label,
+    /// else rack1].
     #[arg(long, env = env::RACK, value_name = "NAME")]
     pub rack: Option<String>,
+    /// Where DC and rack come from when --dc/--rack are not given and the node has no join
+    /// record: `flags` (dc1/rack1; the Node is not asked) or `node-labels` (the Node's
+    /// topology labels through the Kubernetes API; Cassandra is not started until they are
+    /// known).
+    #[arg(long, env = env::TOPOLOGY, value_name = "FROM", default_value = "flags")]
+    pub topology: String,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub run: RunDirArgs,

@@ -16,12 +16,14 @@ use crate::cli::{
 };
 use crate::decide::heap;
 use crate::decide::identity::{self, PodName, check_domain, check_label};
+use crate::decide::placement::Topology;
 use crate::edge::cql::CqlAccess;
 use crate::env;
 
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
-/// benchmarks without letting a typo start thousands of lookups.
-pub const MAX_SEED_COUNT: u32 = 1000;
+/// benchmarks without letting a typo start thousands of lookups. The same limit bounds a
+/// replica count from the API (`decide::replicas::MAX_ORDINALS`).
+pub const MAX_SEED_COUNT: u32 = crate::decide::replicas::MAX_ORDINALS;
 /// Longest `--seed-wait`: a boot whose answer is not final after an hour is stuck on
 /// something that more waiting before deciding will not fix.
 pub const MAX_SEED_WAIT: Duration = Duration::from_secs(3600);
@@ -199,6 +201,8 @@ pub struct EntrypointConfig {
     pub dc: Option<String>,
     /// Rack, when given (else chosen by `decide::placement`).
     pub rack: Option<String>,
+    /// Where DC and rack come from otherwise.
+    pub topology: Topology,
     /// The run directory (Cassandra's PID, the drain marker).
     pub run_dir: PathBuf,
     /// How to drain when SIGTERM comes without a preStop drain.
@@ -239,6 +243,7 @@ impl EntrypointConfig {
             conf_out,
             dc,
             rack,
+            topology,
             run,
             drain,
             memory_limit,
@@ -289,6 +294,18 @@ impl EntrypointConfig {
                 ));
             }
         }
+        let topology = match topology.trim() {
+            "flags" => Topology::Flags,
+            "node-labels" => Topology::NodeLabels,
+            _ => {
+                return Err(invalid(
+                    "--topology",
+                    env::TOPOLOGY,
+                    &topology,
+                    "expected flags or node-labels",
+                ));
+            }
+        };
         if command.first().is_none_or(|c| c.is_empty()) {
             return Err(ConfigError(
                 "no Cassandra command given: put it after `--`, e.g. `ringkeeper entrypoint -- cassandra -f`".into(),
@@ -301,6 +318,7 @@ impl EntrypointConfig {
             conf_out,
             dc,
             rack,
+            topology,
             run_dir,
             drain,
             memory_limit,

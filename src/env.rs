@@ -41,6 +41,9 @@ pub const CLUSTER_NAME: &str = "CASSANDRA_CLUSTER_NAME";
 pub const DC: &str = "CASSANDRA_DC";
 /// Equivalent to `--rack` (the official image's name for it).
 pub const RACK: &str = "CASSANDRA_RACK";
+/// Equivalent to `--topology`: `flags` (DC/rack from `--dc`/`--rack`, the join record, else
+/// `dc1`/`rack1`) or `node-labels` (else the Node's topology labels, waited for).
+pub const TOPOLOGY: &str = "RINGKEEPER_TOPOLOGY";
 /// Equivalent to `--exec`.
 pub const EXEC: &str = "RINGKEEPER_EXEC";
 

@@ -297,6 +297,29 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
                     t,
                     "--conf-out",
                     o,
+                    "--topology",
+                    "labels",
+                    "--",
+                    "sh",
+                    "-c",
+                    &touch,
+                ])
+                .collect(),
+            vec![
+                "--topology",
+                "RINGKEEPER_TOPOLOGY",
+                "\"labels\"",
+                "flags or node-labels",
+            ],
+        ),
+        (
+            base.iter()
+                .copied()
+                .chain([
+                    "--conf-template",
+                    t,
+                    "--conf-out",
+                    o,
                     "--cluster-name",
                     " ",
                     "--",

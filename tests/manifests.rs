@@ -707,15 +707,18 @@ impl Deployment {
         Deployment::from_dirs("base", &["base"])
     }
 
-    /// The base, then each overlay on top of it.
+    /// The base, then each overlay and each component on top of it (a component's
+    /// StatefulSet patch adds env entries too).
     fn all() -> Vec<Deployment> {
         let mut all = vec![Deployment::base()];
-        for dir in subdirs(&repo("manifests/overlays")) {
-            let name = format!(
-                "overlays/{}",
-                dir.file_name().unwrap_or_default().to_string_lossy()
-            );
-            all.push(Deployment::from_dirs(&name, &["base", &name]));
+        for parent in ["overlays", "components"] {
+            for dir in subdirs(&repo("manifests").join(parent)) {
+                let name = format!(
+                    "{parent}/{}",
+                    dir.file_name().unwrap_or_default().to_string_lossy()
+                );
+                all.push(Deployment::from_dirs(&name, &["base", &name]));
+            }
         }
         all
     }

@@ -213,15 +213,21 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
         _ => None,
     };
     let event = events::drained(&outcome, announced, started.elapsed().as_secs_f64());
+    let deadline = d.deadline;
     let report = finish_marked(d, &run, outcome, mode_before, sigterm, started_at_ms);
-    // The marker holds the outcome already: the Events are waited for only within the
-    // grace period, short of the entrypoint's SIGKILL 1 s before its end.
-    let budget = (started + grace)
-        .saturating_duration_since(Instant::now())
-        .saturating_sub(Duration::from_secs(1))
-        .min(2 * API_TIMEOUT);
-    announcer.finish(event, budget).await;
+    // The marker holds the outcome already: the Events are waited for only until the
+    // drain's own deadline, which it promises to return before.
+    announcer
+        .finish(event, event_budget(deadline, Instant::now()))
+        .await;
     Ok(report)
+}
+
+/// How long the end of the drain may wait for its Events: the time left until `deadline`
+/// (`--grace-period` minus `--exit-margin` from the start; zero when past), at most two API
+/// requests' worth (the Pod lookup, then the last Event).
+fn event_budget(deadline: Instant, now: Instant) -> Duration {
+    deadline.saturating_duration_since(now).min(2 * API_TIMEOUT)
 }
 
 /// The drain's Events. The Pod (its UID) is looked up in the background as soon as the
@@ -628,4 +634,35 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_wait_ends_by_the_drains_deadline() {
+        let now = Instant::now();
+        let s = Duration::from_secs;
+        // (time left until the deadline, or past it; the wait allowed)
+        let cases: &[(Option<Duration>, Option<Duration>, Duration)] = &[
+            (Some(s(60)), None, 2 * API_TIMEOUT),
+            (Some(s(3)), None, s(3)),
+            (
+                Some(Duration::from_millis(200)),
+                None,
+                Duration::from_millis(200),
+            ),
+            (Some(Duration::ZERO), None, Duration::ZERO),
+            (None, Some(s(1)), Duration::ZERO),
+        ];
+        for &(ahead, past, want) in cases {
+            let deadline = match (ahead, past) {
+                (Some(a), _) => now + a,
+                (None, Some(p)) => now.checked_sub(p).unwrap_or(now),
+                (None, None) => unreachable!(),
+            };
+            assert_eq!(event_budget(deadline, now), want, "{ahead:?} {past:?}");
+        }
+    }
 }

@@ -13,17 +13,17 @@ use tracing::{debug, info, warn};
 use crate::cli::LogFormat;
 use crate::cmd::seeds::{Until, classify_logged, probe_settings, report_waiting, resolve};
 use crate::config::{EntrypointConfig, Inputs, KubeApi, Seeding};
-use crate::decide::api_facts::{Fact, NodeFacts, Wants, gaps};
+use crate::decide::api_facts::{ApiFacts, Wants, gaps};
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
 use crate::decide::events;
 use crate::decide::heap::{self, Heap};
-use crate::decide::placement;
+use crate::decide::placement::{self, Decision, Topology};
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
-use crate::edge::kube::{Events, Kube, log_gaps, replica_bound};
+use crate::edge::kube::{Events, Kube, REGION_LABEL, ZONE_LABEL, log_gaps, replica_bound};
 use crate::edge::process::{self, Ended, Launch, Signals, StopPlan};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::edge::{confdir, datadir, dns::Dns};
@@ -45,6 +45,7 @@ pub async fn run(
         conf_out,
         dc,
         rack,
+        topology,
         run_dir,
         drain,
         memory_limit,
@@ -111,22 +112,31 @@ pub async fn run(
         .cloned();
     // The Kubernetes API (optional): the ordinal bound, where the node runs, and the Pod
     // for Events. One round trip or two, bounded; without it, flags and defaults as before.
-    let kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
+    let mut kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
     let wants = Wants {
         own_pod: true,
         events: true,
         set: seeding.replicas.is_none().then(|| identity.pod.set.clone()),
-        node: dc.is_none() || rack.is_none(),
+        // Only on request: with `--topology flags` the Node is never asked, so an install
+        // without the node-topology ClusterRole sends no request and logs no denial.
+        node: topology == Topology::NodeLabels && (dc.is_none() || rack.is_none()),
         pods: false,
     };
-    let facts = kube.own_facts(&wants).await;
+    let mut facts = kube.own_facts(&wants).await;
     log_gaps(&gaps(&facts, &wants));
-    let events = kube.events(&facts.own_pod);
     let seeding = Seeding {
         replicas: replica_bound(seeding.replicas, &facts, identity.pod.ordinal),
         ..seeding
     };
-    let (dc, rack) = place(dc.as_deref(), rack.as_deref(), record.as_ref(), &facts.node);
+    let (dc, rack) = tokio::select! {
+        placed = place(&mut kube, &mut facts, topology, dc.as_deref(), rack.as_deref(), record.as_ref()) => placed,
+        sig = signals.stop_requested() => {
+            warn!(signal = ?sig, "stopped while waiting for the Node's topology labels; cassandra was not started");
+            return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
+        }
+    };
+    // After `place`: a wait for the labels may have learned the pod's UID only later.
+    let events = kube.events(&facts.own_pod);
 
     let mut recorder = Recorder {
         ip: identity.pod_ip,
@@ -530,20 +540,78 @@ impl Recorder {
     }
 }
 
+/// How often the API is asked again while the placement waits for the Node's labels: a
+/// granted ClusterRole or a new label is picked up within seconds, and one `get` pair every
+/// few seconds is nothing for the API server.
+const TOPOLOGY_RETRY: Duration = Duration::from_secs(5);
+/// How often that wait is logged at warn (the retries in between only at debug).
+const TOPOLOGY_REPORT_EVERY: Duration = Duration::from_secs(30);
+
 /// The DC and rack to run with (`decide::placement`), logged with where they came from
-/// and any source that disagrees.
-fn place(
+/// and any source that disagrees. While the decision is to wait for the Node's labels,
+/// asks the API again every `TOPOLOGY_RETRY` (with the "did not answer" mark cleared, so
+/// an API server that was down is asked again), updating `facts` and `kube`.
+async fn place(
+    kube: &mut Kube,
+    facts: &mut ApiFacts,
+    topology: Topology,
     dc_flag: Option<&str>,
     rack_flag: Option<&str>,
     record: Option<&JoinRecord>,
-    node: &Fact<NodeFacts>,
 ) -> (String, String) {
-    let chosen = placement::choose(&placement::Inputs {
-        dc_flag,
-        rack_flag,
-        record,
-        node,
-    });
+    let started = tokio::time::Instant::now();
+    let mut next_report = started;
+    let mut waited = false;
+    let chosen = loop {
+        let decision = placement::choose(&placement::Inputs {
+            topology,
+            dc_flag,
+            rack_flag,
+            record,
+            node: &facts.node,
+        });
+        let wait = match decision {
+            Decision::Place(chosen) => break chosen,
+            Decision::Wait(wait) => wait,
+        };
+        waited = true;
+        let now = tokio::time::Instant::now();
+        if now >= next_report {
+            warn!(
+                missing = %wait.missing.join(" and "),
+                why = %wait.why,
+                waited_s = now.duration_since(started).as_secs(),
+                what_to_do = %format!(
+                    "grant the node-topology ClusterRole (get nodes), label the Node with \
+                     {REGION_LABEL} and {ZONE_LABEL}, or set --dc and --rack"
+                ),
+                "--topology node-labels: waiting for the Node's topology labels (no --dc/--rack,                  no join record); cassandra is not started, the pod is not Ready; asking again                  every 5 s"
+            );
+            next_report = now + TOPOLOGY_REPORT_EVERY;
+        } else {
+            debug!(why = %wait.why, "the Node's topology labels are still not known");
+        }
+        tokio::time::sleep(TOPOLOGY_RETRY).await;
+        *kube = kube.again();
+        let again = kube
+            .own_facts(&Wants {
+                own_pod: true,
+                node: true,
+                ..Wants::default()
+            })
+            .await;
+        // A pod learned before stays learned (its UID carries the Events).
+        if again.own_pod.known().is_some() {
+            facts.own_pod = again.own_pod;
+        }
+        facts.node = again.node;
+    };
+    if waited {
+        info!(
+            waited_s = started.elapsed().as_secs(),
+            "the Node's topology labels are known: waiting is over"
+        );
+    }
     for warning in &chosen.warnings {
         warn!(why = %warning, "DC/rack: a source was not followed");
     }

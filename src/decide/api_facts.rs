@@ -184,7 +184,7 @@ pub const NO_EVENTS: &str = "no Events";
 /// Without the ordinal bound.
 pub const NO_REPLICAS: &str = "--replicas unknown, ordinals unbounded";
 /// Without the Node's labels.
-pub const NO_TOPOLOGY: &str = "DC/rack from flags";
+pub const NO_TOPOLOGY: &str = "no DC/rack from the Node's labels";
 /// Without the pods' objects.
 pub const NO_POD_STATES: &str = "no pod phase or readiness";
 
@@ -289,7 +289,7 @@ mod tests {
         let cases: Vec<Case> = vec![
             ("no token, entrypoint: one line",
              ApiFacts::unavailable(&wants(true, true, true, false), NO_TOKEN, false), wants(true, true, true, false),
-             vec![(NO_TOKEN, "no Events, --replicas unknown, ordinals unbounded, DC/rack from flags")]),
+             vec![(NO_TOKEN, "no Events, --replicas unknown, ordinals unbounded, no DC/rack from the Node's labels")]),
             ("no token, drain: events only",
              ApiFacts::unavailable(&wants(true, false, false, false), NO_TOKEN, false), wants(true, false, false, false),
              vec![(NO_TOKEN, "no Events")]),
@@ -306,14 +306,14 @@ mod tests {
              wants(true, true, true, false), vec![(denied_set, "--replicas unknown, ordinals unbounded")]),
             ("the pod denied costs the Events and the Node (found through the pod)",
              connected(u(denied_pod), Fact::Known(SetFacts::default()), u(denied_pod)),
-             wants(true, true, true, false), vec![(denied_pod, "no Events, DC/rack from flags")]),
+             wants(true, true, true, false), vec![(denied_pod, "no Events, no DC/rack from the Node's labels")]),
             ("a silent API server: one line for everything",
              connected(u(silent), u(silent), u(silent)),
-             wants(true, true, true, false), vec![(silent, "no Events, --replicas unknown, ordinals unbounded, DC/rack from flags")]),
+             wants(true, true, true, false), vec![(silent, "no Events, --replicas unknown, ordinals unbounded, no DC/rack from the Node's labels")]),
             ("two reasons, two lines, in fact order",
              connected(u(denied_pod), u(denied_set), u(denied_pod)),
              wants(true, true, true, false),
-             vec![(denied_pod, "no Events, DC/rack from flags"), (denied_set, "--replicas unknown, ordinals unbounded")]),
+             vec![(denied_pod, "no Events, no DC/rack from the Node's labels"), (denied_set, "--replicas unknown, ordinals unbounded")]),
             ("seeds does not publish: the pod's gap alone says nothing",
              connected(u(denied_pod), Fact::Known(SetFacts::default()), Fact::NotAsked),
              wants(false, true, false, false), vec![]),

@@ -108,16 +108,18 @@ pub fn joined(mode: &BootMode, host_id: &str, peers: usize) -> Option<LifecycleE
 /// Still waiting to start Cassandra, safely (other pods can end the wait): published at
 /// each wait report, so `kubectl describe pod` shows why the pod is not Ready without a
 /// restart to explain it.
+///
+/// The note is the reason only, nothing that changes from one report to the next (not the
+/// time waited, not the rounds): a repeat of the same wait is then the same Event, patched
+/// as one series (its count and last time say how long), not a new object every 30 s, and
+/// its note is never stale (a patch resends the note of the first). The log line has the
+/// details.
 pub fn waiting(w: &crate::decide::seeds::Waiting) -> LifecycleEvent {
     event(
         Severity::Normal,
         "Waiting",
         "Boot",
-        format!(
-            "cassandra not started yet, waiting for {}s: {}",
-            w.waited.as_secs(),
-            w.reason
-        ),
+        format!("cassandra not started yet: {}", w.reason),
     )
 }
 
@@ -228,21 +230,30 @@ mod tests {
             (Severity::Warning, "Refused")
         );
         assert_eq!(refused.note, "cassandra was not started: no safe seed list");
-        let waiting = waiting(&crate::decide::seeds::Waiting {
-            reason: "only ordinal 0 may found".into(),
-            seen: vec![],
-            seed_wait_over: true,
-            waited: std::time::Duration::from_secs(90),
-            rounds: 20,
-        });
-        assert_eq!(
-            (waiting.severity, waiting.reason, waiting.action),
-            (Severity::Normal, "Waiting", "Boot")
-        );
-        assert_eq!(
-            waiting.note,
-            "cassandra not started yet, waiting for 90s: only ordinal 0 may found"
-        );
+        let wait = |reason: &str, waited_s: u64, rounds: u32| crate::decide::seeds::Waiting {
+            reason: reason.into(),
+            seen: vec![format!("cassandra-1: round {rounds}")],
+            seed_wait_over: waited_s > 60,
+            waited: std::time::Duration::from_secs(waited_s),
+            rounds,
+        };
+        // The note of each report: the same wait reads the same however long it lasted (one
+        // Event, patched), another reason reads differently (another Event).
+        #[rustfmt::skip]
+        let cases: Vec<(crate::decide::seeds::Waiting, &str)> = vec![
+            (wait("only ordinal 0 may found", 0, 1), "cassandra not started yet: only ordinal 0 may found"),
+            (wait("only ordinal 0 may found", 30, 7), "cassandra not started yet: only ordinal 0 may found"),
+            (wait("only ordinal 0 may found", 90, 20), "cassandra not started yet: only ordinal 0 may found"),
+            (wait("cassandra-0 is joining", 120, 25), "cassandra not started yet: cassandra-0 is joining"),
+        ];
+        for (w, note) in cases {
+            let e = waiting(&w);
+            assert_eq!(
+                (e.severity, e.reason, e.action),
+                (Severity::Normal, "Waiting", "Boot")
+            );
+            assert_eq!(e.note, note, "{w:?}");
+        }
     }
 
     #[test]

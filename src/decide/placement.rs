@@ -1,6 +1,13 @@
 //! Pure. Which datacenter and rack the node runs in (written to
-//! cassandra-rackdc.properties): `--dc`/`--rack` when given, else the Node's region and
-//! zone topology labels, else `dc1`/`rack1`.
+//! cassandra-rackdc.properties).
+//!
+//! `--topology flags` (the default): `--dc`/`--rack` when given, else where this node's data
+//! last ran (the join record), else `dc1`/`rack1`; the Node is never asked.
+//! `--topology node-labels`: `--dc`/`--rack`, else the join record, else the Node's region
+//! and zone topology labels. When a value must come from the labels and they are not known
+//! (denied, no answer, no such label), the decision is to wait, never a default: a new node
+//! that took `dc1` in a ring keyed on regions would join as a wrong DC, and its join record
+//! would then keep it there for good.
 //!
 //! Cassandra refuses to start a node whose DC or rack differs from the one its data was
 //! written in, so a node with data never switches silently: its join record says where it
@@ -16,6 +23,27 @@ use super::data::JoinRecord;
 pub const DEFAULT_DC: &str = "dc1";
 /// The rack when nothing else says.
 pub const DEFAULT_RACK: &str = "rack1";
+
+/// Where DC and rack may come from (`--topology`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Topology {
+    /// `--dc`/`--rack`, the join record, else `dc1`/`rack1`. The Node is not asked.
+    #[default]
+    Flags,
+    /// `--dc`/`--rack`, the join record, else the Node's topology labels (wait until they
+    /// are known).
+    NodeLabels,
+}
+
+impl Topology {
+    /// The flag value that names it.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            Topology::Flags => "flags",
+            Topology::NodeLabels => "node-labels",
+        }
+    }
+}
 
 /// Where a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +78,30 @@ pub struct Placement {
     pub warnings: Vec<String>,
 }
 
+/// Why the placement cannot be chosen yet: a value must come from the Node's labels
+/// (`--topology node-labels`, no flag, no join record) and they are not known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    /// What is missing: `DC`, `rack`, or both.
+    pub missing: Vec<&'static str>,
+    /// Why each missing value is not known, without repeats (`; `-joined).
+    pub why: String,
+}
+
+/// The decision: run with this placement, or wait for the Node's labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run with it.
+    Place(Placement),
+    /// Ask the API again later; Cassandra is not started meanwhile.
+    Wait(Wait),
+}
+
 /// What the choice is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
+    /// `--topology`.
+    pub topology: Topology,
     /// `--dc`, when given.
     pub dc_flag: Option<&'a str>,
     /// `--rack`, when given.
@@ -60,7 +109,7 @@ pub struct Inputs<'a> {
     /// The join record of this node's data (only when the data directory holds the
     /// node's state and the record vouches for it).
     pub record: Option<&'a JoinRecord>,
-    /// The Node's labels.
+    /// The Node's labels (`NotAsked` with `--topology flags`).
     pub node: &'a Fact<NodeFacts>,
 }
 
@@ -76,15 +125,36 @@ enum Recorded<'a> {
     Value(&'a str),
 }
 
-/// Chooses the DC and the rack.
-pub fn choose(inputs: &Inputs) -> Placement {
-    let labels = inputs.node.known();
+/// What the Node says about one of the two values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Label<'a> {
+    /// Not consulted (`--topology flags`).
+    Ignored,
+    /// A usable name.
+    Value(&'a str),
+    /// Not known, and why.
+    Unknown(String),
+}
+
+/// Chooses the DC and the rack, or says why it must wait.
+pub fn choose(inputs: &Inputs) -> Decision {
     let of_record = |field: fn(&JoinRecord) -> Option<&str>| match inputs.record {
         None => Recorded::NoRecord,
         Some(r) => field(r).map_or(Recorded::Unrecorded, Recorded::Value),
     };
     let mut warnings = Vec::new();
-    let dc = pick(
+    let mut waits: Vec<(&'static str, String)> = Vec::new();
+    let mut decide = |d: Dimension, flag, recorded, field: fn(&NodeFacts) -> Option<&str>| {
+        let label = label(inputs.topology, inputs.node, &d, field);
+        match pick(&d, flag, recorded, label, &mut warnings) {
+            Ok(choice) => Some(choice),
+            Err(why) => {
+                waits.push((d.what, why));
+                None
+            }
+        }
+    };
+    let dc = decide(
         Dimension {
             what: "DC",
             flag_name: "--dc",
@@ -93,10 +163,9 @@ pub fn choose(inputs: &Inputs) -> Placement {
         },
         inputs.dc_flag,
         of_record(|r| r.dc.as_deref()),
-        labels.and_then(|n| n.region.as_deref()),
-        &mut warnings,
+        |n| n.region.as_deref(),
     );
-    let rack = pick(
+    let rack = decide(
         Dimension {
             what: "rack",
             flag_name: "--rack",
@@ -105,10 +174,23 @@ pub fn choose(inputs: &Inputs) -> Placement {
         },
         inputs.rack_flag,
         of_record(|r| r.rack.as_deref()),
-        labels.and_then(|n| n.zone.as_deref()),
-        &mut warnings,
+        |n| n.zone.as_deref(),
     );
-    Placement { dc, rack, warnings }
+    match (dc, rack) {
+        (Some(dc), Some(rack)) => Decision::Place(Placement { dc, rack, warnings }),
+        _ => {
+            let mut why: Vec<String> = Vec::new();
+            for (_, reason) in &waits {
+                if !why.contains(reason) {
+                    why.push(reason.clone());
+                }
+            }
+            Decision::Wait(Wait {
+                missing: waits.iter().map(|(what, _)| *what).collect(),
+                why: why.join("; "),
+            })
+        }
+    }
 }
 
 /// Names used in the messages about one of the two values.
@@ -119,18 +201,46 @@ struct Dimension {
     default: &'static str,
 }
 
+/// What the Node's label says for one value.
+fn label<'a>(
+    topology: Topology,
+    node: &'a Fact<NodeFacts>,
+    d: &Dimension,
+    field: fn(&NodeFacts) -> Option<&str>,
+) -> Label<'a> {
+    if topology == Topology::Flags {
+        return Label::Ignored;
+    }
+    // The label's full key is the API edge's (`edge::kube::REGION_LABEL`, `ZONE_LABEL`).
+    let key = format!("{} label", d.label);
+    match node {
+        Fact::Known(n) => match field(n) {
+            Some(value) if usable(value) => Label::Value(value),
+            Some(value) => Label::Unknown(format!(
+                "the Node {}'s {key} {value:?} cannot be a {} name (letters, digits, '-', \
+                 '_' or '.')",
+                n.name, d.what
+            )),
+            None => Label::Unknown(format!("the Node {} has no {key}", n.name)),
+        },
+        Fact::Unknown(why) => Label::Unknown(why.clone()),
+        Fact::NotAsked => Label::Unknown("the Node was not asked".to_owned()),
+    }
+}
+
+/// One value: `Err(why)` when it must come from the labels and they are not known.
 fn pick(
-    d: Dimension,
+    d: &Dimension,
     flag: Option<&str>,
     recorded: Recorded,
-    label: Option<&str>,
+    label: Label,
     warnings: &mut Vec<String>,
-) -> Choice {
+) -> Result<Choice, String> {
     let choice = |value: &str, source| Choice {
         value: value.to_owned(),
         source,
     };
-    let Dimension {
+    let &Dimension {
         what,
         flag_name,
         label: label_name,
@@ -145,43 +255,37 @@ fn pick(
                  Cassandra refuses to start a node whose {what} changed"
             ));
         }
-        return choice(flag, Source::Flag);
+        return Ok(choice(flag, Source::Flag));
     }
-    let label = match label {
-        Some(value) if usable(value) => Some(value),
-        Some(value) => {
-            warnings.push(format!(
-                "the Node's {label_name} label {value:?} cannot be a {what} name (letters, digits, \
-                 '-', '_' or '.'): not used"
-            ));
-            None
-        }
-        None => None,
+    let known = match &label {
+        Label::Value(value) => Some(*value),
+        _ => None,
     };
     match recorded {
         Recorded::Value(last) => {
-            if let Some(label) = label.filter(|l| *l != last) {
+            if let Some(label) = known.filter(|l| *l != last) {
                 warnings.push(format!(
                     "the Node's {label_name} label says {what} {label}, but this node's data last ran \
                      in {last}: keeping {last} (Cassandra refuses to start a node whose {what} \
                      changed; set {flag_name} to move it on purpose)"
                 ));
             }
-            choice(last, Source::Recorded)
+            Ok(choice(last, Source::Recorded))
         }
         Recorded::Unrecorded => {
-            if let Some(label) = label.filter(|l| *l != default) {
+            if let Some(label) = known.filter(|l| *l != default) {
                 warnings.push(format!(
                     "the Node's {label_name} label says {what} {label}, but this node's join record \
                      predates DC/rack recording, and the version that wrote it used {flag_name} or \
                      {default}: keeping {default} (set {flag_name} if the node ran elsewhere)"
                 ));
             }
-            choice(default, Source::Default)
+            Ok(choice(default, Source::Default))
         }
         Recorded::NoRecord => match label {
-            Some(label) => choice(label, Source::NodeLabel),
-            None => choice(default, Source::Default),
+            Label::Value(label) => Ok(choice(label, Source::NodeLabel)),
+            Label::Ignored => Ok(choice(default, Source::Default)),
+            Label::Unknown(why) => Err(why),
         },
     }
 }
@@ -220,63 +324,123 @@ mod tests {
         })
     }
 
+    /// What a case expects: a placement (DC, rack, warning fragments) or a wait (what is
+    /// missing, fragments of why).
+    enum Want<'a> {
+        Place((&'a str, Source), (&'a str, Source), &'a [&'a str]),
+        Wait(&'a [&'a str], &'a [&'a str]),
+    }
+
     #[test]
     fn choices() {
         use Source::*;
+        use Topology::{Flags as F, NodeLabels as L};
+        use Want::{Place, Wait as W};
         let denied = Fact::Unknown("Kubernetes API denied get nodes/node-a".into());
+        let silent =
+            Fact::Unknown("the Kubernetes API did not answer get pods/c-1 within 2s".into());
+        let no_node = Fact::Unknown("pods/c-1 has no spec.nodeName".into());
         let labels = node(Some("us-east-1"), Some("us-east-1a"));
         let same = record(Some("us-east-1"), Some("us-east-1a"));
         let old = record(Some("dc1"), Some("rack1"));
         let legacy = record(None, None);
         type Case<'a> = (
             &'a str,
+            Topology,
             Option<&'a str>,
             Option<&'a str>,
             Option<&'a JoinRecord>,
             Fact<NodeFacts>,
-            (&'a str, Source),
-            (&'a str, Source),
-            &'a [&'a str],
+            Want<'a>,
         );
         #[rustfmt::skip]
         let cases: Vec<Case> = vec![
-            ("flags win over labels", Some("dc9"), Some("r9"), None, labels.clone(), ("dc9", Flag), ("r9", Flag), &[]),
-            ("one flag, one label", Some("dc9"), None, None, labels.clone(), ("dc9", Flag), ("us-east-1a", NodeLabel), &[]),
-            ("labels on a new node", None, None, None, labels.clone(), ("us-east-1", NodeLabel), ("us-east-1a", NodeLabel), &[]),
-            ("no API: defaults", None, None, None, denied.clone(), ("dc1", Default), ("rack1", Default), &[]),
-            ("not asked: defaults", None, None, None, Fact::NotAsked, ("dc1", Default), ("rack1", Default), &[]),
-            ("a Node without the labels", None, None, None, node(None, None), ("dc1", Default), ("rack1", Default), &[]),
-            ("only a region label", None, None, None, node(Some("eu-west-3"), None), ("eu-west-3", NodeLabel), ("rack1", Default), &[]),
-            ("a label that is no rackdc name", None, None, None, node(Some("eu west"), Some("z1")), ("dc1", Default), ("z1", NodeLabel), &["\"eu west\" cannot be a DC name"]),
-            ("data that ran where the labels say", None, None, Some(&same), labels.clone(), ("us-east-1", Recorded), ("us-east-1a", Recorded), &[]),
-            ("data that ran in dc1/rack1, labels say otherwise: kept, warned", None, None, Some(&old), labels.clone(), ("dc1", Recorded), ("rack1", Recorded), &["label says DC us-east-1, but this node's data last ran in dc1: keeping dc1", "label says rack us-east-1a, but this node's data last ran in rack1: keeping rack1"]),
-            ("data that ran elsewhere, no API this time: the record, not the defaults", None, None, Some(&same), denied.clone(), ("us-east-1", Recorded), ("us-east-1a", Recorded), &[]),
-            ("a rescheduled pod: a new zone label, the old rack kept", None, None, Some(&same), node(Some("us-east-1"), Some("us-east-1b")), ("us-east-1", Recorded), ("us-east-1a", Recorded), &["says rack us-east-1b, but this node's data last ran in us-east-1a"]),
-            ("a flag that contradicts the record is kept, and warned about", Some("dc2"), None, Some(&old), labels.clone(), ("dc2", Flag), ("rack1", Recorded), &["--dc dc2 differs from DC dc1", "label says rack us-east-1a"]),
-            ("a flag that matches the record", Some("dc1"), Some("rack1"), Some(&old), labels.clone(), ("dc1", Flag), ("rack1", Flag), &[]),
-            ("a record from before DC/rack were kept: the defaults, as that version used", None, None, Some(&legacy), labels.clone(), ("dc1", Default), ("rack1", Default), &["predates DC/rack recording, and the version that wrote it used --dc or dc1: keeping dc1", "keeping rack1"]),
-            ("a record from before, labels that match the defaults", None, None, Some(&legacy), node(Some("dc1"), Some("rack1")), ("dc1", Default), ("rack1", Default), &[]),
-            ("a record from before, flags given", Some("dc3"), Some("r3"), Some(&legacy), labels.clone(), ("dc3", Flag), ("r3", Flag), &[]),
+            // --topology flags: the Node is never consulted.
+            ("flags: defaults on a new node", F, None, None, None, Fact::NotAsked, Place(("dc1", Default), ("rack1", Default), &[])),
+            ("flags: the flags", F, Some("dc9"), Some("r9"), None, Fact::NotAsked, Place(("dc9", Flag), ("r9", Flag), &[])),
+            ("flags: the record over the defaults", F, None, None, Some(&same), Fact::NotAsked, Place(("us-east-1", Recorded), ("us-east-1a", Recorded), &[])),
+            ("flags: labels, even if known, are not used", F, None, None, None, labels.clone(), Place(("dc1", Default), ("rack1", Default), &[])),
+            ("flags: a record from before DC/rack were kept", F, None, None, Some(&legacy), Fact::NotAsked, Place(("dc1", Default), ("rack1", Default), &[])),
+            ("flags: a flag that contradicts the record is kept, and warned about", F, Some("dc2"), None, Some(&old), Fact::NotAsked, Place(("dc2", Flag), ("rack1", Recorded), &["--dc dc2 differs from DC dc1"])),
+            // --topology node-labels: flag > record > labels, else wait.
+            ("flags win over labels", L, Some("dc9"), Some("r9"), None, labels.clone(), Place(("dc9", Flag), ("r9", Flag), &[])),
+            ("one flag, one label", L, Some("dc9"), None, None, labels.clone(), Place(("dc9", Flag), ("us-east-1a", NodeLabel), &[])),
+            ("labels on a new node", L, None, None, None, labels.clone(), Place(("us-east-1", NodeLabel), ("us-east-1a", NodeLabel), &[])),
+            ("denied on a new node: wait, never dc1", L, None, None, None, denied.clone(), W(&["DC", "rack"], &["denied get nodes/node-a"])),
+            ("no answer on a new node: wait", L, None, None, None, silent.clone(), W(&["DC", "rack"], &["did not answer"])),
+            ("no nodeName: wait", L, None, None, None, no_node.clone(), W(&["DC", "rack"], &["no spec.nodeName"])),
+            ("not asked: wait", L, None, None, None, Fact::NotAsked, W(&["DC", "rack"], &["not asked"])),
+            ("a Node without the labels: wait", L, None, None, None, node(None, None), W(&["DC", "rack"], &["node-a has no region label", "node-a has no zone label"])),
+            ("only a region label: wait for the rack", L, None, None, None, node(Some("eu-west-3"), None), W(&["rack"], &["node-a has no zone label"])),
+            ("only a region label, --rack given", L, None, Some("r1"), None, node(Some("eu-west-3"), None), Place(("eu-west-3", NodeLabel), ("r1", Flag), &[])),
+            ("denied, both flags given: nothing to wait for", L, Some("dc2"), Some("r2"), None, denied.clone(), Place(("dc2", Flag), ("r2", Flag), &[])),
+            ("denied, one flag: wait for the other", L, Some("dc2"), None, None, denied.clone(), W(&["rack"], &["denied"])),
+            ("a label that is no rackdc name: wait", L, None, None, None, node(Some("eu west"), Some("z1")), W(&["DC"], &["\"eu west\" cannot be a DC name"])),
+            ("data that ran where the labels say", L, None, None, Some(&same), labels.clone(), Place(("us-east-1", Recorded), ("us-east-1a", Recorded), &[])),
+            ("data that ran in dc1/rack1, labels say otherwise: kept, warned", L, None, None, Some(&old), labels.clone(), Place(("dc1", Recorded), ("rack1", Recorded), &["label says DC us-east-1, but this node's data last ran in dc1: keeping dc1", "label says rack us-east-1a, but this node's data last ran in rack1: keeping rack1"])),
+            ("data that ran elsewhere, no API this time: the record, no wait", L, None, None, Some(&same), denied.clone(), Place(("us-east-1", Recorded), ("us-east-1a", Recorded), &[])),
+            ("a rescheduled pod: a new zone label, the old rack kept", L, None, None, Some(&same), node(Some("us-east-1"), Some("us-east-1b")), Place(("us-east-1", Recorded), ("us-east-1a", Recorded), &["says rack us-east-1b, but this node's data last ran in us-east-1a"])),
+            ("a flag that contradicts the record is kept, and warned about", L, Some("dc2"), None, Some(&old), labels.clone(), Place(("dc2", Flag), ("rack1", Recorded), &["--dc dc2 differs from DC dc1", "label says rack us-east-1a"])),
+            ("a flag that matches the record", L, Some("dc1"), Some("rack1"), Some(&old), labels.clone(), Place(("dc1", Flag), ("rack1", Flag), &[])),
+            ("a record from before DC/rack were kept: the defaults, as that version used", L, None, None, Some(&legacy), labels.clone(), Place(("dc1", Default), ("rack1", Default), &["predates DC/rack recording, and the version that wrote it used --dc or dc1: keeping dc1", "keeping rack1"])),
+            ("a record from before, no API: the defaults, no wait", L, None, None, Some(&legacy), denied.clone(), Place(("dc1", Default), ("rack1", Default), &[])),
+            ("a record from before, labels that match the defaults", L, None, None, Some(&legacy), node(Some("dc1"), Some("rack1")), Place(("dc1", Default), ("rack1", Default), &[])),
+            ("a record from before, flags given", L, Some("dc3"), Some("r3"), Some(&legacy), labels.clone(), Place(("dc3", Flag), ("r3", Flag), &[])),
         ];
-        for (name, dc_flag, rack_flag, record, node, dc, rack, warnings) in cases {
-            let p = choose(&Inputs {
+        for (name, topology, dc_flag, rack_flag, record, node, want) in cases {
+            let got = choose(&Inputs {
+                topology,
                 dc_flag,
                 rack_flag,
                 record,
                 node: &node,
             });
-            assert_eq!((p.dc.value.as_str(), p.dc.source), dc, "{name}");
-            assert_eq!((p.rack.value.as_str(), p.rack.source), rack, "{name}");
-            assert_eq!(
-                p.warnings.len(),
-                warnings.len(),
-                "{name}: {:#?}",
-                p.warnings
-            );
-            for (got, needle) in p.warnings.iter().zip(warnings.iter()) {
-                assert!(got.contains(needle), "{name}: {got:?} lacks {needle:?}");
+            match (got, want) {
+                (Decision::Place(p), Place(dc, rack, warnings)) => {
+                    assert_eq!((p.dc.value.as_str(), p.dc.source), dc, "{name}");
+                    assert_eq!((p.rack.value.as_str(), p.rack.source), rack, "{name}");
+                    assert_eq!(
+                        p.warnings.len(),
+                        warnings.len(),
+                        "{name}: {:#?}",
+                        p.warnings
+                    );
+                    for (got, needle) in p.warnings.iter().zip(warnings.iter()) {
+                        assert!(got.contains(needle), "{name}: {got:?} lacks {needle:?}");
+                    }
+                }
+                (Decision::Wait(w), W(missing, why)) => {
+                    assert_eq!(w.missing, missing, "{name}");
+                    for needle in why {
+                        assert!(
+                            w.why.contains(needle),
+                            "{name}: {:?} lacks {needle:?}",
+                            w.why
+                        );
+                    }
+                }
+                (got, _) => panic!("{name}: got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn one_reason_for_both_values_is_said_once() {
+        let denied = Fact::Unknown("Kubernetes API denied get nodes/node-a".into());
+        let got = choose(&Inputs {
+            topology: Topology::NodeLabels,
+            dc_flag: None,
+            rack_flag: None,
+            record: None,
+            node: &denied,
+        });
+        assert_eq!(
+            got,
+            Decision::Wait(Wait {
+                missing: vec!["DC", "rack"],
+                why: "Kubernetes API denied get nodes/node-a".into(),
+            })
+        );
     }
 
     #[test]

@@ -4,6 +4,12 @@
 
 use super::api_facts::{Fact, SetFacts};
 
+/// The largest replica count taken from the API, the same limit as `--seed-count`: every
+/// ordinal below the bound is a DNS name to look up (and, for `status`, a pod to read), so
+/// a count from the API is checked like a flag before it sizes that work. A larger one (a
+/// typo in the StatefulSet, a corrupted answer) leaves the ordinals unbounded instead.
+pub const MAX_ORDINALS: u32 = 1000;
+
 /// Where the bound came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -73,8 +79,25 @@ pub fn bound(flag: Option<u32>, set: &Fact<SetFacts>, own_ordinal: u32) -> Bound
                 set.name
             ));
         }
+        Some(n) if n.unsigned_abs() > MAX_ORDINALS => {
+            return refused(format!(
+                "StatefulSet {} has spec.replicas {n}, above ringkeeper's limit of \
+                 {MAX_ORDINALS} ordinals: ordinals unbounded",
+                set.name
+            ));
+        }
         Some(n) => n.unsigned_abs(),
     };
+    if let Some(n) = set
+        .status_replicas
+        .filter(|n| n.unsigned_abs() > MAX_ORDINALS && *n > 0)
+    {
+        return refused(format!(
+            "StatefulSet {} has status.replicas {n}, above ringkeeper's limit of {MAX_ORDINALS} \
+             ordinals: ordinals unbounded",
+            set.name
+        ));
+    }
     if let Some(start) = set.ordinals_start.filter(|s| *s != 0) {
         return refused(format!(
             "StatefulSet {} numbers its pods from {start} (spec.ordinals.start), ringkeeper from 0: \
@@ -144,6 +167,11 @@ mod tests {
             ("no spec.replicas", None, set(None, Some(3), None), 1, None, Source::Unbounded, Some("has no spec.replicas")),
             ("negative spec.replicas", None, set(Some(-2), Some(3), None), 1, None, Source::Unbounded, Some("spec.replicas -2")),
             ("ordinals from 5", None, set(Some(3), Some(3), Some(5)), 6, None, Source::Unbounded, Some("numbers its pods from 5")),
+            ("spec.replicas at the limit", None, set(Some(1000), Some(1000), None), 1, Some(1000), Source::StatefulSet, None),
+            ("spec.replicas above the limit", None, set(Some(1001), Some(3), None), 1, None, Source::Unbounded, Some("spec.replicas 1001, above ringkeeper's limit of 1000 ordinals")),
+            ("spec.replicas at i32::MAX", None, set(Some(i32::MAX), None, None), 1, None, Source::Unbounded, Some("spec.replicas 2147483647, above")),
+            ("status.replicas above the limit", None, set(Some(3), Some(5000), None), 1, None, Source::Unbounded, Some("status.replicas 5000, above ringkeeper's limit of 1000")),
+            ("the flag is not checked here (config bounds it)", Some(5), set(Some(5000), Some(5000), None), 1, Some(5), Source::Flag, None),
         ];
         for (name, flag, facts, ordinal, replicas, source, note) in cases {
             let b = bound(flag, &facts, ordinal);

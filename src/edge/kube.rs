@@ -14,11 +14,13 @@
 //!
 //! Requests (the Role's rules): `get pods/<name>` (this pod; `status`: each expected pod),
 //! `get statefulsets/<name>`, `get nodes/<name>` (cluster-scoped: an optional ClusterRole),
-//! and `create events` (events.k8s.io).
+//! and `create events` / `patch events/<name>` (events.k8s.io: a repeated `Waiting` Event is
+//! patched as one series).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -96,6 +98,23 @@ impl Kube {
                 down: Arc::default(),
             }),
             pod: pod.to_owned(),
+        }
+    }
+
+    /// The same client, with the mark of an API server that did not answer cleared: for a
+    /// caller that asks again later on purpose (the entrypoint waiting for the Node's
+    /// labels). Without access, the same reason.
+    pub fn again(&self) -> Kube {
+        Kube {
+            api: match &self.api {
+                Ok(api) => Ok(Connected {
+                    client: api.client.clone(),
+                    namespace: api.namespace.clone(),
+                    down: Arc::default(),
+                }),
+                Err(why) => Err(why.clone()),
+            },
+            pod: self.pod.clone(),
         }
     }
 
@@ -265,7 +284,9 @@ impl Kube {
         };
         Events {
             target: Some(Arc::new(Target {
-                recorder: Recorder::new(api.client.clone(), reporter),
+                client: api.client.clone(),
+                reporter,
+                recorders: Mutex::default(),
                 regarding: ObjectReference {
                     api_version: Some("v1".into()),
                     kind: Some("Pod".into()),
@@ -534,7 +555,14 @@ pub struct Events {
 }
 
 struct Target {
-    recorder: Recorder,
+    client: Client,
+    reporter: Reporter,
+    /// One kube Recorder per (reason, note). kube-runtime 5's Recorder keys its cache on
+    /// type, action, reason, reporter and object, not on the note, and a repeat patches
+    /// the cached Event as it was first sent: a wait whose reason changed would patch the
+    /// old Event, old note and all. Keyed on the note too, the same note patches its series
+    /// and a new note creates its own Event.
+    recorders: Mutex<HashMap<(&'static str, String), Recorder>>,
     regarding: ObjectReference,
     down: Arc<OnceLock<String>>,
     /// Whether a failure was logged already.
@@ -552,9 +580,9 @@ impl Events {
         self.target.is_some()
     }
 
-    /// Publishes `event` (kube's Recorder: `create`, or `patch` of the same event when it
-    /// is published again within minutes by the same process; ringkeeper publishes each
-    /// reason at most once per process, so only `create` is sent).
+    /// Publishes `event` (kube's Recorder: `create` the first time, `patch` of the same
+    /// Event's series when the same reason and note are published again within its cache
+    /// time, 6 minutes: `Waiting` at every wait report; the Role grants both).
     pub async fn publish(&self, event: &LifecycleEvent) {
         let Some(target) = &self.target else {
             return;
@@ -573,18 +601,23 @@ impl Events {
             action: event.action.to_owned(),
             secondary: None,
         };
-        let why = match tokio::time::timeout(
-            API_TIMEOUT,
-            target.recorder.publish(&ev, &target.regarding),
-        )
-        .await
+        let recorder = target
+            .recorders
+            .lock()
+            // Held only to clone or insert; a panic there leaves the map usable.
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((event.reason, event.note.clone()))
+            .or_insert_with(|| Recorder::new(target.client.clone(), target.reporter.clone()))
+            .clone();
+        let why = match tokio::time::timeout(API_TIMEOUT, recorder.publish(&ev, &target.regarding))
+            .await
         {
             Ok(Ok(())) => {
                 debug!(reason = event.reason, "Event published");
                 return;
             }
             Ok(Err(kube::Error::Api(status))) if status.code == 403 => {
-                "Kubernetes API denied create events (events.k8s.io)".to_owned()
+                "Kubernetes API denied create or patch events (events.k8s.io)".to_owned()
             }
             Ok(Err(e)) => format!("the Kubernetes API did not take the Event: {}", chain(&e)),
             Err(_) => format!(
@@ -627,7 +660,8 @@ mod tests {
         Silent,
     }
 
-    /// A mock API server: answers each request by method and path from `answers`, and
+    /// A mock API server: answers each request by method and path from `answers` (a path
+    /// ending in `*` matches any path it begins), and
     /// records what was asked. Requests it has no answer for fail the test.
     fn serve(
         mut handle: Handle,
@@ -648,7 +682,13 @@ mod tests {
                 asked.push((method.clone(), path.clone(), body));
                 let answer = answers
                     .iter()
-                    .find(|(m, p, _)| *m == method && *p == path)
+                    .find(|(m, p, _)| {
+                        *m == method
+                            && match p.strip_suffix('*') {
+                                Some(prefix) => path.starts_with(prefix),
+                                None => *p == path,
+                            }
+                    })
                     .map(|(_, _, a)| a.clone())
                     .unwrap_or_else(|| panic!("unexpected request {method} {path}"));
                 match answer {
@@ -815,7 +855,7 @@ mod tests {
             lines,
             [
                 "Kubernetes API denied get statefulsets/cassandra: --replicas unknown, ordinals unbounded",
-                "Kubernetes API denied get nodes/node-a: DC/rack from flags"
+                "Kubernetes API denied get nodes/node-a: no DC/rack from the Node's labels"
             ]
         );
         assert_eq!(replica_bound(None, &facts, 1), None);
@@ -884,7 +924,7 @@ mod tests {
             [
                 "no Events",
                 "--replicas unknown, ordinals unbounded",
-                "DC/rack from flags"
+                "no DC/rack from the Node's labels"
             ]
         );
         // Later requests are not sent at all.
@@ -1100,11 +1140,78 @@ mod tests {
         assert_eq!(e["regarding"]["name"], "cassandra-1");
         assert_eq!(e["metadata"]["namespace"], "db");
         assert_eq!(posted[1]["reason"], "Draining");
-        // Only creates: each reason once per process.
+        // Two reasons, two creates (a repeat would be a patch: see the test below).
         assert!(
             asked
                 .iter()
                 .all(|(m, _, _)| *m == Method::GET || *m == Method::POST)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeated_wait_patches_one_event_and_a_new_reason_creates_another() {
+        let (kube, handle) = kube();
+        let event = serde_json::json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "x"}, "eventTime": "2026-01-01T00:00:00.000000Z"});
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra"))),
+                (Method::POST, EVENTS, Answer::Object(event.clone())),
+                (
+                    Method::PATCH,
+                    "/apis/events.k8s.io/v1/namespaces/db/events/cassandra-1.*",
+                    Answer::Object(event),
+                ),
+            ],
+        );
+        let facts = kube
+            .own_facts(&Wants {
+                own_pod: true,
+                events: true,
+                ..Wants::default()
+            })
+            .await;
+        let events = kube.events(&facts.own_pod);
+        let wait = |reason: &str, waited_s: u64| crate::decide::seeds::Waiting {
+            reason: reason.into(),
+            seen: vec![],
+            seed_wait_over: false,
+            waited: Duration::from_secs(waited_s),
+            rounds: 1,
+        };
+        for w in [
+            wait("cassandra-0 is joining", 0),
+            wait("cassandra-0 is joining", 30),
+            wait("cassandra-0 is joining", 60),
+            wait("only ordinal 0 may found", 90),
+        ] {
+            events.publish(&crate::decide::events::waiting(&w)).await;
+            tokio::time::advance(Duration::from_secs(30)).await;
+        }
+        drop((kube, events));
+        let asked: Vec<(Method, Option<serde_json::Value>)> = server
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(m, _, _)| *m != Method::GET)
+            .map(|(m, _, b)| (m, b.map(|b| b["note"].clone())))
+            .collect();
+        let joining = Some(serde_json::json!(
+            "cassandra not started yet: cassandra-0 is joining"
+        ));
+        assert_eq!(
+            asked,
+            vec![
+                (Method::POST, joining.clone()),
+                (Method::PATCH, joining.clone()),
+                (Method::PATCH, joining),
+                (
+                    Method::POST,
+                    Some(serde_json::json!(
+                        "cassandra not started yet: only ordinal 0 may found"
+                    ))
+                ),
+            ]
         );
     }
 
