@@ -483,8 +483,13 @@ fn rolling_restart_side_by_side(version: &str, name: &str) {
             pod.replay
         );
     }
+    // No worse than the bare drain, up to one request per drained pod: the `scylla` driver
+    // ignores DOWN events, so a request in flight when a node closes its connections fails
+    // with either preStop, and counts of 0 to 3 over three pods are noise (seen: 1 against
+    // 0 in one 4.1 run, 2 against 7 in a 5.0 run).
+    let noise = u64::try_from(ours.pods.len()).unwrap_or(u64::MAX);
     assert!(
-        ours.load.failed() <= runs[0].load.failed(),
+        ours.load.failed() <= runs[0].load.failed() + noise,
         "ringkeeper drain: {:?}, nodetool drain: {:?}",
         ours.load.failures,
         runs[0].load.failures
