@@ -173,6 +173,11 @@ impl ControlPlane {
                 "--token-auth-file={}",
                 dir.join("tokens.csv").display()
             ))
+            .arg(format!("--audit-policy-file={}", audit_policy.display()))
+            .arg(format!(
+                "--audit-log-path={}",
+                dir.join("audit.log").display()
+            ))
             .args([
                 "--authorization-mode=RBAC",
                 "--service-cluster-ip-range=10.96.0.0/16",
