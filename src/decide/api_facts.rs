@@ -78,6 +78,14 @@ pub struct SetFacts {
     pub status_replicas: Option<i32>,
     /// `spec.ordinals.start`: ringkeeper numbers pods from 0.
     pub ordinals_start: Option<i32>,
+    /// `metadata.uid`: what an object owned by the set (the identity record) names.
+    pub uid: Option<String>,
+    /// It has a deletion timestamp: the set is being deleted, so its pods going away is
+    /// no scale-down.
+    pub deleting: bool,
+    /// `spec.persistentVolumeClaimRetentionPolicy.whenScaled` (`Retain` when unset):
+    /// whether a scale-down deletes the removed pods' volumes.
+    pub pvc_when_scaled: Option<String>,
 }
 
 /// The Node's topology labels.

@@ -135,6 +135,7 @@ mod tests {
             spec_replicas: spec,
             status_replicas: status,
             ordinals_start: start,
+            ..SetFacts::default()
         })
     }
 

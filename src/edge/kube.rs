@@ -461,6 +461,11 @@ fn set_facts(set: &StatefulSet) -> SetFacts {
         spec_replicas: spec.and_then(|s| s.replicas),
         status_replicas: set.status.as_ref().map(|s| s.replicas),
         ordinals_start: spec.and_then(|s| s.ordinals.as_ref()).and_then(|o| o.start),
+        uid: set.metadata.uid.clone().filter(|u| !u.is_empty()),
+        deleting: set.metadata.deletion_timestamp.is_some(),
+        pvc_when_scaled: spec
+            .and_then(|s| s.persistent_volume_claim_retention_policy.as_ref())
+            .and_then(|p| p.when_scaled.clone()),
     }
 }
 
@@ -753,9 +758,10 @@ mod tests {
     fn set(name: &str, replicas: serde_json::Value) -> serde_json::Value {
         serde_json::json!({
             "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": name, "namespace": "db"},
+            "metadata": {"name": name, "namespace": "db", "uid": "s-1"},
             "spec": {"replicas": replicas, "serviceName": name,
-                     "selector": {}, "template": {}},
+                     "selector": {}, "template": {},
+                     "persistentVolumeClaimRetentionPolicy": {"whenScaled": "Delete"}},
             "status": {"replicas": 3}
         })
     }
@@ -806,6 +812,9 @@ mod tests {
                 spec_replicas: Some(3),
                 status_replicas: Some(3),
                 ordinals_start: None,
+                uid: Some("s-1".into()),
+                deleting: false,
+                pvc_when_scaled: Some("Delete".into()),
             })
         );
         assert_eq!(

@@ -7,7 +7,11 @@
 //! * [`load`] — a client load (writes and reads on the `scylla` driver with its defaults)
 //!   that counts failures by kind and checks every acknowledged write.
 //! * [`rolling`] — a rolling restart under that load, the way a StatefulSet does it.
+//! * [`closes`] — a load's failures placed against the moments nodes closed their native
+//!   transport (from `ringkeeper drain`'s logs).
+//! * [`cluster`] — a real kube-apiserver and a pod runner that runs what manifests say.
 
+pub mod closes;
 pub mod cluster;
 pub mod container;
 pub mod dns;

@@ -1,8 +1,11 @@
 //! A load generator on the `scylla` driver, run as most applications run it: default
 //! (token-aware) load balancing, default retry policy, default timeouts, prepared
-//! statements that are *not* marked idempotent. It shows what a client sees while the ring
-//! changes (a rolling restart, a node stopped): which requests failed and how, how long no
-//! request succeeded, and whether every acknowledged write can be read back.
+//! statements that are *not* marked idempotent (unless [`LoadSpec::idempotent`] says so:
+//! then the driver retries a request on the next node when a connection breaks or a node
+//! answers overloaded, as applications that mark their statements idempotent get). It
+//! shows what a client sees while the ring changes (a rolling restart, a node stopped):
+//! which requests failed and how, how long no request succeeded, and whether every
+//! acknowledged write can be read back.
 //!
 //! Open loop: a ticker issues requests at a steady total rate whatever the server does; a
 //! request that would exceed the concurrency cap is not issued and counted as
@@ -76,6 +79,10 @@ pub struct LoadSpec {
     pub concurrency: usize,
     /// Bytes of payload per write.
     pub payload: usize,
+    /// Marks both statements idempotent (they are: a write of a fresh key with a fixed
+    /// value, and a read), so the driver's default retry policy may send a request to the
+    /// next node after a broken connection or an overloaded answer.
+    pub idempotent: bool,
 }
 
 impl LoadSpec {
@@ -90,6 +97,7 @@ impl LoadSpec {
             write_share: 0.5,
             concurrency: 64,
             payload: 100,
+            idempotent: false,
         }
     }
 
@@ -140,8 +148,11 @@ pub struct LoadReport {
     /// issued (an outage still going on at the end counts up to the end).
     #[serde(serialize_with = "as_secs")]
     pub longest_gap: Duration,
-    /// (seconds since start, kind) of failures, thinned (see [`Timeline`]) and capped.
-    pub failure_timeline: Vec<(f64, String)>,
+    /// When the load started (just after the first write succeeded), seconds since the
+    /// Unix epoch: places the timeline against other logs.
+    pub started_unix: f64,
+    /// Failures in time, thinned (see [`Timeline`]) and capped.
+    pub failure_timeline: Vec<FailureEntry>,
     /// Every acknowledged write's key, in order of acknowledgement.
     #[serde(skip)]
     pub acked: Vec<i64>,
@@ -235,6 +246,8 @@ impl Load {
 struct Shared {
     /// When issuing began (just after the first write succeeded).
     t0: Instant,
+    /// The same moment on the wall clock.
+    t0_wall: SystemTime,
     recorder: Mutex<Recorder>,
 }
 
@@ -246,7 +259,13 @@ impl Shared {
 
     fn report(&self) -> LoadReport {
         let now = self.t0.elapsed();
-        self.lock().report(now)
+        let mut report = self.lock().report(now);
+        report.started_unix = self
+            .t0_wall
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        report
     }
 
     fn success(&self, write: Option<i64>, latency: Duration) {
@@ -307,6 +326,7 @@ impl Recorder {
             latency_p99: percentile(&ms, 99.0),
             latency_max: ms.last().copied().unwrap_or(0.0),
             longest_gap: self.gaps.longest_until(end),
+            started_unix: 0.0,
             failure_timeline: self.timeline.entries.clone(),
             acked: self.acked.clone(),
         }
@@ -352,11 +372,13 @@ impl Driver {
             .await
             .context("preparing the insert")?;
         insert.set_consistency(spec.consistency);
+        insert.set_is_idempotent(spec.idempotent);
         let mut select = session
             .prepare(format!("SELECT v FROM {ks}.kv WHERE k = ?"))
             .await
             .context("preparing the select")?;
         select.set_consistency(spec.consistency);
+        select.set_is_idempotent(spec.idempotent);
 
         // Keys no earlier run used (unless it wrote a billion rows): seconds since the
         // epoch times 1e9 stays below i64::MAX until the year 2262.
@@ -381,6 +403,7 @@ impl Driver {
         };
         let shared = Arc::new(Shared {
             t0: Instant::now(),
+            t0_wall: SystemTime::now(),
             recorder: Mutex::new(Recorder::default()),
         });
         shared.success(Some(base), first_latency);
@@ -670,29 +693,46 @@ impl GapTracker {
     }
 }
 
+/// One entry of the failure timeline: failures of one kind from `at` on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailureEntry {
+    /// Seconds since the load started, of the first failure the entry counts.
+    pub at: f64,
+    /// The failure kind (see [`failure_kind`]).
+    pub kind: String,
+    /// Failures counted here: the first, and each later one of the same kind less than
+    /// [`TIMELINE_RESOLUTION`] after the entry began.
+    pub count: u64,
+}
+
 /// The failure timeline: the first [`TIMELINE_CAP`] entries, where a failure of the same
-/// kind as the previous entry, less than [`TIMELINE_RESOLUTION`] after it, is not entered.
+/// kind as the previous entry, less than [`TIMELINE_RESOLUTION`] after it, is counted in
+/// that entry. Past the cap, failures are only counted in [`LoadReport::failures`].
 #[derive(Debug, Default, Clone)]
 pub struct Timeline {
-    /// (seconds since start, kind).
-    pub entries: Vec<(f64, String)>,
-    /// When the last entry was made.
+    pub entries: Vec<FailureEntry>,
+    /// When the last entry began.
     last: Duration,
 }
 
 impl Timeline {
     /// A failure of `kind` at `at` (times arrive in order, give or take a lock).
     pub fn push(&mut self, at: Duration, kind: &str) {
+        if let Some(entry) = self.entries.last_mut()
+            && entry.kind == kind
+            && at.saturating_sub(self.last) < TIMELINE_RESOLUTION
+        {
+            entry.count += 1;
+            return;
+        }
         if self.entries.len() >= TIMELINE_CAP {
             return;
         }
-        if let Some((_, last_kind)) = self.entries.last()
-            && last_kind == kind
-            && at.saturating_sub(self.last) < TIMELINE_RESOLUTION
-        {
-            return;
-        }
-        self.entries.push((at.as_secs_f64(), kind.to_owned()));
+        self.entries.push(FailureEntry {
+            at: at.as_secs_f64(),
+            kind: kind.to_owned(),
+            count: 1,
+        });
         self.last = at;
     }
 }
@@ -844,11 +884,11 @@ mod tests {
         let ms = Duration::from_millis;
         /// (ms since start, kind) of each failure.
         type Failures<'a> = &'a [(u64, &'a str)];
-        /// (seconds since start, kind) of each entry kept.
-        type Kept<'a> = &'a [(f64, &'a str)];
+        /// (seconds since start, kind, count) of each entry kept.
+        type Kept<'a> = &'a [(f64, &'a str, u64)];
         let cases: &[(Failures, Kept)] = &[
             (&[], &[]),
-            (&[(1000, "a")], &[(1.0, "a")]),
+            (&[(1000, "a")], &[(1.0, "a", 1)]),
             // Same kind every 5 ms: one entry per 100 ms.
             (
                 &[
@@ -858,12 +898,12 @@ mod tests {
                     (1100, "a"),
                     (1105, "a"),
                 ],
-                &[(1.0, "a"), (1.1, "a")],
+                &[(1.0, "a", 3), (1.1, "a", 2)],
             ),
             // A change of kind is always entered.
             (
                 &[(1000, "a"), (1001, "b"), (1002, "a"), (1003, "a")],
-                &[(1.0, "a"), (1.001, "b"), (1.002, "a")],
+                &[(1.0, "a", 1), (1.001, "b", 1), (1.002, "a", 2)],
             ),
         ];
         for &(failures, want) in cases {
@@ -871,7 +911,14 @@ mod tests {
             for &(at, kind) in failures {
                 t.push(ms(at), kind);
             }
-            let want: Vec<(f64, String)> = want.iter().map(|&(at, k)| (at, k.to_owned())).collect();
+            let want: Vec<FailureEntry> = want
+                .iter()
+                .map(|&(at, kind, count)| FailureEntry {
+                    at,
+                    kind: kind.to_owned(),
+                    count,
+                })
+                .collect();
             assert_eq!(t.entries, want, "{failures:?}");
         }
         let mut full = Timeline::default();
@@ -880,7 +927,7 @@ mod tests {
         }
         assert_eq!(full.entries.len(), TIMELINE_CAP);
         assert_eq!(
-            full.entries.last().unwrap().0,
+            full.entries.last().unwrap().at,
             (TIMELINE_CAP as f64 - 1.0) / 10.0
         );
     }

@@ -107,6 +107,10 @@ struct LoadArgs {
     /// Payload bytes per write.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(..=1_048_576))]
     payload: u32,
+    /// Mark the statements idempotent, so the driver retries on the next node after a
+    /// broken connection or an overloaded answer.
+    #[arg(long)]
+    idempotent: bool,
     /// How long to run: 500ms, 60s, 2m, 1h.
     #[arg(long, default_value = "60s", value_parser = load::parse_duration)]
     duration: Duration,
@@ -346,6 +350,7 @@ fn run_load(args: LoadArgs) -> Result<()> {
         write_share,
         concurrency,
         payload,
+        idempotent,
         duration,
         out,
         check,
@@ -359,6 +364,7 @@ fn run_load(args: LoadArgs) -> Result<()> {
         write_share,
         concurrency: usize::try_from(concurrency)?,
         payload: usize::try_from(payload)?,
+        idempotent,
         ..LoadSpec::new(nodes.clone())
     };
     let rt = tokio::runtime::Builder::new_current_thread()

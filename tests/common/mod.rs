@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
 
+pub mod kube;
+
 pub const CASSANDRA: &str = "5.0.8";
 /// The newest 4.1 on Maven Central (4.1 runs on JDK 11 only; the harness fetches one).
 pub const CASSANDRA_4_1: &str = "4.1.10";

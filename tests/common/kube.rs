@@ -1,0 +1,228 @@
+//! Shared by the Kubernetes test files: the test cluster (a real kube-apiserver and the
+//! pod runner), and reading what it shows (pods, the ring inside them, Events, figures).
+
+use std::path::Path;
+use std::time::Duration;
+
+use ringkeeper_testkit::cluster::{Cluster, ClusterSpec, NodeSpec};
+use ringkeeper_testkit::ring::{Cassandra, repo_root};
+
+pub fn cluster(name: &str, prefix: &str) -> Cluster {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kube-{name}"));
+    let testkit = Path::new(env!("CARGO_BIN_EXE_ringkeeper"))
+        .parent()
+        .expect("target dir")
+        .join("rk-testkit");
+    let spec = ClusterSpec {
+        dir,
+        prefix: prefix.into(),
+        domain: "cluster.local".into(),
+        ringkeeper: env!("CARGO_BIN_EXE_ringkeeper").into(),
+        testkit,
+        cassandra: Cassandra::fetch("5.0.8").expect("cassandra jars"),
+        nodes: ["a", "b", "c"]
+            .iter()
+            .map(|z| NodeSpec {
+                name: format!("node-{z}"),
+                region: Some("region-1".into()),
+                zone: Some(format!("zone-{z}")),
+            })
+            .collect(),
+    };
+    Cluster::start(spec).expect("cluster (run as root)")
+}
+
+pub fn ready_pods(c: &Cluster, ns: &str) -> anyhow::Result<Vec<String>> {
+    let out = c.kubectl(&["-n", ns, "get", "pods", "-o", "json"])?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    Ok(v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+        .collect())
+}
+
+pub const NS: &str = "cass";
+/// How long 3 pods may take to come up (the runner, Cassandra's start, joins).
+pub const UP: Duration = Duration::from_secs(420);
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A namespace as a platform team makes one: Pod Security `restricted` enforced, so a
+/// manifest that asks for more than that is rejected by the API server.
+pub fn restricted_namespace(c: &Cluster, ns: &str) {
+    c.kubectl(&["create", "namespace", ns]).unwrap();
+    c.kubectl(&[
+        "label",
+        "namespace",
+        ns,
+        "pod-security.kubernetes.io/enforce=restricted",
+    ])
+    .unwrap();
+}
+
+/// A user's kustomization of manifests/: the namespace set (so the optional component's
+/// ClusterRoleBinding names the right ServiceAccount), components as given.
+pub fn user_kustomization(c: &Cluster, ns: &str, components: &[&str]) -> std::path::PathBuf {
+    let dir = c.dir().join(format!("kustomize-{ns}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Kustomize takes bases by relative path only.
+    let up = "../".repeat(dir.components().count() - 1);
+    let manifests = format!(
+        "{up}{}",
+        repo_root()
+            .join("manifests")
+            .display()
+            .to_string()
+            .trim_start_matches('/')
+    );
+    let mut text = format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {ns}\nresources:\n- {manifests}\n"
+    );
+    if !components.is_empty() {
+        text.push_str("components:\n");
+        for comp in components {
+            text.push_str(&format!("- {manifests}/{comp}\n"));
+        }
+    }
+    std::fs::write(dir.join("kustomization.yaml"), text).unwrap();
+    dir
+}
+
+/// The pods' JSON.
+pub fn pods(c: &Cluster, ns: &str) -> Vec<serde_json::Value> {
+    let v = json(&c.kubectl(&["-n", ns, "get", "pods", "-o", "json"]).unwrap());
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+pub fn is_ready(p: &serde_json::Value) -> bool {
+    p["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        && p["metadata"]["deletionTimestamp"].is_null()
+}
+
+pub fn name_of(p: &serde_json::Value) -> String {
+    p["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn restarts(p: &serde_json::Value) -> i64 {
+    p["status"]["containerStatuses"][0]["restartCount"]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+/// Waits for `n` Ready pods; returns them.
+pub fn wait_ready(c: &Cluster, ns: &str, n: usize, timeout: Duration) -> Vec<serde_json::Value> {
+    c.wait_for(&format!("{n} Ready pods in {ns}"), timeout, |c| {
+        let all = pods(c, ns);
+        let ready: Vec<_> = all.iter().filter(|p| is_ready(p)).cloned().collect();
+        Ok((ready.len() == n && all.len() == n).then_some(ready))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, ns)))
+}
+
+/// The last lines of every pod's current container log (for failure messages).
+pub fn container_logs_tail(c: &Cluster, ns: &str) -> String {
+    let mut out = String::new();
+    for p in pods(c, ns) {
+        let name = name_of(&p);
+        let uid = p["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let dir = c.pod_dir(&name, &uid);
+        for i in (0..50).rev() {
+            let log = dir.join(format!("container-{i}.log"));
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                let lines: Vec<&str> = text.lines().collect();
+                out.push_str(&format!(
+                    "--- {name} container-{i}.log\n{}\n",
+                    lines[lines.len().saturating_sub(15)..].join("\n")
+                ));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `nodetool status` inside `pod`: (state, address, host ID, rack) per member.
+pub fn ring_of(c: &Cluster, ns: &str, pod: &str) -> Vec<(String, String, String, String)> {
+    let (code, out, err) = c.exec(ns, pod, &["nodetool", "status"]).unwrap();
+    assert_eq!(code, 0, "nodetool status in {pod}: {out}{err}");
+    out.lines()
+        .filter_map(|line| {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let state = *w.first()?;
+            let valid =
+                state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
+            (valid && w.len() >= 8).then(|| {
+                (
+                    state.to_owned(),
+                    w[1].to_owned(),
+                    w[w.len() - 2].to_owned(),
+                    w[w.len() - 1].to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Host ID of each pod (by pod IP), from `pod`'s view of the ring.
+pub fn host_ids(c: &Cluster, ns: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let ring = ring_of(c, ns, "cassandra-0");
+    for p in pods(c, ns) {
+        let ip = p["status"]["podIP"].as_str().unwrap_or_default().to_owned();
+        if let Some(m) = ring.iter().find(|m| m.1 == ip) {
+            out.insert(name_of(&p), m.2.clone());
+        }
+    }
+    out
+}
+
+/// events.k8s.io Events in `ns`: (regarding pod, reason, note, type).
+pub fn events(c: &Cluster, ns: &str) -> Vec<(String, String, String, String)> {
+    let v = json(
+        &c.kubectl(&["-n", ns, "get", "events.events.k8s.io", "-o", "json"])
+            .unwrap(),
+    );
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
+            (
+                s(&e["regarding"]["name"]),
+                s(&e["reason"]),
+                s(&e["note"]),
+                s(&e["type"]),
+            )
+        })
+        .collect()
+}
+
+/// Figures for BENCHMARKS.md (scripts/bench-kube prints them).
+pub fn record_figure(name: &str, value: serde_json::Value) {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kube-figures.json");
+    let mut all: serde_json::Map<String, serde_json::Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    all.insert(name.into(), value);
+    std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap()).unwrap();
+}
