@@ -11,16 +11,19 @@ use anyhow::Context;
 use tracing::{debug, info, warn};
 
 use crate::cli::LogFormat;
-use crate::cmd::seeds::{Until, classify_logged, probe_settings, report_waiting, resolve};
+use crate::cmd::seeds::{
+    Until, classify_logged, identity_record, probe_settings, report_waiting, resolve,
+};
 use crate::config::{EntrypointConfig, Inputs, KubeApi, Seeding};
-use crate::decide::api_facts::{ApiFacts, Wants, gaps};
+use crate::decide::api_facts::{ApiFacts, Fact, SetFacts, Wants, gaps};
+use crate::decide::cluster_record::PodEntry;
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::drain::shutdown_verdict;
 use crate::decide::events;
 use crate::decide::heap::{self, Heap};
 use crate::decide::placement::{self, Decision, Topology};
 use crate::decide::ring::Bootstrapped;
-use crate::decide::seeds::{BootMode, DataState, Verdict, Waiting};
+use crate::decide::seeds::{BootMode, DataState, RecordUse, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
 use crate::edge::kube::{Events, Kube, REGION_LABEL, ZONE_LABEL, log_gaps, replica_bound};
@@ -121,6 +124,7 @@ pub async fn run(
         // without the node-topology ClusterRole sends no request and logs no denial.
         node: topology == Topology::NodeLabels && (dc.is_none() || rack.is_none()),
         pods: false,
+        record: true,
     };
     let mut facts = kube.own_facts(&wants).await;
     log_gaps(&gaps(&facts, &wants));
@@ -137,6 +141,11 @@ pub async fn run(
     };
     // After `place`: a wait for the labels may have learned the pod's UID only later.
     let events = kube.events(&facts.own_pod);
+    // The identity record in the API: who this pod was, and whether the cluster exists.
+    let api_record = identity_record(&kube, &facts, &identity, expected_cluster.as_deref()).await;
+    for why in &api_record.ignored {
+        let _ = events.spawn(events::record_ignored(why));
+    }
 
     let mut recorder = Recorder {
         ip: identity.pod_ip,
@@ -144,6 +153,7 @@ pub async fn run(
         data_dir: identity.data_dir.clone(),
         last: record.clone(),
         joined: None,
+        identity: IdentityWriter::new(&kube, &facts, &identity.pod.set),
     };
 
     // Refusals that other pods can end are waited out here, never exited on (see
@@ -153,8 +163,21 @@ pub async fn run(
         report_waiting(w);
         let _ = events.spawn(events::waiting(w));
     };
+    // What the identity record decided that an operator should see at once (a replace is
+    // published with the boot decision).
+    let mut on_record = |used: &RecordUse| match used {
+        RecordUse::FoundingRefused { pods } => {
+            let _ = events.spawn(events::founding_refused(pods));
+        }
+        RecordUse::NotActedOn { host_id, why } => {
+            let _ = events.spawn(events::record_ignored(&format!(
+                "this pod's previous node {host_id}: {why}"
+            )));
+        }
+        RecordUse::Replace { .. } | RecordUse::ReplaceNotYet { .. } | RecordUse::FoundingEarly => {}
+    };
     let report = tokio::select! {
-        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait) => report?,
+        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &api_record, &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait, &mut on_record) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
@@ -416,6 +439,73 @@ struct Recorder {
     last: Option<JoinRecord>,
     /// Where to announce the first record (a confirmed join), and how the node booted.
     joined: Option<(Events, BootMode)>,
+    /// Keeps this pod's entry in the identity record in the Kubernetes API, when there
+    /// is access.
+    identity: Option<IdentityWriter>,
+}
+
+/// This pod's entry in the identity record (`decide::cluster_record`): written once the
+/// node is NORMAL (its join confirmed) at each start, and again when what it says changes
+/// (an address, a rack); failures are logged and retried at the next refresh, never fatal.
+struct IdentityWriter {
+    kube: Kube,
+    set: SetFacts,
+    /// The entry last written by this process.
+    written: Option<PodEntry>,
+    /// A failure was logged at warn (later ones at debug until a write succeeds).
+    warned: bool,
+}
+
+impl IdentityWriter {
+    /// A writer when the API can be asked; the set as the API described it, or by the
+    /// name parsed from the pod name (then without an owner reference).
+    fn new(kube: &Kube, facts: &ApiFacts, parsed_set: &str) -> Option<IdentityWriter> {
+        if !matches!(kube.access(), crate::decide::api_facts::Access::Connected) {
+            return None;
+        }
+        let set = match &facts.set {
+            Fact::Known(set) => set.clone(),
+            _ => SetFacts {
+                name: parsed_set.to_owned(),
+                ..SetFacts::default()
+            },
+        };
+        Some(IdentityWriter {
+            kube: kube.again(),
+            set,
+            written: None,
+            warned: false,
+        })
+    }
+
+    async fn keep(&mut self, record: &JoinRecord, tokens: usize) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let Some(entry) = PodEntry::of(record, tokens, now) else {
+            debug!("no cluster name or address yet: identity record not written");
+            return;
+        };
+        if self.written.as_ref().is_some_and(|w| w.same_node(&entry)) {
+            return;
+        }
+        match self.kube.write_identity(&self.set, &entry).await {
+            Ok(()) => {
+                info!(
+                    configmap = %crate::decide::cluster_record::configmap_name(&self.set.name),
+                    host_id = %entry.host_id, address = %entry.address,
+                    "identity record written: a later boot of this pod without its data replaces this node, and ordinal 0 never founds a second cluster"
+                );
+                self.written = Some(entry);
+                self.warned = false;
+            }
+            Err(why) if !self.warned => {
+                warn!(why = %why, "identity record not written; retrying at the next refresh");
+                self.warned = true;
+            }
+            Err(why) => debug!(why = %why, "identity record still not written"),
+        }
+    }
 }
 
 impl Recorder {
@@ -450,7 +540,12 @@ impl Recorder {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs());
                     match record_of(&local, &peers, now) {
-                        Some(record) => self.keep(record),
+                        Some(record) => {
+                            self.keep(record);
+                            if let (Some(writer), Some(kept)) = (&mut self.identity, &self.last) {
+                                writer.keep(kept, local.tokens).await;
+                            }
+                        }
                         None => debug!("the local node reports no host ID yet"),
                     }
                 }

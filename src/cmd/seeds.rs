@@ -12,11 +12,13 @@ use tracing::{debug, info, warn};
 
 use crate::cli::OutputFormat;
 use crate::config::{CandidateName, Identity, KubeApi, Seeding, SeedsConfig};
-use crate::decide::api_facts::{Wants, gaps};
+use crate::decide::api_facts::{Access, ApiFacts, Fact, Wants, gaps};
+use crate::decide::cluster_record::{self, RecordFacts};
 use crate::decide::data::{self, DataListing, JoinRecord};
 use crate::decide::retry;
 use crate::decide::seeds::{
-    self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, SavedPeer, Verdict, Waiting,
+    self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, RecordUse, SavedPeer, Verdict,
+    Waiting,
 };
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::datadir;
@@ -77,8 +79,19 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
         seeding,
         format,
     } = cfg;
+    let kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
+    let wants = Wants {
+        own_pod: true,
+        set: Some(identity.pod.set.clone()),
+        record: true,
+        ..Wants::default()
+    };
+    let facts = kube.own_facts(&wants).await;
+    log_gaps(&gaps(&facts, &wants));
+    let api_record =
+        identity_record(&kube, &facts, &identity, seeding.cluster_name.as_deref()).await;
     let seeding = Seeding {
-        replicas: ordinal_bound(kube_api, &identity, &seeding).await,
+        replicas: replica_bound(seeding.replicas, &facts, identity.pod.ordinal),
         ..seeding
     };
     let cql = probe_settings(&seeding)?;
@@ -93,12 +106,14 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
         seeding.cluster_name.as_deref(),
         data,
         listing.joined.record(),
+        &api_record,
         &dns,
         &cql,
         Until::Answer,
         &mut |w: &Waiting| {
             info!(reason = %w.reason, seen = %w.seen.join("; "), waited_s = w.waited.as_secs(), rounds = w.rounds, "no seed list yet; looking up again")
         },
+        &mut |_: &RecordUse| {},
     )
     .await?;
     let json = || serde_json::to_string_pretty(&report).expect("a report serializes");
@@ -115,26 +130,40 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
     })
 }
 
-/// The ordinal bound: `--replicas`, else the StatefulSet's replica count from the
-/// Kubernetes API (its name from this pod's controller reference), else none. Asks nothing
-/// when `--replicas` was given.
-pub async fn ordinal_bound(
-    kube_api: KubeApi,
+/// The identity record of this pod's StatefulSet (`decide::cluster_record`), read once
+/// at boot: the set's name from the API when it answered (the controller reference),
+/// else the one parsed from the pod name. Logs what it holds, and each entry left out.
+pub async fn identity_record(
+    kube: &Kube,
+    facts: &ApiFacts,
     identity: &Identity,
-    seeding: &Seeding,
-) -> Option<u32> {
-    if seeding.replicas.is_some() {
-        return seeding.replicas;
-    }
-    let kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
-    let wants = Wants {
-        own_pod: true,
-        set: Some(identity.pod.set.clone()),
-        ..Wants::default()
+    cluster_name: Option<&str>,
+) -> RecordFacts {
+    let set = match &facts.set {
+        Fact::Known(set) => set.name.clone(),
+        _ => identity.pod.set.clone(),
     };
-    let facts = kube.own_facts(&wants).await;
-    log_gaps(&gaps(&facts, &wants));
-    replica_bound(None, &facts, identity.pod.ordinal)
+    let data = kube.identity_record(&set).await;
+    let record = cluster_record::facts(&data, &identity.pod.to_string(), cluster_name);
+    match (&data, &record.recorded) {
+        // Without access at all, the one line about the API's gaps said so.
+        (Fact::Unknown(_), _) if facts.access != Access::Connected => {}
+        (Fact::Unknown(why), _) => warn!(
+            why = %why,
+            "identity record not read: {}",
+            crate::decide::api_facts::NO_RECORD
+        ),
+        (_, recorded) => info!(
+            configmap = %cluster_record::configmap_name(&set),
+            ?recorded,
+            previous = ?record.previous,
+            "identity record read"
+        ),
+    }
+    for why in &record.ignored {
+        warn!(entry = %why, "identity record entry not acted on");
+    }
+    record
 }
 
 /// Bounds on each CQL probe of a seed candidate: short, because a member answers at once
@@ -201,10 +230,12 @@ pub async fn resolve(
     cluster_name: Option<&str>,
     data: DataState,
     record: Option<&JoinRecord>,
+    api_record: &RecordFacts,
     dns: &Dns,
     cql: &CqlSettings,
     until: Until,
     on_wait: &mut dyn FnMut(&Waiting),
+    on_record: &mut dyn FnMut(&RecordUse),
 ) -> anyhow::Result<SeedReport> {
     // With data, the record counts only when it vouches for the data (`Present`).
     let record = record.filter(|_| data == DataState::Present);
@@ -224,6 +255,7 @@ pub async fn resolve(
     let mut next_report = start;
     let mut waited_past_deadline = false;
     let mut last_lookups: Vec<Lookup> = Vec::new();
+    let mut record_uses: Vec<RecordUse> = Vec::new();
     loop {
         let budget = deadline
             .saturating_duration_since(Instant::now())
@@ -260,7 +292,22 @@ pub async fn resolve(
             replace_address: seeding.replace_address,
             record,
             saved_peers: &saved_peers,
+            recorded: &api_record.recorded,
+            previous: api_record.previous.as_ref(),
         });
+        // What the identity record decided, logged (and handed on) once per decision.
+        if let Some(used) = &plan.record
+            && !record_uses.contains(used)
+        {
+            match used {
+                RecordUse::Replace { .. } | RecordUse::FoundingEarly => {
+                    info!(record = ?used, "boot decided from the identity record")
+                }
+                _ => warn!(record = ?used, "identity record"),
+            }
+            on_record(used);
+            record_uses.push(used.clone());
+        }
         log_round(identity, &candidates, rounds, &mut last_lookups);
         if let Some(record) = record {
             warn_foreign(&plan, record, &mut warned);

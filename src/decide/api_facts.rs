@@ -132,6 +132,8 @@ pub struct Wants {
     pub node: bool,
     /// Every expected pod's object (`status`).
     pub pods: bool,
+    /// The identity record (`decide::cluster_record`), read by the boot.
+    pub record: bool,
 }
 
 /// What the API said, for one command.
@@ -195,6 +197,9 @@ pub const NO_REPLICAS: &str = "--replicas unknown, ordinals unbounded";
 pub const NO_TOPOLOGY: &str = "no DC/rack from the Node's labels";
 /// Without the pods' objects.
 pub const NO_POD_STATES: &str = "no pod phase or readiness";
+/// Without the identity record.
+pub const NO_RECORD: &str = "no identity record (a pod that lost its disk is not replaced \
+     automatically; ordinal 0 may found once --seed-wait is over)";
 
 /// Each reason something wanted was not learned, with what goes without it, in the order
 /// the facts are listed; one reason (no access, an API server that does not answer) is one
@@ -217,6 +222,11 @@ pub fn gaps(facts: &ApiFacts, wants: &Wants) -> Vec<Gap> {
         && let Access::Unavailable { why, .. } = &facts.access
     {
         missing.push((why, NO_POD_STATES));
+    }
+    if wants.record
+        && let Access::Unavailable { why, .. } = &facts.access
+    {
+        missing.push((why, NO_RECORD));
     }
     let mut gaps: Vec<Gap> = Vec::new();
     for (why, without) in missing {
@@ -270,6 +280,7 @@ mod tests {
             set: set.then(|| "cassandra".to_owned()),
             node,
             pods,
+            record: false,
         }
     }
 

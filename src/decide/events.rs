@@ -7,8 +7,12 @@
 //! |---|---|---|
 //! | `Founded` | Normal | the entrypoint founds a new cluster |
 //! | `Restarted` | Normal | the entrypoint restarts a node with its data |
-//! | `Joined` | Normal | the node finished bootstrapping into an existing ring (a join, a replace, a resumed bootstrap) |
+//! | `Replacing` | Normal | the entrypoint starts a node that replaces a down ring member (`--replace-address`, or the previous node the identity record names) |
+//! | `Joined` | Normal | the node finished bootstrapping into an existing ring (a join, a resumed bootstrap) |
+//! | `Replaced` | Normal | the node finished replacing the down member |
 //! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
+//! | `FoundingRefused` | Warning | ordinal 0 has no data and no ring answers, but the identity record says the cluster exists: it waits instead of founding a second one |
+//! | `RecordIgnored` | Warning | the identity record was not acted on (an entry that does not parse, names another cluster, or that the ring does not confirm) |
 //! | `Draining` | Normal | `drain` starts draining (or waits for a drain someone else started) |
 //! | `Drained` | Normal | `drain` drained and verified the node |
 //! | `DrainCutShort` | Warning | the deadline came first; Cassandra was sent SIGTERM |
@@ -60,9 +64,10 @@ fn event(
     }
 }
 
-/// The boot decision, when it is one that is published at once: founding and restarting.
-/// A join or a replace is published when it is confirmed (`joined`), since the bootstrap
-/// may take hours and may fail.
+/// The boot decision, when it is one that is published at once: founding, restarting and
+/// replacing (a replace takes over a member's tokens, which an operator wants to see at
+/// once). A join is published when it is confirmed (`joined`), since the bootstrap may
+/// take hours and may fail.
 pub fn boot(mode: &BootMode, seeds: &[IpAddr]) -> Option<LifecycleEvent> {
     let list = || {
         seeds
@@ -84,25 +89,63 @@ pub fn boot(mode: &BootMode, seeds: &[IpAddr]) -> Option<LifecycleEvent> {
             "Boot",
             format!("restarting with the data on the volume; seeds {}", list()),
         )),
-        BootMode::Join | BootMode::Replace { .. } => None,
+        BootMode::Replace { address } => Some(event(
+            Severity::Normal,
+            "Replacing",
+            "Boot",
+            format!(
+                "no data: replacing the down ring member at {address}, which owns this pod's tokens; \
+                 its data streams from the other replicas; seeds {}",
+                list()
+            ),
+        )),
+        BootMode::Join => None,
     }
 }
 
 /// The join confirmed (bootstrapped = COMPLETED), for a node that did not found the
 /// cluster.
 pub fn joined(mode: &BootMode, host_id: &str, peers: usize) -> Option<LifecycleEvent> {
-    let how = match mode {
+    let (reason, how) = match mode {
         BootMode::Found => return None,
-        BootMode::Join => "bootstrapped into the ring".to_owned(),
-        BootMode::Replace { address } => format!("replaced {address} (its data streamed)"),
-        BootMode::Restart => "finished its interrupted bootstrap".to_owned(),
+        BootMode::Join => ("Joined", "bootstrapped into the ring".to_owned()),
+        BootMode::Replace { address } => (
+            "Replaced",
+            format!("replaced {address} (its data streamed)"),
+        ),
+        BootMode::Restart => ("Joined", "finished its interrupted bootstrap".to_owned()),
     };
     Some(event(
         Severity::Normal,
-        "Joined",
+        reason,
         "Boot",
         format!("{how}: host ID {host_id}, {peers} other member(s)"),
     ))
+}
+
+/// Ordinal 0 does not found a new cluster: the identity record says this one exists.
+/// Published once, when the plan first says so; the wait goes on as `Waiting`.
+pub fn founding_refused(pods: &[String]) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "FoundingRefused",
+        "Boot",
+        format!(
+            "no data and no ring member answers, but the identity record says this cluster exists \
+             ({} were members): not founding a second cluster; waiting for a member to answer",
+            pods.join(", ")
+        ),
+    )
+}
+
+/// The identity record was not acted on, and why.
+pub fn record_ignored(why: &str) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "RecordIgnored",
+        "Boot",
+        format!("the identity record was not acted on: {why}"),
+    )
 }
 
 /// Still waiting to start Cassandra, safely (other pods can end the wait): published at
@@ -202,7 +245,7 @@ mod tests {
             (BootMode::Found, Some("Founded"), None),
             (BootMode::Restart, Some("Restarted"), Some("Joined")),
             (BootMode::Join, None, Some("Joined")),
-            (BootMode::Replace { address: old }, None, Some("Joined")),
+            (BootMode::Replace { address: old }, Some("Replacing"), Some("Replaced")),
         ];
         for (mode, at_decision, at_join) in cases {
             let decided = boot(&mode, &seeds);
@@ -223,6 +266,21 @@ mod tests {
         assert_eq!(
             replaced.note,
             "replaced 10.0.0.9 (its data streamed): host ID h1, 2 other member(s)"
+        );
+        let refusing = founding_refused(&["c-0".into(), "c-1".into()]);
+        assert_eq!(
+            (refusing.severity, refusing.reason),
+            (Severity::Warning, "FoundingRefused")
+        );
+        assert!(
+            refusing.note.contains("(c-0, c-1 were members)"),
+            "{}",
+            refusing.note
+        );
+        let ignored = record_ignored("c-1: names cluster \"x\"");
+        assert_eq!(
+            (ignored.severity, ignored.reason),
+            (Severity::Warning, "RecordIgnored")
         );
         let refused = refused("no safe seed list");
         assert_eq!(

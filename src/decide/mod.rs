@@ -6,6 +6,7 @@
 
 pub mod alive;
 pub mod api_facts;
+pub mod cluster_record;
 pub mod data;
 pub mod drain;
 pub mod events;

@@ -15,6 +15,16 @@
 //! * **Found** — no data, ordinal 0, no extra seeds configured, and every other candidate
 //!   name is authoritatively absent from DNS: the first pod of a new cluster seeds itself.
 //!   (Provisional: a later step confirms over CQL that no ring exists.)
+//! * **Replace** — no data, and the identity record in the Kubernetes API
+//!   (`decide::cluster_record`) names this pod's previous node: once every ring member
+//!   asked (at least two where the ring has them) lists that host as a token owner and
+//!   sees it down, the node takes over its tokens, exactly as `--replace-address <its
+//!   address>` would. Never on the record alone, never while any member sees it alive;
+//!   a record the ring does not confirm is not acted on.
+//! * **The cluster remembers it exists** — with a record of the cluster, ordinal 0 never
+//!   founds, whatever DNS and CQL answer (the other pods may all be away); when the API
+//!   answers that there is no record, it founds as soon as no other pod answers as a ring
+//!   member, without waiting out `--seed-wait` for pods that resolve.
 //! * otherwise **wait** (DNS may still be catching up) and, once the wait is over,
 //!   **refuse**: an empty or self-only list is how clusters split in two. Each refusal
 //!   says whether other pods can still end it (`Refusal::KeepWaiting`: the entrypoint
@@ -28,6 +38,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::cluster_record::{PreviousSelf, Recorded};
 pub use super::data::DataState;
 use super::data::JoinRecord;
 
@@ -189,6 +200,11 @@ pub struct Facts<'a> {
     pub record: Option<&'a JoinRecord>,
     /// The record's peers, asked at their saved addresses (those no candidate resolves to).
     pub saved_peers: &'a [SavedPeer],
+    /// Whether this cluster was ever formed, from the identity record in the Kubernetes
+    /// API (`Recorded::Unknown` without it).
+    pub recorded: &'a Recorded,
+    /// This pod's previous node, from that record (acted on only without data).
+    pub previous: Option<&'a PreviousSelf>,
 }
 
 /// Why a candidate did or did not make it into the list.
@@ -322,6 +338,49 @@ pub struct Plan {
     /// record), with whether their ring knows this node.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub saved_peers: Vec<SavedPeer>,
+    /// What the identity record in the Kubernetes API decided, when it played a part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordUse>,
+}
+
+/// The part the identity record played in a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum RecordUse {
+    /// Replace this pod's previous node: every member asked lists it at `address` as a
+    /// token owner and sees it down.
+    Replace {
+        /// Its host ID.
+        host_id: String,
+        /// Its address in the ring.
+        address: IpAddr,
+        /// The members that confirmed it.
+        confirmed_by: Vec<String>,
+    },
+    /// Not yet: the ring has not confirmed the previous node down (too few members
+    /// answer, they disagree, or one sees it alive).
+    ReplaceNotYet {
+        /// Its host ID.
+        host_id: String,
+        /// Why not yet.
+        why: String,
+    },
+    /// The record names a previous node the ring does not confirm: not acted on, the
+    /// rules without the record apply.
+    NotActedOn {
+        /// Its host ID.
+        host_id: String,
+        /// Why.
+        why: String,
+    },
+    /// Ordinal 0 does not found a new cluster: the record says this one exists.
+    FoundingRefused {
+        /// The pods with an entry.
+        pods: Vec<String>,
+    },
+    /// Ordinal 0 founds without waiting out `--seed-wait`: the API answered that no node
+    /// of this set was ever a ring member.
+    FoundingEarly,
 }
 
 /// A ring member this node last saw (its join record), asked over CQL at the address it
@@ -341,6 +400,20 @@ pub struct SavedPeer {
 
 /// Decides the seed list and boot mode. See the module documentation for the rules.
 pub fn plan(facts: &Facts<'_>) -> Plan {
+    // The previous node confirmed down by the ring is replaced exactly as with an explicit
+    // `--replace-address`, which always wins.
+    let mut record = previous_in_ring(facts);
+    let inferred;
+    let facts = match &record {
+        Some(RecordUse::Replace { address, .. }) => {
+            inferred = Facts {
+                replace_address: Some(*address),
+                ..facts.clone()
+            };
+            &inferred
+        }
+        _ => facts,
+    };
     let may_list_self = facts.data == DataState::Present;
     let mut reports: Vec<Report> = Vec::with_capacity(facts.candidates.len());
     for candidate in facts.candidates {
@@ -372,12 +445,152 @@ pub fn plan(facts: &Facts<'_>) -> Plan {
     }
 
     let mut saved_peers = facts.saved_peers.to_vec();
-    let verdict = decide(facts, &mut reports, &mut saved_peers);
+    let verdict = match &record {
+        Some(RecordUse::ReplaceNotYet { why, .. }) => wait_or_refuse(facts, why.clone()),
+        _ => decide(facts, &mut reports, &mut saved_peers, &mut record),
+    };
     Plan {
         verdict,
         candidates: reports,
         saved_peers,
+        record,
     }
+}
+
+/// Whether the ring confirms this pod's previous node (from the identity record) as a
+/// down token owner, for a node without data and without `--replace-address`. `None`
+/// when the record names none, or no member answers yet (the rules without the record
+/// then wait as they would).
+///
+/// Every member that answers is asked; all must list the host at the same address, none
+/// may see it alive, and at least two must answer where the ring has two besides it. A
+/// member that does not list it (or whose gossip shows it removed) makes the record
+/// stale when no member lists it, and a disagreement to wait out otherwise (a peers table
+/// lags a removal by moments).
+fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
+    let previous = facts.previous?;
+    if !matches!(facts.data, DataState::Empty | DataState::Partial)
+        || facts.replace_address.is_some()
+    {
+        return None;
+    }
+    let host_id = previous.host_id.clone();
+    let members: Vec<Asked> = facts
+        .candidates
+        .iter()
+        .filter(|c| c.ordinal != Some(facts.own_ordinal))
+        .filter(|c| c.probe_address() != Some(facts.pod_ip))
+        .filter_map(|c| match &c.cql {
+            Cql::Member {
+                ring, down, gone, ..
+            } => Some(Asked {
+                name: &c.name,
+                ring,
+                down,
+                gone,
+            }),
+            _ => None,
+        })
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    let listing = |ring: &[RingMember]| {
+        ring.iter()
+            .find(|m| m.host_id.as_deref() == Some(host_id.as_str()))
+            .map(|m| m.address)
+    };
+    let removed: Vec<&str> = members
+        .iter()
+        .filter(|m| m.gone.contains(&host_id))
+        .map(|m| m.name)
+        .collect();
+    if !removed.is_empty() {
+        return Some(RecordUse::NotActedOn {
+            host_id,
+            why: format!(
+                "{} show(s) it removed from the ring: this pod joins as a new node",
+                removed.join(", ")
+            ),
+        });
+    }
+    let (listed, unlisted): (Vec<&Asked>, Vec<&Asked>) =
+        members.iter().partition(|m| listing(m.ring).is_some());
+    if listed.is_empty() {
+        return Some(RecordUse::NotActedOn {
+            host_id,
+            why: format!(
+                "no ring member lists it ({} answered): it is no longer a token owner, so this pod                  joins as a new node",
+                names(&members.iter().collect::<Vec<_>>())
+            ),
+        });
+    }
+    let not_yet = |why: String| {
+        Some(RecordUse::ReplaceNotYet {
+            host_id: host_id.clone(),
+            why,
+        })
+    };
+    if !unlisted.is_empty() {
+        return not_yet(format!(
+            "ring members disagree about this pod's previous node {host_id}: listed by {}, not by {}",
+            names(&listed),
+            names(&unlisted)
+        ));
+    }
+    let mut addresses: Vec<IpAddr> = listed.iter().filter_map(|m| listing(m.ring)).collect();
+    addresses.sort();
+    addresses.dedup();
+    let [address] = addresses[..] else {
+        return not_yet(format!(
+            "ring members list this pod's previous node {host_id} at different addresses ({addresses:?})"
+        ));
+    };
+    let alive: Vec<&Asked> = listed
+        .iter()
+        .filter(|m| !m.down.contains(&address))
+        .copied()
+        .collect();
+    if !alive.is_empty() {
+        return not_yet(format!(
+            "{} see(s) this pod's previous node {host_id} at {address} alive: a live node is never              replaced (another pod may run with this identity, or the ring has not noticed it stop)",
+            names(&alive)
+        ));
+    }
+    // Members besides the previous node, as the largest view counts them.
+    let others = listed
+        .iter()
+        .map(|m| m.ring.len().saturating_sub(1))
+        .max()
+        .unwrap_or(0);
+    let need = others.min(2);
+    if listed.len() < need {
+        return not_yet(format!(
+            "only {} confirm(s) this pod's previous node {host_id} at {address} down; a replace              needs {need} ring members to agree",
+            names(&listed)
+        ));
+    }
+    Some(RecordUse::Replace {
+        host_id,
+        address,
+        confirmed_by: listed.iter().map(|m| m.name.to_owned()).collect(),
+    })
+}
+
+/// A ring member that answered, as `previous_in_ring` reads it.
+struct Asked<'a> {
+    name: &'a str,
+    ring: &'a [RingMember],
+    down: &'a [IpAddr],
+    gone: &'a [String],
+}
+
+fn names(members: &[&Asked]) -> String {
+    members
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn addresses(candidate: &Candidate) -> Vec<IpAddr> {
@@ -410,7 +623,12 @@ fn collect(reports: &mut [Report], pod_ip: IpAddr, keep: impl Fn(&Report) -> boo
     seeds
 }
 
-fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) -> Verdict {
+fn decide(
+    facts: &Facts<'_>,
+    reports: &mut [Report],
+    saved: &mut [SavedPeer],
+    record: &mut Option<RecordUse>,
+) -> Verdict {
     let own = facts.own_ordinal;
     // Another cluster answering on one of our names: never gossip with it.
     if let Some(expected) = facts.cluster_name {
@@ -633,9 +851,20 @@ fn decide(facts: &Facts<'_>, reports: &mut [Report], saved: &mut [SavedPeer]) ->
     }
 
     // No member answers. Only ordinal 0 may found, never with extra seeds (the cluster is
-    // elsewhere) or on DNS errors; at once when no other pod exists, otherwise only when
-    // the wait is over (other pods with data get the time to come back first).
-    if own == 0 && !extras && transient_why.is_none() && (all_absent || facts.wait_over) {
+    // elsewhere) or on DNS errors, and never when the identity record says the cluster
+    // exists; at once when no other pod exists or the API says no node of the set was ever
+    // a member, otherwise only when the wait is over (other pods with data get the time
+    // to come back first).
+    let may_found = own == 0 && !extras && transient_why.is_none();
+    if may_found && let Recorded::Exists { pods } = facts.recorded {
+        *record = Some(RecordUse::FoundingRefused { pods: pods.clone() });
+        return wait_or_refuse_founding(facts, pods, no_seed_why);
+    }
+    let never_formed = *facts.recorded == Recorded::Absent;
+    if may_found && (all_absent || facts.wait_over || never_formed) {
+        if never_formed && !all_absent && !facts.wait_over {
+            *record = Some(RecordUse::FoundingEarly);
+        }
         for r in reports.iter_mut() {
             match r.use_ {
                 Use::SkippedSelf => r.use_ = Use::SeedSelf,
@@ -948,6 +1177,24 @@ fn restart_unconfirmed(
 
 /// Wait while the seed wait lasts, then refuse; what other pods do can still end it, so
 /// the refusal is one to keep waiting on.
+/// Ordinal 0 without data while the identity record says the cluster exists: it waits
+/// for the others, however long, and never founds (which pods are away cannot change
+/// that; their coming back can).
+fn wait_or_refuse_founding(facts: &Facts<'_>, pods: &[String], seen: String) -> Verdict {
+    let why = format!(
+        "the identity record in the Kubernetes API says this cluster exists ({} were ring          members), so ordinal 0 never founds a new one, whatever DNS and CQL answer now ({seen}).          It waits for a member to answer; if this pod lost its disk it then replaces its previous          node. If the cluster really is gone for good, delete the record (ConfigMap          <statefulset>-identity) to found a new one",
+        pods.join(", ")
+    );
+    if facts.wait_over {
+        Verdict::Refuse {
+            reason: why,
+            refusal: Refusal::KeepWaiting,
+        }
+    } else {
+        Verdict::Wait { reason: why }
+    }
+}
+
 fn wait_or_refuse(facts: &Facts<'_>, why: String) -> Verdict {
     if facts.wait_over {
         Verdict::Refuse {
@@ -1279,6 +1526,28 @@ mod tests {
         replace: Option<&str>,
         want: Want,
     ) -> Plan {
+        let api = (&Recorded::Unknown, None);
+        check_full(
+            name, own, data, record, saved, api, candidates, wait_over, replace, want,
+        )
+    }
+
+    /// The identity record in the API, as a table row gives it.
+    type Api<'a> = (&'a Recorded, Option<&'a PreviousSelf>);
+
+    #[allow(clippy::too_many_arguments)] // one table row, spelled out
+    fn check_full(
+        name: &str,
+        own: u32,
+        data: DataState,
+        record: Option<&JoinRecord>,
+        saved: &[SavedPeer],
+        api: Api<'_>,
+        candidates: Vec<Candidate>,
+        wait_over: bool,
+        replace: Option<&str>,
+        want: Want,
+    ) -> Plan {
         let facts = Facts {
             own_ordinal: own,
             pod_ip: ip(ME),
@@ -1289,6 +1558,8 @@ mod tests {
             replace_address: replace.map(ip),
             record,
             saved_peers: saved,
+            recorded: api.0,
+            previous: api.1,
         };
         let plan = plan(&facts);
         match (&plan.verdict, &want) {
@@ -1809,6 +2080,8 @@ mod tests {
             replace_address: None,
             record: Some(&ours),
             saved_peers: &[],
+            recorded: &Recorded::Unknown,
+            previous: None,
         });
         let Verdict::Refuse { reason, .. } = plan.verdict else {
             panic!("expected a refusal")
@@ -1859,6 +2132,8 @@ mod tests {
             replace_address: None,
             record: None,
             saved_peers: &[],
+            recorded: &Recorded::Unknown,
+            previous: None,
         });
         let Verdict::Refuse { reason, .. } = plan.verdict else {
             panic!("expected a refusal")
@@ -1892,6 +2167,8 @@ mod tests {
                 replace_address: None,
                 record: None,
                 saved_peers: &[],
+                recorded: &Recorded::Unknown,
+                previous: None,
             })
         };
         // Pods started at once: ordinal 0 resolves but does not answer yet.
@@ -1936,5 +2213,157 @@ mod tests {
             ..up(0, "10.0.0.1")
         });
         assert_eq!(facts(&foreign, true).waiting(1, waited, 1, true), None);
+    }
+
+    /// A member of cluster "c" whose ring lists `(address, host ID)`, with `down` down and
+    /// `gone` removed or left in its gossip.
+    fn member_ids(ring: &[(&str, &str)], down: &[&str], gone: &[&str]) -> Cql {
+        Cql::Member {
+            cluster_name: Some("c".into()),
+            host_id: None,
+            movements: Vec::new(),
+            ring: ring
+                .iter()
+                .map(|(a, h)| RingMember {
+                    address: ip(a),
+                    host_id: Some((*h).into()),
+                })
+                .collect(),
+            down: down.iter().map(|a| ip(a)).collect(),
+            oldest_start: None,
+            gone: gone.iter().map(|h| (*h).into()).collect(),
+        }
+    }
+
+    #[test]
+    fn identity_record_table() {
+        const H0: &str = "00000000-0000-0000-0000-000000000000";
+        const H1: &str = "11111111-1111-1111-1111-111111111111";
+        const H2: &str = "22222222-2222-2222-2222-222222222222";
+        let ring3 = [("10.0.0.1", H0), ("10.0.0.2", H1), ("10.0.0.3", H2)];
+        let ring3_without = [("10.0.0.1", H0), ("10.0.0.3", H2)];
+        let at_member = |ordinal: u32, addr: &str, cql: Cql| Candidate {
+            cql,
+            ..pod(ordinal, at(&[addr]))
+        };
+        let h1_down = || member_ids(&ring3, &["10.0.0.2"], &[]);
+        let exists = Recorded::Exists {
+            pods: vec!["c-0".into(), "c-1".into(), "c-2".into()],
+        };
+        let previous = |h: &str, a: &str| PreviousSelf {
+            host_id: h.into(),
+            address: ip(a),
+        };
+        let was_h1 = previous(H1, "10.0.0.2");
+        let was_h0 = previous(H0, "10.0.0.1");
+        let was_me = previous(H1, ME);
+        let was_h2 = previous(H2, "10.0.0.3");
+        let unknown = Recorded::Unknown;
+        let absent = Recorded::Absent;
+        let h1_at_me = [("10.0.0.1", H0), (ME, H1), ("10.0.0.3", H2)];
+        type Row<'a> = (
+            &'static str,
+            u32,
+            DataState,
+            Api<'a>,
+            Vec<Candidate>,
+            bool,
+            Option<&'static str>,
+            Want,
+            Option<&'static str>,
+        );
+        use DataState::{Empty, Present};
+        #[rustfmt::skip]
+        let rows: Vec<Row> = vec![
+            // Automatic replace: every member asked confirms the previous node down.
+            ("both members see the previous node down: replace it", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", h1_down()), pod(1, Lookup::Absent), at_member(2, "10.0.0.3", h1_down())],
+             false, None, Want::Seeds(BootMode::Replace { address: ip("10.0.0.2") }, &["10.0.0.1", "10.0.0.3"]), Some("replace")),
+            ("one member sees it alive: never replace a live node", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", h1_down()), at_member(2, "10.0.0.3", member_ids(&ring3, &[], &[]))],
+             false, None, Want::Wait, Some("replace_not_yet")),
+            ("... and after the wait: wait on", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", h1_down()), at_member(2, "10.0.0.3", member_ids(&ring3, &[], &[]))],
+             true, None, WAITS, Some("replace_not_yet")),
+            ("one member of two answers: not enough to agree", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", h1_down()), silent(2, "10.0.0.3")],
+             false, None, Want::Wait, Some("replace_not_yet")),
+            ("a ring of two: the one other member suffices", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", member_ids(&[("10.0.0.1", H0), ("10.0.0.2", H1)], &["10.0.0.2"], &[]))],
+             false, None, Want::Seeds(BootMode::Replace { address: ip("10.0.0.2") }, &["10.0.0.1"]), Some("replace")),
+            ("members disagree whether it is in the ring: wait", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", h1_down()), at_member(2, "10.0.0.3", member_ids(&ring3_without, &[], &[]))],
+             false, None, Want::Wait, Some("replace_not_yet")),
+            ("no member lists it: the record is stale, join as a new node", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", member_ids(&ring3_without, &[], &[])), at_member(2, "10.0.0.3", member_ids(&ring3_without, &[], &[]))],
+             false, None, Want::Seeds(BootMode::Join, &["10.0.0.1", "10.0.0.3"]), Some("not_acted_on")),
+            ("gossip shows it removed: not acted on", 1, Empty, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", member_ids(&ring3_without, &[], &[H1]))],
+             false, None, Want::Seeds(BootMode::Join, &["10.0.0.1"]), Some("not_acted_on")),
+            ("--replace-address wins over the record", 1, Empty, (&exists, Some(&was_h2)),
+             vec![at_member(0, "10.0.0.1", h1_down()), at_member(2, "10.0.0.3", h1_down())],
+             false, Some("10.0.0.2"), Want::Seeds(BootMode::Replace { address: ip("10.0.0.2") }, &["10.0.0.1", "10.0.0.3"]), None),
+            ("with data the record is not used: restart", 1, Present, (&exists, Some(&was_h1)),
+             vec![at_member(0, "10.0.0.1", h1_down()), pod(1, at(&[ME])), at_member(2, "10.0.0.3", h1_down())],
+             false, None, Want::Seeds(BootMode::Restart, &["10.0.0.1", ME, "10.0.0.3"]), None),
+            ("back on its old address: replace at the same address", 1, Empty, (&exists, Some(&was_me)),
+             vec![at_member(0, "10.0.0.1", member_ids(&h1_at_me, &[ME], &[])), at_member(2, "10.0.0.3", member_ids(&h1_at_me, &[ME], &[]))],
+             false, None, Want::Seeds(BootMode::Replace { address: ip(ME) }, &["10.0.0.1", "10.0.0.3"]), Some("replace")),
+            ("without the record, the same ring cannot be joined (a down member)", 1, Empty, (&unknown, None),
+             vec![at_member(0, "10.0.0.1", h1_down()), at_member(2, "10.0.0.3", h1_down())],
+             false, None, Want::Wait, None),
+            // The cluster remembers it exists.
+            ("ordinal 0, no data, others silent, the cluster exists: never found", 0, Empty, (&exists, None),
+             vec![pod(0, Lookup::Absent), silent(1, "10.0.0.2"), silent(2, "10.0.0.3")],
+             false, None, Want::Wait, Some("founding_refused")),
+            ("... not after the wait either", 0, Empty, (&exists, None),
+             vec![pod(0, Lookup::Absent), silent(1, "10.0.0.2"), silent(2, "10.0.0.3")],
+             true, None, WAITS, Some("founding_refused")),
+            ("... nor with every other name absent", 0, Empty, (&exists, None),
+             vec![pod(0, Lookup::Absent), pod(1, Lookup::Absent), pod(2, Lookup::Absent)],
+             true, None, WAITS, Some("founding_refused")),
+            ("ordinal 0 that lost its disk replaces itself once members answer", 0, Empty, (&exists, Some(&was_h0)),
+             vec![pod(0, Lookup::Absent), at_member(1, "10.0.0.2", member_ids(&ring3, &["10.0.0.1"], &[])), at_member(2, "10.0.0.3", member_ids(&ring3, &["10.0.0.1"], &[]))],
+             false, None, Want::Seeds(BootMode::Replace { address: ip("10.0.0.1") }, &["10.0.0.2", "10.0.0.3"]), Some("replace")),
+            ("no record of the cluster: found at once beside pods that resolve", 0, Empty, (&absent, None),
+             vec![pod(0, Lookup::Absent), silent(1, "10.0.0.2"), silent(2, "10.0.0.3")],
+             false, None, Want::Seeds(BootMode::Found, &[ME]), Some("founding_early")),
+            ("no record, every other name absent: found as before", 0, Empty, (&absent, None),
+             vec![pod(0, Lookup::Absent), pod(1, Lookup::Absent)],
+             false, None, Want::Seeds(BootMode::Found, &[ME]), None),
+            ("no record but a DNS error: wait", 0, Empty, (&absent, None),
+             vec![pod(0, Lookup::Absent), pod(1, servfail()), silent(2, "10.0.0.3")],
+             false, None, Want::Wait, None),
+            ("no record, but a member answers: join it", 0, Empty, (&absent, None),
+             vec![pod(0, Lookup::Absent), up(1, "10.0.0.2")],
+             false, None, Want::Seeds(BootMode::Join, &["10.0.0.2"]), None),
+            ("record unknown: wait out --seed-wait as before", 0, Empty, (&unknown, None),
+             vec![pod(0, Lookup::Absent), silent(1, "10.0.0.2")],
+             false, None, Want::Wait, None),
+            ("the record does not keep ordinal 1 from joining", 1, Empty, (&exists, None),
+             vec![up(0, "10.0.0.1"), pod(1, Lookup::Absent)],
+             false, None, Want::Seeds(BootMode::Join, &["10.0.0.1"]), None),
+        ];
+        for (name, own, data, api, candidates, wait_over, replace, want, used) in rows {
+            let plan = check_full(
+                name,
+                own,
+                data,
+                None,
+                &[],
+                api,
+                candidates,
+                wait_over,
+                replace,
+                want,
+            );
+            let got = plan.record.as_ref().map(|u| {
+                serde_json::to_value(u).unwrap()["decision"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            });
+            assert_eq!(got.as_deref(), used, "{name}: {:?}", plan.record);
+        }
     }
 }

@@ -14,19 +14,21 @@
 //!
 //! Requests (the Role's rules): `get pods/<name>` (this pod; `status`: each expected pod),
 //! `get statefulsets/<name>`, `get nodes/<name>` (cluster-scoped: an optional ClusterRole),
-//! and `create events` / `patch events/<name>` (events.k8s.io: a repeated `Waiting` Event is
-//! patched as one series).
+//! `create events` / `patch events/<name>` (events.k8s.io: a repeated `Waiting` Event is
+//! patched as one series), and for the identity record (`decide::cluster_record`)
+//! `get`/`patch configmaps/<set>-identity` and `create configmaps` (the first pod to join).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Client;
-use kube::api::Api;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -37,6 +39,7 @@ use crate::config::KubeApi;
 use crate::decide::api_facts::{
     Access, ApiFacts, Fact, Gap, NodeFacts, OwnPod, PodObject, SetFacts, Wants,
 };
+use crate::decide::cluster_record::{PodEntry, configmap_name};
 use crate::decide::events::{LifecycleEvent, Severity};
 use crate::decide::replicas::{self, Note, Source};
 use crate::env;
@@ -45,6 +48,9 @@ use crate::env;
 /// not answered in 2 s is overloaded or gone, and a boot, a drain or a probe must not wait
 /// for it (the kubelet's own default timeouts are of the same order).
 pub const API_TIMEOUT: Duration = Duration::from_secs(2);
+/// Writes of the identity record that may meet another pod's write before one goes
+/// through: each pod writes once per boot, so a handful covers a whole set starting.
+const IDENTITY_WRITE_ATTEMPTS: u32 = 8;
 /// Requests in flight at once (`status` reads every expected pod).
 const MAX_IN_FLIGHT: usize = 16;
 /// The Node label that names the datacenter.
@@ -270,6 +276,108 @@ impl Kube {
             }
         }
         names.iter().cloned().zip(facts).collect()
+    }
+
+    /// The identity record's data (`decide::cluster_record`): `Known(None)` when the API
+    /// answered that there is no record.
+    pub async fn identity_record(&self, set: &str) -> Fact<Option<BTreeMap<String, String>>> {
+        let api = match &self.api {
+            Ok(api) => api,
+            Err((why, _)) => return Fact::Unknown(why.clone()),
+        };
+        let maps: Api<ConfigMap> = Api::namespaced(api.client.clone(), &api.namespace);
+        match api.get(&maps, "configmaps", &configmap_name(set)).await {
+            Ok(Some(map)) => Fact::Known(Some(map.data.unwrap_or_default())),
+            Ok(None) => Fact::Known(None),
+            Err(why) => Fact::Unknown(why),
+        }
+    }
+
+    /// Writes this pod's entry into the identity record of `set`, creating the ConfigMap
+    /// (owned by the set, so it goes when the set goes) if there is none. Only this pod's
+    /// key is written, and only over the version just read (`resourceVersion` as the
+    /// precondition): when another pod wrote in between, the API answers 409 and the
+    /// write starts again from a fresh read, so no pod's entry is ever lost.
+    pub async fn write_identity(&self, set: &SetFacts, entry: &PodEntry) -> Result<(), String> {
+        let api = match &self.api {
+            Ok(api) => api,
+            Err((why, _)) => return Err(why.clone()),
+        };
+        let name = configmap_name(&set.name);
+        let maps: Api<ConfigMap> = Api::namespaced(api.client.clone(), &api.namespace);
+        // The set as owner, when its UID is known; no `blockOwnerDeletion` (it would need
+        // a permission on the set's finalizers, and nothing needs to block).
+        let owner = set.uid.as_ref().map(|uid| OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "StatefulSet".into(),
+            name: set.name.clone(),
+            uid: uid.clone(),
+            ..OwnerReference::default()
+        });
+        let text = entry.render();
+        for _ in 0..IDENTITY_WRITE_ATTEMPTS {
+            let current = api.get(&maps, "configmaps", &name).await?;
+            let (what, written) = match current {
+                None => {
+                    let map = ConfigMap {
+                        metadata: ObjectMeta {
+                            name: Some(name.clone()),
+                            owner_references: owner.clone().map(|o| vec![o]),
+                            labels: Some(
+                                [("app.kubernetes.io/part-of".to_owned(), REPORTER.to_owned())]
+                                    .into(),
+                            ),
+                            ..ObjectMeta::default()
+                        },
+                        data: Some([(self.pod.clone(), text.clone())].into()),
+                        ..ConfigMap::default()
+                    };
+                    let what = "create configmaps".to_owned();
+                    let sent = tokio::time::timeout(
+                        API_TIMEOUT,
+                        maps.create(&PostParams::default(), &map),
+                    )
+                    .await;
+                    (what, sent)
+                }
+                Some(map) => {
+                    let mut metadata = serde_json::json!({
+                        "resourceVersion": map.metadata.resource_version,
+                    });
+                    if let Some(owner) = &owner {
+                        metadata["ownerReferences"] = serde_json::json!([owner]);
+                    }
+                    let patch = serde_json::json!({
+                        "metadata": metadata,
+                        "data": { self.pod.as_str(): text },
+                    });
+                    let what = format!("patch configmaps/{name}");
+                    let sent = tokio::time::timeout(
+                        API_TIMEOUT,
+                        maps.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)),
+                    )
+                    .await;
+                    (what, sent)
+                }
+            };
+            match written {
+                Ok(Ok(_)) => return Ok(()),
+                // Another pod wrote first (or created it first): read again.
+                Ok(Err(kube::Error::Api(status))) if status.code == 409 => {
+                    debug!(request = %what, "the identity record changed under this write; reading it again");
+                }
+                Ok(Err(e)) => return Err(api.explain(&what, e)),
+                Err(_) => {
+                    return Err(format!(
+                        "the Kubernetes API did not answer {what} within {}s",
+                        API_TIMEOUT.as_secs()
+                    ));
+                }
+            }
+        }
+        Err(format!(
+            "configmaps/{name} changed under each of {IDENTITY_WRITE_ATTEMPTS} writes"
+        ))
     }
 
     /// Events on this pod, when its object (its UID) is known; otherwise none (the gap was
@@ -782,6 +890,7 @@ mod tests {
             set: Some("cassandra".into()),
             node: true,
             pods: false,
+            record: true,
         }
     }
 

@@ -1,0 +1,363 @@
+//! Pure. The identity record in the Kubernetes API: which node each pod of the
+//! StatefulSet was, kept where it outlives any pod and any volume.
+//!
+//! One ConfigMap per set, `<set>-identity`, owned by the StatefulSet (it goes when the set
+//! goes), one key per pod: `<pod name>` → this pod's last known node as JSON (host ID,
+//! address, DC, rack, token count, cluster name, when last seen NORMAL). Each pod writes
+//! only its own key, with the ConfigMap's `resourceVersion` as a precondition, so two pods
+//! writing at once never undo each other's entry.
+//!
+//! What the boot plan takes from it ([`RecordFacts`]):
+//!
+//! * **the cluster exists**: some node of this set was NORMAL once. Then ordinal 0 with an
+//!   empty disk never founds a new cluster, whatever DNS and CQL answer at boot (the other
+//!   pods may all be away, in a zone outage or a restore); and, the other way round, when
+//!   the API answers that no record exists, ordinal 0 may found without waiting out
+//!   `--seed-wait` for pods that resolve but were never members;
+//! * **who this pod was**: with an empty disk, the host ID and address of its previous
+//!   incarnation, which the boot plan replaces only once the ring confirms that host is
+//!   down and still owns tokens (never on the record alone).
+//!
+//! An entry that does not parse, or names another cluster, is never acted on: it is
+//! reported (log and Event) and left out, and the plan falls back to today's rules.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::api_facts::Fact;
+use super::data::JoinRecord;
+
+/// The entry format this version writes and understands.
+pub const ENTRY_FORMAT: u32 = 1;
+
+/// The ConfigMap that holds the record of set `set`.
+pub fn configmap_name(set: &str) -> String {
+    format!("{set}-identity")
+}
+
+/// One pod's last known node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodEntry {
+    /// [`ENTRY_FORMAT`].
+    pub format: u32,
+    /// The cluster it belonged to.
+    pub cluster_name: String,
+    /// Its host ID.
+    pub host_id: String,
+    /// Its broadcast address.
+    pub address: IpAddr,
+    /// Its datacenter.
+    #[serde(default)]
+    pub dc: Option<String>,
+    /// Its rack.
+    #[serde(default)]
+    pub rack: Option<String>,
+    /// How many tokens it owned.
+    #[serde(default)]
+    pub tokens: usize,
+    /// When it was last seen NORMAL, Unix seconds.
+    pub last_seen: u64,
+}
+
+impl PodEntry {
+    /// The entry for a node that reported itself joined (its join record), or `None`
+    /// without a cluster name or an address (nothing to check a later boot against).
+    pub fn of(record: &JoinRecord, tokens: usize, now: u64) -> Option<PodEntry> {
+        Some(PodEntry {
+            format: ENTRY_FORMAT,
+            cluster_name: record.cluster_name.clone()?,
+            host_id: record.host_id.clone(),
+            address: record.address?,
+            dc: record.dc.clone(),
+            rack: record.rack.clone(),
+            tokens,
+            last_seen: now,
+        })
+    }
+
+    /// The entry as the ConfigMap stores it.
+    pub fn render(&self) -> String {
+        serde_json::to_string(self).expect("an entry serializes")
+    }
+
+    /// Whether writing `self` over `other` would change what a boot decides from it (the
+    /// last-seen time alone does not).
+    pub fn same_node(&self, other: &PodEntry) -> bool {
+        PodEntry {
+            last_seen: 0,
+            ..self.clone()
+        } == PodEntry {
+            last_seen: 0,
+            ..other.clone()
+        }
+    }
+}
+
+/// This pod's previous incarnation, as the record names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviousSelf {
+    /// Its host ID.
+    pub host_id: String,
+    /// Its address then (the ring may know it at another one now).
+    pub address: IpAddr,
+}
+
+/// Whether this cluster was ever formed, as the record says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(tag = "recorded", rename_all = "snake_case")]
+pub enum Recorded {
+    /// Pods of this set were NORMAL members of this cluster (their names).
+    Exists {
+        /// The pods with an entry.
+        pods: Vec<String>,
+    },
+    /// The API answered, and no node of this set was ever NORMAL in this cluster (no
+    /// ConfigMap, or no entry of this cluster in it).
+    Absent,
+    /// Not known (no API access, denied, no answer in time): the rules without it apply.
+    #[default]
+    Unknown,
+}
+
+/// What the boot plan takes from the record, and what was left out of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordFacts {
+    /// Whether the cluster was ever formed.
+    pub recorded: Recorded,
+    /// This pod's previous node, when the record has a usable entry for it.
+    pub previous: Option<PreviousSelf>,
+    /// Entries not acted on, and why (`<pod>: <why>`): logged and raised as an Event.
+    pub ignored: Vec<String>,
+}
+
+/// Reads the ConfigMap's data (`Known(None)`: the API answered that there is none) for
+/// pod `pod` of a cluster named `cluster_name` (`None`: not checked).
+pub fn facts(
+    data: &Fact<Option<BTreeMap<String, String>>>,
+    pod: &str,
+    cluster_name: Option<&str>,
+) -> RecordFacts {
+    let data = match data {
+        Fact::Known(Some(data)) => data,
+        Fact::Known(None) => {
+            return RecordFacts {
+                recorded: Recorded::Absent,
+                ..RecordFacts::default()
+            };
+        }
+        Fact::Unknown(_) | Fact::NotAsked => return RecordFacts::default(),
+    };
+    let mut pods = Vec::new();
+    let mut previous = None;
+    let mut ignored = Vec::new();
+    for (key, text) in data {
+        let entry = match serde_json::from_str::<PodEntry>(text) {
+            Ok(entry) if entry.format > ENTRY_FORMAT => {
+                ignored.push(format!(
+                    "{key}: entry format {} is newer than this version reads ({ENTRY_FORMAT})",
+                    entry.format
+                ));
+                continue;
+            }
+            Ok(entry) => entry,
+            Err(e) => {
+                ignored.push(format!("{key}: does not parse ({e})"));
+                continue;
+            }
+        };
+        if let Some(ours) = cluster_name
+            && entry.cluster_name != ours
+        {
+            ignored.push(format!(
+                "{key}: names cluster {:?}, this node belongs to {ours:?}",
+                entry.cluster_name
+            ));
+            continue;
+        }
+        if !super::data::is_uuid(&entry.host_id) {
+            ignored.push(format!("{key}: host ID {:?} is not a UUID", entry.host_id));
+            continue;
+        }
+        if key == pod {
+            previous = Some(PreviousSelf {
+                host_id: entry.host_id.clone(),
+                address: entry.address,
+            });
+        }
+        pods.push(key.clone());
+    }
+    RecordFacts {
+        recorded: if pods.is_empty() {
+            Recorded::Absent
+        } else {
+            Recorded::Exists { pods }
+        },
+        previous,
+        ignored,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H0: &str = "11111111-1111-1111-1111-111111111111";
+    const H1: &str = "22222222-2222-2222-2222-222222222222";
+
+    fn entry(cluster: &str, host_id: &str, address: &str) -> String {
+        PodEntry {
+            format: ENTRY_FORMAT,
+            cluster_name: cluster.into(),
+            host_id: host_id.into(),
+            address: address.parse().unwrap(),
+            dc: Some("dc1".into()),
+            rack: Some("rack1".into()),
+            tokens: 16,
+            last_seen: 1_700_000_000,
+        }
+        .render()
+    }
+
+    #[test]
+    fn facts_table() {
+        type Case = (
+            &'static str,
+            Fact<Option<BTreeMap<String, String>>>,
+            Recorded,
+            Option<(&'static str, &'static str)>,
+            usize,
+        );
+        let data = |pairs: &[(&str, String)]| -> Fact<Option<BTreeMap<String, String>>> {
+            Fact::Known(Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+            ))
+        };
+        let exists = |pods: &[&str]| Recorded::Exists {
+            pods: pods.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        let cases: Vec<Case> = vec![
+            (
+                "no API: unknown",
+                Fact::Unknown("denied".into()),
+                Recorded::Unknown,
+                None,
+                0,
+            ),
+            (
+                "not asked: unknown",
+                Fact::NotAsked,
+                Recorded::Unknown,
+                None,
+                0,
+            ),
+            (
+                "no ConfigMap: absent",
+                Fact::Known(None),
+                Recorded::Absent,
+                None,
+                0,
+            ),
+            (
+                "an empty ConfigMap: absent",
+                data(&[]),
+                Recorded::Absent,
+                None,
+                0,
+            ),
+            (
+                "this pod's entry and another's",
+                data(&[
+                    ("c-0", entry("c", H0, "10.0.0.1")),
+                    ("c-1", entry("c", H1, "10.0.0.2")),
+                ]),
+                exists(&["c-0", "c-1"]),
+                Some((H1, "10.0.0.2")),
+                0,
+            ),
+            (
+                "another pod's entry only: the cluster exists, no previous self",
+                data(&[("c-0", entry("c", H0, "10.0.0.1"))]),
+                exists(&["c-0"]),
+                None,
+                0,
+            ),
+            (
+                "an entry of another cluster is left out",
+                data(&[
+                    ("c-0", entry("c", H0, "10.0.0.1")),
+                    ("c-1", entry("other", H1, "10.0.0.2")),
+                ]),
+                exists(&["c-0"]),
+                None,
+                1,
+            ),
+            (
+                "only entries of another cluster: absent for this one",
+                data(&[("c-1", entry("other", H1, "10.0.0.2"))]),
+                Recorded::Absent,
+                None,
+                1,
+            ),
+            (
+                "garbage, a newer format and a bad host ID are left out",
+                data(&[
+                    ("c-0", "{not json".into()),
+                    (
+                        "c-1",
+                        entry("c", H1, "10.0.0.2").replace("\"format\":1", "\"format\":9"),
+                    ),
+                    ("c-2", entry("c", "not-a-uuid", "10.0.0.3")),
+                ]),
+                Recorded::Absent,
+                None,
+                3,
+            ),
+        ];
+        for (name, data, recorded, previous, ignored) in cases {
+            let got = facts(&data, "c-1", Some("c"));
+            assert_eq!(got.recorded, recorded, "{name}");
+            assert_eq!(
+                got.previous,
+                previous.map(|(h, a)| PreviousSelf {
+                    host_id: h.into(),
+                    address: a.parse().unwrap()
+                }),
+                "{name}"
+            );
+            assert_eq!(got.ignored.len(), ignored, "{name}: {:?}", got.ignored);
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_compare_without_the_time() {
+        let record = JoinRecord {
+            format: 2,
+            host_id: H0.into(),
+            cluster_name: Some("c".into()),
+            address: Some("10.0.0.1".parse().unwrap()),
+            peers: None,
+            recorded_at: None,
+            dc: Some("dc1".into()),
+            rack: None,
+        };
+        let a = PodEntry::of(&record, 16, 100).unwrap();
+        let b = PodEntry::of(&record, 16, 200).unwrap();
+        assert!(a.same_node(&b));
+        assert_eq!(serde_json::from_str::<PodEntry>(&a.render()).unwrap(), a);
+        let moved = PodEntry {
+            address: "10.0.0.9".parse().unwrap(),
+            ..b
+        };
+        assert!(!a.same_node(&moved));
+        let no_name = JoinRecord {
+            cluster_name: None,
+            ..record
+        };
+        assert_eq!(PodEntry::of(&no_name, 16, 100), None);
+    }
+}
