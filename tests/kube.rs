@@ -381,6 +381,11 @@ fn least_privilege(c: &Cluster, ns: &str, with_topology: bool) {
         ("", "pods", "get"),
         ("apps", "statefulsets", "get"),
         ("events.k8s.io", "events", "create"),
+        // The identity record: read at each boot, created by the first pod to join,
+        // patched by the others.
+        ("", "configmaps", "get"),
+        ("", "configmaps", "create"),
+        ("", "configmaps", "patch"),
     ]
     .iter()
     .map(|(g, r, v)| ((*g).into(), (*r).into(), (*v).into()))
@@ -421,6 +426,9 @@ fn least_privilege(c: &Cluster, ns: &str, with_topology: bool) {
         &["get", "statefulsets.apps/cassandra"],
         &["create", "events.events.k8s.io"],
         &["patch", "events.events.k8s.io"],
+        &["get", "configmaps/cassandra-identity"],
+        &["patch", "configmaps/cassandra-identity"],
+        &["create", "configmaps"],
     ] {
         assert!(can(allowed), "{allowed:?} should be allowed");
     }
@@ -436,6 +444,10 @@ fn least_privilege(c: &Cluster, ns: &str, with_topology: bool) {
         &["update", "statefulsets.apps"],
         &["delete", "statefulsets.apps"],
         &["get", "configmaps"],
+        &["get", "configmaps/cassandra-config"],
+        &["patch", "configmaps/cassandra-config"],
+        &["update", "configmaps/cassandra-identity"],
+        &["delete", "configmaps/cassandra-identity"],
         &["create", "events"],
         &["delete", "events.events.k8s.io"],
         &["list", "nodes"],

@@ -109,21 +109,30 @@ const WRITTEN: &[(Written, &str)] = &[
     ),
 ];
 
-/// An RBAC rule as (API group, resource, verbs).
-type Rule = (&'static str, &'static str, &'static [&'static str]);
+/// An RBAC rule as (API group, resource, verbs, resource names: empty for any).
+type Rule = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 
 /// The Role: exactly what ringkeeper's API calls need, in the pods' namespace.
 const ROLE_RULES: &[Rule] = &[
     // its own pod (node name, uid for Events); the set's pods by name for `status`
-    ("", "pods", &["get"]),
+    ("", "pods", &["get"], &[]),
     // spec.replicas
-    ("apps", "statefulsets", &["get"]),
+    ("apps", "statefulsets", &["get"], &[]),
     // lifecycle Events; patch when an Event repeats
-    ("events.k8s.io", "events", &["create", "patch"]),
+    ("events.k8s.io", "events", &["create", "patch"], &[]),
+    // the identity record, that one ConfigMap only
+    ("", "configmaps", &["get", "patch"], &["cassandra-identity"]),
+    // ... created by the first pod to join (create cannot name an object)
+    ("", "configmaps", &["create"], &[]),
 ];
 
 /// The optional ClusterRole: the node's region and zone labels, for DC and rack.
-const NODE_TOPOLOGY_RULES: &[Rule] = &[("", "nodes", &["get"])];
+const NODE_TOPOLOGY_RULES: &[Rule] = &[("", "nodes", &["get"], &[])];
 
 // === The checks ===
 
@@ -884,30 +893,51 @@ fn assert_rules(file: &str, role: &Value, expected: &[Rule]) {
             .collect();
         assert!(
             keys.iter()
-                .all(|k| ["apiGroups", "resources", "verbs"].contains(k)),
-            "{file}: a rule uses {keys:?}; ringkeeper's rules name API groups, resources and verbs only"
+                .all(|k| ["apiGroups", "resources", "verbs", "resourceNames"].contains(k)),
+            "{file}: a rule uses {keys:?}; ringkeeper's rules name API groups, resources, verbs \
+             and resource names only"
         );
+        // No resourceNames: any object ("*").
+        let mut names = list("resourceNames");
+        if names.is_empty() {
+            names.push("*".into());
+        }
         for group in list("apiGroups") {
             for resource in list("resources") {
                 for verb in list("verbs") {
-                    granted.insert((group.clone(), resource.clone(), verb));
+                    for name in &names {
+                        granted.insert((
+                            group.clone(),
+                            resource.clone(),
+                            verb.clone(),
+                            name.clone(),
+                        ));
+                    }
                 }
             }
         }
     }
-    let wanted: BTreeSet<(String, String, String)> = expected
+    let wanted: BTreeSet<(String, String, String, String)> = expected
         .iter()
-        .flat_map(|(g, r, verbs)| {
-            verbs
-                .iter()
-                .map(move |v| (g.to_string(), r.to_string(), v.to_string()))
+        .flat_map(|(g, r, verbs, names)| {
+            let names: Vec<&str> = if names.is_empty() {
+                vec!["*"]
+            } else {
+                names.to_vec()
+            };
+            verbs.iter().flat_map(move |v| {
+                names
+                    .clone()
+                    .into_iter()
+                    .map(move |n| (g.to_string(), r.to_string(), v.to_string(), n.to_string()))
+            })
         })
         .collect();
     let extra: Vec<_> = granted.difference(&wanted).collect();
     let missing: Vec<_> = wanted.difference(&granted).collect();
     assert!(
         extra.is_empty() && missing.is_empty(),
-        "{file}: rules must grant exactly what ringkeeper uses, as (group, resource, verb); \
+        "{file}: rules must grant exactly what ringkeeper uses, as (group, resource, verb, name); \
          granted but not used: {extra:?}; used but not granted: {missing:?}"
     );
 }

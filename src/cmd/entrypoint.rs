@@ -124,7 +124,7 @@ pub async fn run(
         // without the node-topology ClusterRole sends no request and logs no denial.
         node: topology == Topology::NodeLabels && (dc.is_none() || rack.is_none()),
         pods: false,
-        record: true,
+        record: Some(identity.pod.set.clone()),
     };
     let mut facts = kube.own_facts(&wants).await;
     log_gaps(&gaps(&facts, &wants));
@@ -142,7 +142,7 @@ pub async fn run(
     // After `place`: a wait for the labels may have learned the pod's UID only later.
     let events = kube.events(&facts.own_pod);
     // The identity record in the API: who this pod was, and whether the cluster exists.
-    let api_record = identity_record(&kube, &facts, &identity, expected_cluster.as_deref()).await;
+    let api_record = identity_record(&facts, &identity, expected_cluster.as_deref());
     for why in &api_record.ignored {
         let _ = events.spawn(events::record_ignored(why));
     }

@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use crate::cli::OutputFormat;
 use crate::config::{CandidateName, Identity, KubeApi, Seeding, SeedsConfig};
-use crate::decide::api_facts::{Access, ApiFacts, Fact, Wants, gaps};
+use crate::decide::api_facts::{ApiFacts, Fact, Wants, gaps};
 use crate::decide::cluster_record::{self, RecordFacts};
 use crate::decide::data::{self, DataListing, JoinRecord};
 use crate::decide::retry;
@@ -83,13 +83,12 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
     let wants = Wants {
         own_pod: true,
         set: Some(identity.pod.set.clone()),
-        record: true,
+        record: Some(identity.pod.set.clone()),
         ..Wants::default()
     };
     let facts = kube.own_facts(&wants).await;
     log_gaps(&gaps(&facts, &wants));
-    let api_record =
-        identity_record(&kube, &facts, &identity, seeding.cluster_name.as_deref()).await;
+    let api_record = identity_record(&facts, &identity, seeding.cluster_name.as_deref());
     let seeding = Seeding {
         replicas: replica_bound(seeding.replicas, &facts, identity.pod.ordinal),
         ..seeding
@@ -130,35 +129,23 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
     })
 }
 
-/// The identity record of this pod's StatefulSet (`decide::cluster_record`), read once
-/// at boot: the set's name from the API when it answered (the controller reference),
-/// else the one parsed from the pod name. Logs what it holds, and each entry left out.
-pub async fn identity_record(
-    kube: &Kube,
+/// What the identity record of this pod's StatefulSet (`decide::cluster_record`, read
+/// once at boot with the other API facts) tells the boot plan; logs what it holds, and
+/// each entry left out. Not read, the one line about the API's gaps said so.
+pub fn identity_record(
     facts: &ApiFacts,
     identity: &Identity,
     cluster_name: Option<&str>,
 ) -> RecordFacts {
-    let set = match &facts.set {
-        Fact::Known(set) => set.name.clone(),
-        _ => identity.pod.set.clone(),
-    };
-    let data = kube.identity_record(&set).await;
-    let record = cluster_record::facts(&data, &identity.pod.to_string(), cluster_name);
-    match (&data, &record.recorded) {
-        // Without access at all, the one line about the API's gaps said so.
-        (Fact::Unknown(_), _) if facts.access != Access::Connected => {}
-        (Fact::Unknown(why), _) => warn!(
-            why = %why,
-            "identity record not read: {}",
-            crate::decide::api_facts::NO_RECORD
-        ),
-        (_, recorded) => info!(
-            configmap = %cluster_record::configmap_name(&set),
-            ?recorded,
+    let record = cluster_record::facts(&facts.record, &identity.pod.to_string(), cluster_name);
+    if let Fact::Known(data) = &facts.record {
+        info!(
+            configmap = %cluster_record::configmap_name(&identity.pod.set),
+            exists = data.is_some(),
+            recorded = ?record.recorded,
             previous = ?record.previous,
             "identity record read"
-        ),
+        );
     }
     for why in &record.ignored {
         warn!(entry = %why, "identity record entry not acted on");

@@ -7,6 +7,8 @@
 //! or negative): checking that an answer makes sense is part of the decision, not of the
 //! gathering.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// One fact from the API.
@@ -132,8 +134,9 @@ pub struct Wants {
     pub node: bool,
     /// Every expected pod's object (`status`).
     pub pods: bool,
-    /// The identity record (`decide::cluster_record`), read by the boot.
-    pub record: bool,
+    /// The identity record (`decide::cluster_record`) of this StatefulSet (its name,
+    /// parsed from the pod name), read by the boot.
+    pub record: Option<String>,
 }
 
 /// What the API said, for one command.
@@ -147,6 +150,8 @@ pub struct ApiFacts {
     pub set: Fact<SetFacts>,
     /// Its Node.
     pub node: Fact<NodeFacts>,
+    /// The identity record's data (`Known(None)`: the API answered there is none).
+    pub record: Fact<Option<BTreeMap<String, String>>>,
 }
 
 impl ApiFacts {
@@ -167,6 +172,7 @@ impl ApiFacts {
             own_pod: unknown(wants.own_pod, why),
             set: unknown(wants.set.is_some(), why),
             node: unknown(wants.node, why),
+            record: unknown(wants.record.is_some(), why),
         }
     }
 }
@@ -223,9 +229,7 @@ pub fn gaps(facts: &ApiFacts, wants: &Wants) -> Vec<Gap> {
     {
         missing.push((why, NO_POD_STATES));
     }
-    if wants.record
-        && let Access::Unavailable { why, .. } = &facts.access
-    {
+    if let Some(why) = facts.record.why() {
         missing.push((why, NO_RECORD));
     }
     let mut gaps: Vec<Gap> = Vec::new();
@@ -280,7 +284,7 @@ mod tests {
             set: set.then(|| "cassandra".to_owned()),
             node,
             pods,
-            record: false,
+            record: None,
         }
     }
 
@@ -291,6 +295,7 @@ mod tests {
             own_pod: own,
             set,
             node,
+            record: Fact::NotAsked,
         };
         let denied_pod = "Kubernetes API denied get pods/cassandra-0";
         let denied_set = "Kubernetes API denied get statefulsets/cassandra";

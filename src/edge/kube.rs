@@ -18,7 +18,7 @@
 //! patched as one series), and for the identity record (`decide::cluster_record`)
 //! `get`/`patch configmaps/<set>-identity` and `create configmaps` (the first pod to join).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -146,7 +146,8 @@ impl Kube {
         };
         let pods: Api<Pod> = Api::namespaced(api.client.clone(), &api.namespace);
         let sets: Api<StatefulSet> = Api::namespaced(api.client.clone(), &api.namespace);
-        let (pod, set) = tokio::join!(
+        let maps: Api<ConfigMap> = Api::namespaced(api.client.clone(), &api.namespace);
+        let (pod, set, record) = tokio::join!(
             async {
                 if wants.own_pod || wants.node {
                     Some(api.get(&pods, "pods", &self.pod).await)
@@ -158,6 +159,16 @@ impl Kube {
                 match &wants.set {
                     Some(name) => Some(api.get(&sets, "statefulsets", name).await),
                     None => None,
+                }
+            },
+            async {
+                match &wants.record {
+                    Some(set) => match api.get(&maps, "configmaps", &configmap_name(set)).await {
+                        Ok(Some(map)) => Fact::Known(Some(map.data.unwrap_or_default())),
+                        Ok(None) => Fact::Known(None),
+                        Err(why) => Fact::Unknown(why),
+                    },
+                    None => Fact::NotAsked,
                 }
             }
         );
@@ -232,6 +243,7 @@ impl Kube {
             own_pod,
             set,
             node,
+            record,
         }
     }
 
@@ -276,21 +288,6 @@ impl Kube {
             }
         }
         names.iter().cloned().zip(facts).collect()
-    }
-
-    /// The identity record's data (`decide::cluster_record`): `Known(None)` when the API
-    /// answered that there is no record.
-    pub async fn identity_record(&self, set: &str) -> Fact<Option<BTreeMap<String, String>>> {
-        let api = match &self.api {
-            Ok(api) => api,
-            Err((why, _)) => return Fact::Unknown(why.clone()),
-        };
-        let maps: Api<ConfigMap> = Api::namespaced(api.client.clone(), &api.namespace);
-        match api.get(&maps, "configmaps", &configmap_name(set)).await {
-            Ok(Some(map)) => Fact::Known(Some(map.data.unwrap_or_default())),
-            Ok(None) => Fact::Known(None),
-            Err(why) => Fact::Unknown(why),
-        }
     }
 
     /// Writes this pod's entry into the identity record of `set`, creating the ConfigMap
@@ -890,8 +887,150 @@ mod tests {
             set: Some("cassandra".into()),
             node: true,
             pods: false,
-            record: true,
+            record: None,
         }
+    }
+
+    const RECORD: &str = "/api/v1/namespaces/db/configmaps/cassandra-identity";
+    const CONFIGMAPS: &str = "/api/v1/namespaces/db/configmaps";
+
+    fn record_wants() -> Wants {
+        Wants {
+            record: Some("cassandra".into()),
+            ..Wants::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_identity_record_is_a_fact_like_the_others() {
+        let map = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cassandra-identity", "namespace": "db", "resourceVersion": "7"},
+            "data": {"cassandra-0": "{}"}
+        });
+        for (answer, want) in [
+            (
+                Answer::Object(map),
+                Fact::Known(Some([("cassandra-0".to_owned(), "{}".to_owned())].into())),
+            ),
+            (Answer::Status(404), Fact::Known(None)),
+            (
+                Answer::Status(403),
+                Fact::Unknown("Kubernetes API denied get configmaps/cassandra-identity".into()),
+            ),
+        ] {
+            let (kube, handle) = kube();
+            let server = serve(handle, vec![(Method::GET, RECORD, answer)]);
+            let facts = kube.own_facts(&record_wants()).await;
+            assert_eq!(facts.record, want);
+            let gaps = crate::decide::api_facts::gaps(&facts, &record_wants());
+            assert_eq!(
+                gaps.iter()
+                    .any(|g| g.without.contains(&crate::decide::api_facts::NO_RECORD)),
+                facts.record.why().is_some(),
+                "{gaps:?}"
+            );
+            drop(kube);
+            assert_eq!(server.await.unwrap().len(), 1);
+        }
+    }
+
+    fn entry() -> PodEntry {
+        PodEntry {
+            format: 1,
+            cluster_name: "c".into(),
+            host_id: "11111111-1111-1111-1111-111111111111".into(),
+            address: "10.0.0.2".parse().unwrap(),
+            dc: None,
+            rack: None,
+            tokens: 16,
+            last_seen: 1,
+        }
+    }
+
+    fn owned_set() -> SetFacts {
+        SetFacts {
+            name: "cassandra".into(),
+            uid: Some("s-1".into()),
+            ..SetFacts::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_pod_creates_the_record_owned_by_the_set() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, RECORD, Answer::Status(404)),
+                (
+                    Method::POST,
+                    CONFIGMAPS,
+                    Answer::Object(serde_json::json!({
+                        "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": "cassandra-identity", "namespace": "db"}
+                    })),
+                ),
+            ],
+        );
+        kube.write_identity(&owned_set(), &entry()).await.unwrap();
+        drop(kube);
+        let asked = server.await.unwrap();
+        assert_eq!(asked.len(), 2);
+        let body = asked[1].2.clone().unwrap();
+        assert_eq!(body["metadata"]["name"], "cassandra-identity");
+        assert_eq!(
+            body["metadata"]["ownerReferences"][0]["kind"],
+            "StatefulSet"
+        );
+        assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "s-1");
+        assert_eq!(
+            serde_json::from_str::<PodEntry>(body["data"]["cassandra-1"].as_str().unwrap())
+                .unwrap(),
+            entry()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn later_pods_patch_their_own_key_over_the_version_they_read() {
+        let map = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cassandra-identity", "namespace": "db", "resourceVersion": "7"},
+            "data": {"cassandra-0": "{}"}
+        });
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, RECORD, Answer::Object(map.clone())),
+                (Method::PATCH, RECORD, Answer::Object(map.clone())),
+            ],
+        );
+        kube.write_identity(&owned_set(), &entry()).await.unwrap();
+        drop(kube);
+        let asked = server.await.unwrap();
+        let body = asked[1].2.clone().unwrap();
+        // Only this pod's key, and the version read as the precondition.
+        assert_eq!(body["metadata"]["resourceVersion"], "7");
+        assert_eq!(body["data"].as_object().unwrap().len(), 1);
+        assert!(body["data"]["cassandra-1"].is_string());
+
+        // Another pod writing in between every time: read again, then give up with why.
+        let (busy, handle) = self::kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, RECORD, Answer::Object(map)),
+                (Method::PATCH, RECORD, Answer::Status(409)),
+            ],
+        );
+        let err = busy
+            .write_identity(&owned_set(), &entry())
+            .await
+            .unwrap_err();
+        assert!(err.contains("changed under each of 8 writes"), "{err}");
+        drop(busy);
+        assert_eq!(server.await.unwrap().len(), 16);
     }
 
     #[tokio::test(start_paused = true)]
