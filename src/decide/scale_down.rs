@@ -96,12 +96,13 @@ pub fn intent(ordinal: u32, set: &Fact<SetFacts>) -> Intent {
         protection_off: false,
     };
     let off = |why: String| Intent::Drain {
-        why: format!("the StatefulSet is not known ({why}): drained as for a restart"),
+        why: format!("{why}: drained as for a restart, no decommission on scale-down"),
         protection_off: true,
     };
     let set = match set {
         Fact::Known(set) => set,
-        Fact::Unknown(why) => return off(why.clone()),
+        // The reason is in the drain's one log line about the API; not repeated here.
+        Fact::Unknown(_) => return off("the StatefulSet is not known (see the log)".into()),
         Fact::NotAsked => {
             return off("the pod name is not <statefulset>-<ordinal>, so no set was asked".into());
         }

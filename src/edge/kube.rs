@@ -646,6 +646,39 @@ impl Events {
     }
 }
 
+/// What a scale-down decision asks about the other pods scaled away.
+impl Kube {
+    /// Each named pod's IP (`status.podIP`), one `get pods/<name>` at a time (a scale-down
+    /// names few): `Known(None)` when the pod does not exist (or has no IP yet),
+    /// `Unknown` when the API did not say.
+    pub async fn pod_ips(&self, names: &[String]) -> Vec<(String, Fact<Option<std::net::IpAddr>>)> {
+        let api = match &self.api {
+            Ok(api) => api,
+            Err((why, _)) => {
+                return names
+                    .iter()
+                    .map(|n| (n.clone(), Fact::Unknown(why.clone())))
+                    .collect();
+            }
+        };
+        let pods: Api<Pod> = Api::namespaced(api.client.clone(), &api.namespace);
+        let mut out = Vec::new();
+        for name in names {
+            let fact = match api.get(&pods, "pods", name).await {
+                Ok(Some(pod)) => Fact::Known(
+                    pod.status
+                        .and_then(|s| s.pod_ip)
+                        .and_then(|ip| ip.parse().ok()),
+                ),
+                Ok(None) => Fact::Known(None),
+                Err(why) => Fact::Unknown(why),
+            };
+            out.push((name.clone(), fact));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
