@@ -43,9 +43,15 @@ const CQL_LOOK: Duration = Duration::from_secs(2);
 const TURN_POLL: Duration = Duration::from_secs(2);
 /// How often that wait is logged at info (the looks in between only at debug).
 const TURN_REPORT_EVERY: Duration = Duration::from_secs(30);
+/// Pause before the drain asks the API for the StatefulSet a second time.
+const API_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// Connect and request bound of the scale-down decision's own CQL connection: a node
+/// scaled away is often busy (its neighbours just restarted, nodetool JVMs starting), and
+/// a refusal for a slow answer leaves a down member behind.
+const SCALE_DOWN_CQL: Duration = Duration::from_secs(5);
 /// Bound on one look at the ring (`system.local`, peers, two reads of `gossip_info` up to
 /// `LIVENESS_WINDOW` apart, the keyspaces).
-const RING_LOOK: Duration = Duration::from_secs(10);
+const RING_LOOK: Duration = Duration::from_secs(20);
 
 /// One stage in the summary.
 #[derive(Debug, Serialize)]
@@ -214,8 +220,7 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
     // A serving node of a pod scaled away may leave the ring instead of only draining.
     let decision = match (&start, &mode) {
         (Start::Drain, Ok(Mode::Normal)) => {
-            let node = node.as_ref().map(|(n, _)| n);
-            Some(scale_down(&mut d, &mut announcer, node).await)
+            Some(scale_down(&mut d, &mut announcer, settings.as_ref()).await)
         }
         (Start::Drain, _) => Some((
             Decision::Drain {
@@ -516,10 +521,10 @@ struct DecommissionPlan {
 async fn scale_down(
     d: &mut Drain<'_>,
     announcer: &mut Announcer,
-    node: Option<&Node>,
+    settings: Option<&CqlSettings>,
 ) -> (Decision, Option<DecommissionPlan>) {
     let since = Instant::now();
-    let (decision, plan) = scale_down_inner(d, announcer, node).await;
+    let (decision, plan) = scale_down_inner(d, announcer, settings).await;
     match &decision {
         Decision::Drain { why } => info!(decision = "drain", why = %why, "scale-down decision"),
         Decision::Decommission { why, estimate } => info!(
@@ -541,16 +546,36 @@ async fn scale_down(
 async fn scale_down_inner(
     d: &mut Drain<'_>,
     announcer: &mut Announcer,
-    node: Option<&Node>,
+    settings: Option<&CqlSettings>,
 ) -> (Decision, Option<DecommissionPlan>) {
     let refuse = |why: String| (Decision::RefuseDecommission { why }, None);
-    let set = announcer.set().await;
     let pod = d
         .cfg
         .pod
         .as_ref()
         .ok()
         .and_then(|p| p.name.parse::<PodName>().ok());
+    let mut set = announcer.set().await;
+    // A pod scaled away that drains instead stays in the ring as a down member, so one
+    // failed lookup (an API server that did not answer a busy node within 2 s) is worth a
+    // second try, with the "did not answer" mark cleared; its outcome is not logged again
+    // unless it changes the answer.
+    if let (Fact::Unknown(_), Some(kube), Some(pod)) = (&set, &announcer.kube, &pod) {
+        tokio::time::sleep(API_RETRY_PAUSE).await;
+        let again = kube
+            .again()
+            .own_facts(&Wants {
+                set: Some(pod.set.clone()),
+                ..Wants::default()
+            })
+            .await;
+        if again.set.known().is_some() {
+            info!(
+                "the StatefulSet was read on a second attempt: the decommission on scale-down applies after all"
+            );
+            set = again.set;
+        }
+    }
     let sd: ScaleDown = match (
         &pod,
         scale_down::intent(pod.as_ref().map_or(0, |p| p.ordinal), &set),
@@ -576,10 +601,31 @@ async fn scale_down_inner(
         }
         (Some(_), Intent::ScaleDown(sd)) => sd,
     };
-    let Some(node) = node else {
+    // Its own connection, with room for a busy node: the look before the drain allows
+    // 2 s, this decision reads more and matters more.
+    let node = match settings {
+        None => None,
+        Some(settings) => {
+            let patient = CqlSettings {
+                connect_timeout: SCALE_DOWN_CQL,
+                request_timeout: SCALE_DOWN_CQL,
+                ..settings.clone()
+            };
+            match cql::connect(d.cfg.host, &patient).await {
+                Ok(node) => Some(node),
+                Err(e) => {
+                    return refuse(format!(
+                        "this pod is scaled away, but the node does not answer CQL ({e}), so \
+                         its ring and keyspaces cannot be checked"
+                    ));
+                }
+            }
+        }
+    };
+    let Some(node) = node.as_ref() else {
         return refuse(
-            "this pod is scaled away, but the node does not answer CQL, so its ring and \
-             keyspaces cannot be checked"
+            "this pod is scaled away, but the CQL settings are unusable, so the node's ring \
+             and keyspaces cannot be checked"
                 .into(),
         );
     };

@@ -246,7 +246,6 @@ pub async fn reconcile(shared: &Shared, sts: &StatefulSet) -> Result<()> {
             .await?
             .items
             .into_iter()
-            .filter(|c| c.metadata.deletion_timestamp.is_none())
             .filter_map(|c| {
                 let pvc = c.metadata.name?;
                 Some((claim_ordinal(&templates, &name, &pvc)?, pvc))
@@ -254,6 +253,18 @@ pub async fn reconcile(shared: &Shared, sts: &StatefulSet) -> Result<()> {
             .collect();
         for pvc in claims_to_delete(replicas, true, &views, &claims) {
             pvcs.delete(&pvc, &DeleteParams::default()).await?;
+            // The API server's StorageObjectInUseProtection admission put the
+            // `kubernetes.io/pvc-protection` finalizer on it; kube-controller-manager's
+            // pvc-protection controller removes it once no pod uses the claim (the pod is
+            // gone), and that is when the claim really goes.
+            if pvcs.get_opt(&pvc).await?.is_some() {
+                pvcs.patch(
+                    &pvc,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await?;
+            }
             let dir = shared.pvc_dir(&namespace, &pvc);
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)
