@@ -43,8 +43,14 @@ const CQL_LOOK: Duration = Duration::from_secs(2);
 const TURN_POLL: Duration = Duration::from_secs(2);
 /// How often that wait is logged at info (the looks in between only at debug).
 const TURN_REPORT_EVERY: Duration = Duration::from_secs(30);
-/// Pause before the drain asks the API for the StatefulSet a second time.
-const API_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// Pauses before the drain asks an API server that did not answer for the StatefulSet
+/// again: three more tries within about 13 s (each bounded by the 2 s `API_TIMEOUT`),
+/// spent only when the API server is slow or away.
+const API_RETRY_PAUSES: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
 /// Connect and request bound of the scale-down decision's own CQL connection: a node
 /// scaled away is often busy (its neighbours just restarted, nodetool JVMs starting), and
 /// a refusal for a slow answer leaves a down member behind.
@@ -556,23 +562,34 @@ async fn scale_down_inner(
         .ok()
         .and_then(|p| p.name.parse::<PodName>().ok());
     let mut set = announcer.set().await;
-    // A pod scaled away that drains instead stays in the ring as a down member, so one
-    // failed lookup (an API server that did not answer a busy node within 2 s) is worth a
-    // second try, with the "did not answer" mark cleared; its outcome is not logged again
-    // unless it changes the answer.
-    if let (Fact::Unknown(_), Some(kube), Some(pod)) = (&set, &announcer.kube, &pod) {
-        tokio::time::sleep(API_RETRY_PAUSE).await;
-        let again = kube
-            .again()
-            .own_facts(&Wants {
-                set: Some(pod.set.clone()),
-                ..Wants::default()
-            })
-            .await;
-        if again.set.known().is_some() {
-            info!(
-                "the StatefulSet was read on a second attempt: the decommission on scale-down applies after all"
-            );
+    // A pod scaled away that drains instead stays in the ring as a down member, so an API
+    // server that did not answer (a busy node or API server: the 2 s bound) is asked
+    // again, a few times (`API_RETRY_PAUSES`), with the "did not answer" mark cleared. A
+    // definite answer (denied, not found) is not asked again. The retries are not logged
+    // unless one changes the answer.
+    if let (Some(kube), Some(pod)) = (&announcer.kube, &pod) {
+        for pause in API_RETRY_PAUSES {
+            let Fact::Unknown(why) = &set else { break };
+            if !(why.contains("did not answer")
+                || why.contains("cannot be reached")
+                || why.contains("did not finish"))
+            {
+                break;
+            }
+            tokio::time::sleep(pause.min(d.left())).await;
+            let again = kube
+                .again()
+                .own_facts(&Wants {
+                    set: Some(pod.set.clone()),
+                    ..Wants::default()
+                })
+                .await;
+            debug!(set = ?again.set, "the StatefulSet asked again");
+            if again.set.known().is_some() {
+                info!(
+                    "the StatefulSet was read on a later attempt: the decommission on scale-down applies after all"
+                );
+            }
             set = again.set;
         }
     }
