@@ -232,6 +232,10 @@ pub struct DrainArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub pod: EventPodArgs,
+    /// The data volume: a decommission (a pod scaled away) marks it, so that Cassandra
+    /// never starts on it again, and removes its join record.
+    #[arg(long, env = env::DATA_DIR, value_name = "DIR", default_value = "/var/lib/cassandra")]
+    pub data_dir: PathBuf,
 }
 
 /// The pod `drain` publishes its Events on; without a name (or API access) it publishes

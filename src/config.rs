@@ -682,6 +682,8 @@ pub struct DrainConfig {
     pub settings: DrainSettings,
     /// The pod to publish Events on, or why there is none (a drain never fails for it).
     pub pod: Result<PodRef, String>,
+    /// The data volume (a decommission marks it).
+    pub data_dir: PathBuf,
 }
 
 impl DrainConfig {
@@ -693,13 +695,23 @@ impl DrainConfig {
             run,
             settings,
             pod,
+            data_dir,
         } = args;
+        if !data_dir.is_absolute() {
+            return Err(invalid(
+                "--data-dir",
+                env::DATA_DIR,
+                &data_dir.display().to_string(),
+                "expected an absolute path",
+            ));
+        }
         Ok(DrainConfig {
             host: local_host(host)?,
             cql: CqlConfig::from_args(cql)?,
             run_dir: absolute_run_dir(run.run_dir)?,
             settings: DrainSettings::from_args(settings)?,
             pod: PodRef::from_args(pod, inputs),
+            data_dir,
         })
     }
 }

@@ -851,3 +851,64 @@ fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn a_decommissioned_volume_never_starts_cassandra_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template");
+    std::fs::create_dir(&template).unwrap();
+    std::fs::write(template.join("cassandra.yaml"), "cluster_name: c\n").unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join("ringkeeper-decommissioned"),
+        r#"{"host_id":"6f1c2f4e-0000-4000-8000-000000000001","cluster_name":"c","address":"10.0.0.2","decommissioned_at":1700000000}"#,
+    )
+    .unwrap();
+    let started = dir.path().join("started");
+    let touch = format!("touch {}", started.display());
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let (t, o, d, r) = (
+        p(&template),
+        p(&dir.path().join("out")),
+        p(&data),
+        p(&dir.path().join("run")),
+    );
+    let mut args: Vec<&str> = vec!["--kube-api", "off", "entrypoint"];
+    args.extend(ID);
+    args.extend([
+        "--data-dir",
+        &d,
+        "--conf-template",
+        &t,
+        "--conf-out",
+        &o,
+        "--run-dir",
+        &r,
+        "--",
+        "sh",
+        "-c",
+        &touch,
+    ]);
+    let out = ringkeeper(&args, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("ringkeeper: a person must act:"), "{err}");
+    for s in [
+        "decommissioned",
+        "6f1c2f4e-0000-4000-8000-000000000001",
+        "PersistentVolumeClaim",
+    ] {
+        assert!(err.contains(s), "{s}: {err}");
+    }
+    assert!(!started.exists(), "cassandra was started");
+
+    // The drain's --data-dir is checked like the entrypoint's.
+    let out = ringkeeper(&["drain", "--data-dir", "relative/data"], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--data-dir") && err.contains("RINGKEEPER_DATA_DIR"),
+        "{err}"
+    );
+}

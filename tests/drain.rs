@@ -264,11 +264,14 @@ fn a_drain_is_staged_bounded_idempotent_and_leaves_nothing_to_replay() {
     assert!(said.contains("alive: draining"), "{said}");
     let s = summary(&hook.stdout);
     assert_eq!(s["outcome"], "drained", "{s}");
+    // Outside Kubernetes nothing says this is a scale-down: a plain drain.
+    assert_eq!(s["decision"], "drain", "{s}");
     assert_eq!(
         stage_names(&s),
         [
             "not_ready",
             "inspect",
+            "scale_down",
             "announce_shutdown",
             "clients_quiet",
             "close_clients",

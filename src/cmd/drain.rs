@@ -11,14 +11,19 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use std::sync::Arc;
+
 use crate::config::{DrainConfig, KubeApi, PodRef};
-use crate::decide::api_facts::{Gap, NO_EVENTS, Wants, gaps};
+use crate::decide::api_facts::{Fact, Gap, NO_EVENTS, SetFacts, Wants, gaps};
 use crate::decide::drain::{
     self, ClientSample, Clients, Marker, Mode, ModeRead, Nothing, Outcome, Process, Stage, Start,
 };
 use crate::decide::events::{self, LifecycleEvent};
-use crate::decide::ring::{Readiness, readiness};
-use crate::edge::cql::{self, CqlSettings, Node};
+use crate::decide::identity::PodName;
+use crate::decide::ring::{self, LocalRow, Member, Readiness, readiness};
+use crate::decide::scale_down::{self, Decision, Intent, NO_SCALE_DOWN, ScaleDown};
+use crate::edge::cql::{self, CqlError, CqlSettings, LIVENESS_WINDOW, Node};
+use crate::edge::datadir;
 use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps, turned_off};
 use crate::edge::nodetool::{self, NodetoolError};
 use crate::edge::rundir::{ProcessRecord, RunDir};
@@ -33,6 +38,26 @@ const CLIENT_POLL: Duration = Duration::from_millis(250);
 const AWAIT_POLL: Duration = Duration::from_secs(1);
 /// Bound on the CQL look at the node before the drain (it is only a shortcut to the mode).
 const CQL_LOOK: Duration = Duration::from_secs(2);
+/// How often a pod scaled away looks at the ring again while pods with higher ordinals
+/// leave first: a decommission's last step (LEFT) shows in gossip within a second or two.
+const TURN_POLL: Duration = Duration::from_secs(2);
+/// How often that wait is logged at info (the looks in between only at debug).
+const TURN_REPORT_EVERY: Duration = Duration::from_secs(30);
+/// Pauses before the drain asks an API server that did not answer for the StatefulSet
+/// again: three more tries within about 13 s (each bounded by the 2 s `API_TIMEOUT`),
+/// spent only when the API server is slow or away.
+const API_RETRY_PAUSES: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+/// Connect and request bound of the scale-down decision's own CQL connection: a node
+/// scaled away is often busy (its neighbours just restarted, nodetool JVMs starting), and
+/// a refusal for a slow answer leaves a down member behind.
+const SCALE_DOWN_CQL: Duration = Duration::from_secs(5);
+/// Bound on one look at the ring (`system.local`, peers, two reads of `gossip_info` up to
+/// `LIVENESS_WINDOW` apart, the keyspaces).
+const RING_LOOK: Duration = Duration::from_secs(20);
 
 /// One stage in the summary.
 #[derive(Debug, Serialize)]
@@ -55,6 +80,12 @@ struct Summary {
     stages: Vec<StageReport>,
     /// The PID sent SIGTERM, when one was.
     sigterm: Option<i32>,
+    /// What the drain did about a scale-down: `drain` (not one), `decommission`,
+    /// `refused` (drained instead) or `decommission_failed` (drained instead); `None` when
+    /// there was nothing to drain.
+    decision: Option<&'static str>,
+    /// Why.
+    decision_reason: Option<String>,
 }
 
 /// The drain in progress: the deadline, and what each stage reported.
@@ -63,6 +94,8 @@ struct Drain<'a> {
     started: Instant,
     deadline: Instant,
     stages: Vec<StageReport>,
+    /// The scale-down decision and its reason (the summary's `decision`).
+    decision: Option<(&'static str, String)>,
 }
 
 impl Drain<'_> {
@@ -103,6 +136,7 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
         started,
         deadline: started + grace.saturating_sub(cfg.settings.exit_margin),
         stages: Vec::new(),
+        decision: None,
     };
     let run = RunDir::new(&cfg.run_dir);
 
@@ -189,10 +223,46 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
     let mode_before = mode.as_ref().ok().cloned();
 
     let start = drain::start(process, &mode);
-    let announced = matches!(start, Start::AwaitDrained | Start::Drain);
+    // A serving node of a pod scaled away may leave the ring instead of only draining.
+    let decision = match (&start, &mode) {
+        (Start::Drain, Ok(Mode::Normal)) => {
+            Some(scale_down(&mut d, &mut announcer, settings.as_ref()).await)
+        }
+        (Start::Drain, _) => Some((
+            Decision::Drain {
+                why: format!("the node's mode is {mode_text}, not NORMAL: no decommission"),
+            },
+            None,
+        )),
+        _ => None,
+    };
+    let decommission = match decision {
+        Some((Decision::Decommission { why, estimate }, Some(plan))) => {
+            d.decision = Some(("decommission", why.clone()));
+            announcer.then(events::decommissioning(
+                &why,
+                estimate.as_secs(),
+                &plan.pvc_when_scaled,
+            ));
+            Some(plan)
+        }
+        Some((Decision::RefuseDecommission { why }, _)) => {
+            warn!(reason = %why, "DECOMMISSION REFUSED: this pod is scaled away, but it drains instead and stays in the ring as a down member");
+            announcer.then(events::decommission_refused(&why));
+            d.decision = Some(("refused", why));
+            None
+        }
+        Some((other, _)) => {
+            d.decision = Some(("drain", other.why().to_owned()));
+            None
+        }
+        None => None,
+    };
+    let announced = decommission.is_none() && matches!(start, Start::AwaitDrained | Start::Drain);
     if announced {
         announcer.then(events::draining(grace.as_secs()));
     }
+    let version_ref = version.as_deref();
     let outcome = match start {
         Start::Nothing(Nothing::AlreadyDrained) => Outcome::AlreadyDrained,
         Start::Nothing(why) => Outcome::NothingToDrain {
@@ -206,13 +276,33 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
             }
         }
         Start::AwaitDrained => await_drained(&mut d).await,
-        Start::Drain => staged(&mut d, node.as_ref().map(|(n, _)| n), version.as_deref()).await,
+        Start::Drain => match decommission {
+            Some(plan) => {
+                match decommission_node(&mut d, &plan, version_ref).await {
+                    Ok(outcome) => outcome,
+                    // Failed before leaving the ring: drain as for a restart.
+                    Err(why) => {
+                        announcer.then(events::decommission_failed(&why));
+                        d.decision = Some(("decommission_failed", why));
+                        staged(&mut d, None, version_ref).await
+                    }
+                }
+            }
+            None => staged(&mut d, node.as_ref().map(|(n, _)| n), version_ref).await,
+        },
     };
     let sigterm = match &outcome {
         Outcome::CutShort { .. } | Outcome::NotDrained { .. } => terminate(&mut d, record),
         _ => None,
     };
-    let event = events::drained(&outcome, announced, started.elapsed().as_secs_f64());
+    let event = events::drained(
+        &outcome,
+        announced
+            || d.decision
+                .as_ref()
+                .is_some_and(|(k, _)| *k == "decommission_failed"),
+        started.elapsed().as_secs_f64(),
+    );
     let deadline = d.deadline;
     let report = finish_marked(d, &run, outcome, mode_before, sigterm, started_at_ms);
     // The marker holds the outcome already: the Events are waited for only until the
@@ -230,15 +320,22 @@ fn event_budget(deadline: Instant, now: Instant) -> Duration {
     deadline.saturating_duration_since(now).min(2 * API_TIMEOUT)
 }
 
-/// The drain's Events. The Pod (its UID) is looked up in the background as soon as the
-/// drain is this process's to run, each Event is published in the background after it, in
-/// order, and the drain waits for them only at its end, within a budget: the API never
-/// delays a stage.
+/// The drain's Events. The Pod (its UID) and the StatefulSet are looked up in the
+/// background as soon as the drain is this process's to run, each Event is published in
+/// the background after it, in order, and the drain waits for them only at its end,
+/// within a budget: the API never delays a stage. The StatefulSet is waited for only by a
+/// drain that may decommission (a serving node).
 struct Announcer {
     /// The Events once the Pod is known, after every Event queued so far.
     pending: Option<tokio::task::JoinHandle<Events>>,
     /// Whether any Event was queued (otherwise the end does not wait for the lookup).
     queued: bool,
+    /// The StatefulSet as the lookup learned it.
+    set: Option<tokio::sync::oneshot::Receiver<Fact<SetFacts>>>,
+    /// The API, for the other pods of a scale-down.
+    kube: Option<Arc<Kube>>,
+    /// Why the set is not known without asking (no pod to ask about).
+    no_pod: Option<String>,
 }
 
 impl Announcer {
@@ -252,30 +349,54 @@ impl Announcer {
                     KubeApi::Auto => format!("no pod to publish Events on: {why}"),
                 };
                 log_gaps(&[Gap {
-                    why,
-                    without: vec![NO_EVENTS],
+                    why: why.clone(),
+                    without: vec![NO_EVENTS, NO_SCALE_DOWN],
                     expected: true,
                 }]);
                 return Announcer {
                     pending: None,
                     queued: false,
+                    set: None,
+                    kube: None,
+                    no_pod: Some(why),
                 };
             }
         };
+        let kube = Arc::new(Kube::connect(kube_api, &pod.namespace, &pod.name));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lookup = kube.clone();
         let pending = tokio::spawn(async move {
-            let kube = Kube::connect(kube_api, &pod.namespace, &pod.name);
             let wants = Wants {
                 own_pod: true,
                 events: true,
+                // The set named in the pod's name; the controller reference wins when it
+                // names another.
+                set: pod.name.parse::<PodName>().ok().map(|p| p.set),
                 ..Wants::default()
             };
-            let facts = kube.own_facts(&wants).await;
-            log_gaps(&gaps(&facts, &wants));
-            kube.events(&facts.own_pod)
+            let facts = lookup.own_facts(&wants).await;
+            // One line for everything not learned; without the set, no decommission.
+            log_gaps(&scale_down::drain_gaps(gaps(&facts, &wants)));
+            let _ = tx.send(facts.set.clone());
+            lookup.events(&facts.own_pod)
         });
         Announcer {
             pending: Some(pending),
             queued: false,
+            set: Some(rx),
+            kube: Some(kube),
+            no_pod: None,
+        }
+    }
+
+    /// The StatefulSet, once the lookup answered (at most two API rounds).
+    async fn set(&mut self) -> Fact<SetFacts> {
+        let Some(rx) = self.set.take() else {
+            return Fact::Unknown(self.no_pod.clone().unwrap_or_default());
+        };
+        match tokio::time::timeout(3 * API_TIMEOUT, rx).await {
+            Ok(Ok(set)) => set,
+            _ => Fact::Unknown("the StatefulSet lookup did not finish".into()),
         }
     }
 
@@ -388,6 +509,330 @@ async fn staged(d: &mut Drain<'_>, node: Option<&Node>, version: Option<&str>) -
         }
     }
     verify(d).await
+}
+
+/// What a decommission needs beyond the decision.
+struct DecommissionPlan {
+    /// The StatefulSet's `whenScaled` (for the Event).
+    pvc_when_scaled: String,
+    /// This node, as `system.local` said (for the marker).
+    local: LocalRow,
+}
+
+/// Decides whether this pod, serving, is scaled away and may leave the ring
+/// (`decide::scale_down`): the StatefulSet first (from the API lookup already under way);
+/// only for a pod scaled away, the other such pods' addresses, the keyspaces, the load,
+/// the ring delay and the ring itself, looked at again every `TURN_POLL` while pods with
+/// higher ordinals leave first.
+async fn scale_down(
+    d: &mut Drain<'_>,
+    announcer: &mut Announcer,
+    settings: Option<&CqlSettings>,
+) -> (Decision, Option<DecommissionPlan>) {
+    let since = Instant::now();
+    let (decision, plan) = scale_down_inner(d, announcer, settings).await;
+    match &decision {
+        Decision::Drain { why } => info!(decision = "drain", why = %why, "scale-down decision"),
+        Decision::Decommission { why, estimate } => info!(
+            decision = "decommission",
+            why = %why,
+            estimate_s = estimate.as_secs(),
+            "scale-down decision"
+        ),
+        Decision::RefuseDecommission { .. } | Decision::WaitForTurn { .. } => {}
+    }
+    d.done(
+        Stage::ScaleDown,
+        since,
+        format!("{}: {}", decision.kind(), decision.why()),
+    );
+    (decision, plan)
+}
+
+async fn scale_down_inner(
+    d: &mut Drain<'_>,
+    announcer: &mut Announcer,
+    settings: Option<&CqlSettings>,
+) -> (Decision, Option<DecommissionPlan>) {
+    let refuse = |why: String| (Decision::RefuseDecommission { why }, None);
+    let pod = d
+        .cfg
+        .pod
+        .as_ref()
+        .ok()
+        .and_then(|p| p.name.parse::<PodName>().ok());
+    let mut set = announcer.set().await;
+    // A pod scaled away that drains instead stays in the ring as a down member, so an API
+    // server that did not answer (a busy node or API server: the 2 s bound) is asked
+    // again, a few times (`API_RETRY_PAUSES`), with the "did not answer" mark cleared. A
+    // definite answer (denied, not found) is not asked again. The retries are not logged
+    // unless one changes the answer.
+    if let (Some(kube), Some(pod)) = (&announcer.kube, &pod) {
+        for pause in API_RETRY_PAUSES {
+            let Fact::Unknown(why) = &set else { break };
+            if !(why.contains("did not answer")
+                || why.contains("cannot be reached")
+                || why.contains("did not finish"))
+            {
+                break;
+            }
+            tokio::time::sleep(pause.min(d.left())).await;
+            let again = kube
+                .again()
+                .own_facts(&Wants {
+                    set: Some(pod.set.clone()),
+                    ..Wants::default()
+                })
+                .await;
+            debug!(set = ?again.set, "the StatefulSet asked again");
+            if again.set.known().is_some() {
+                info!(
+                    "the StatefulSet was read on a later attempt: the decommission on scale-down applies after all"
+                );
+            }
+            set = again.set;
+        }
+    }
+    let sd: ScaleDown = match (
+        &pod,
+        scale_down::intent(pod.as_ref().map_or(0, |p| p.ordinal), &set),
+    ) {
+        (None, _) => {
+            let why = "the pod's name is not <statefulset>-<ordinal> (--pod-name): drained as \
+                       for a restart, no decommission on scale-down";
+            warn!(why, "no decommission on scale-down");
+            return (Decision::Drain { why: why.into() }, None);
+        }
+        (
+            Some(_),
+            Intent::Drain {
+                why,
+                protection_off,
+            },
+        ) => {
+            // An unknown set was logged with the API gaps already, once.
+            if protection_off && set.why().is_none() {
+                warn!(why = %why, "no decommission on scale-down");
+            }
+            return (Decision::Drain { why }, None);
+        }
+        (Some(_), Intent::ScaleDown(sd)) => sd,
+    };
+    // Its own connection, with room for a busy node: the look before the drain allows
+    // 2 s, this decision reads more and matters more.
+    let node = match settings {
+        None => None,
+        Some(settings) => {
+            let patient = CqlSettings {
+                connect_timeout: SCALE_DOWN_CQL,
+                request_timeout: SCALE_DOWN_CQL,
+                ..settings.clone()
+            };
+            match cql::connect(d.cfg.host, &patient).await {
+                Ok(node) => Some(node),
+                Err(e) => {
+                    return refuse(format!(
+                        "this pod is scaled away, but the node does not answer CQL ({e}), so \
+                         its ring and keyspaces cannot be checked"
+                    ));
+                }
+            }
+        }
+    };
+    let Some(node) = node.as_ref() else {
+        return refuse(
+            "this pod is scaled away, but the CQL settings are unusable, so the node's ring \
+             and keyspaces cannot be checked"
+                .into(),
+        );
+    };
+    let set_name = set.known().map_or_else(String::new, |s| s.name.clone());
+    let names: Vec<String> = sd
+        .others
+        .iter()
+        .map(|o| format!("{set_name}-{o}"))
+        .collect();
+    let ips = match &announcer.kube {
+        Some(kube) => kube.pod_ips(&names).await,
+        None => Vec::new(),
+    };
+    let others: Vec<(u32, Fact<Option<std::net::IpAddr>>)> = sd
+        .others
+        .iter()
+        .zip(
+            ips.into_iter()
+                .map(|(_, ip)| ip)
+                .chain(std::iter::repeat(Fact::NotAsked)),
+        )
+        .map(|(o, ip)| (*o, ip))
+        .collect();
+    let bound = RING_LOOK.min(d.left());
+    let read = tokio::time::timeout(bound, async {
+        let local = node.local().await?;
+        let keyspaces = node.keyspaces().await?;
+        let ring_delay = node.system_property("cassandra.ring_delay_ms").await;
+        let load = match local.broadcast_address {
+            Some(a) => node.gossip_load(a).await,
+            None => None,
+        };
+        Ok::<_, CqlError>((local, keyspaces, ring_delay, load))
+    })
+    .await;
+    let (local, keyspaces, ring_delay, load) = match read {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return refuse(format!("the node's keyspaces could not be read: {e}")),
+        Err(_) => return refuse(format!("the node did not answer within {bound:?}")),
+    };
+    let ring_delay = scale_down::ring_delay(ring_delay.as_deref());
+    let load_bytes = match scale_down::gossip_load(load.as_deref()) {
+        Some(bytes) => Some(bytes),
+        None => match d.nodetool(&["info"]).await {
+            Ok(text) => scale_down::nodetool_load(&text),
+            Err(e) => {
+                debug!(error = ?e, "nodetool info for the load");
+                None
+            }
+        },
+    };
+    let mut next_report = Instant::now();
+    loop {
+        let members = match tokio::time::timeout(RING_LOOK.min(d.left()), members(node)).await {
+            Ok(Ok(members)) => members,
+            Ok(Err(e)) => return refuse(format!("the ring could not be read: {e}")),
+            Err(_) => return refuse("the ring could not be read in time".into()),
+        };
+        let decision = scale_down::decide(&scale_down::Facts {
+            scale_down: &sd,
+            members: &members,
+            others: &others,
+            keyspaces: &keyspaces,
+            load_bytes,
+            ring_delay,
+            left: d.left(),
+        });
+        match decision {
+            Decision::WaitForTurn { why } => {
+                if Instant::now() >= next_report {
+                    info!(why = %why, left_s = d.left().as_secs(), "waiting for this pod's turn to decommission");
+                    next_report = Instant::now() + TURN_REPORT_EVERY;
+                } else {
+                    debug!(why = %why, "still waiting for this pod's turn");
+                }
+                tokio::time::sleep(TURN_POLL).await;
+            }
+            Decision::Decommission { .. } => {
+                let plan = DecommissionPlan {
+                    pvc_when_scaled: sd.pvc_when_scaled.clone(),
+                    local,
+                };
+                return (decision, Some(plan));
+            }
+            other => return (other, None),
+        }
+    }
+}
+
+/// The ring as the node sees it, with liveness (two reads of `gossip_info`).
+async fn members(node: &Node) -> Result<Vec<Member>, CqlError> {
+    let local = node.local().await?;
+    let peers = node.peers().await?;
+    let gossip = node.gossip_over_time(&peers, LIVENESS_WINDOW).await?;
+    let view = match &gossip {
+        Some((first, latest)) => ring::view(&local, &peers, Some((first, latest))),
+        None => ring::view(&local, &peers, None),
+    };
+    Ok(view.members)
+}
+
+/// Takes the node out of the ring: closes the native transport, `nodetool decommission`,
+/// checks the mode, marks the volume. `Err(why)` when the decommission failed before the
+/// node left (the caller drains instead).
+///
+/// What clients see: the pod turned not-ready first (the drain marker), so the client
+/// Service stops sending new connections here. Gossip cannot announce a shutdown as a
+/// drain does (`disablegossip`): a decommission needs gossip to announce LEAVING and LEFT
+/// and to stream. So the native transport is closed at once instead (`disablebinary`, `-f`
+/// on 5.0): the requests in flight at that instant fail, the next go to other nodes, as
+/// in a drain. Left open, it would stay up through the whole decommission and close only
+/// at its very end (5.0 then answers new requests "Server is shutting down" for up to 12
+/// s). While the node is LEAVING, coordinators elsewhere write to it and to the nodes
+/// taking its ranges; once it is LEFT, peers drop it and tell their clients
+/// (REMOVED_NODE).
+async fn decommission_node(
+    d: &mut Drain<'_>,
+    plan: &DecommissionPlan,
+    version: Option<&str>,
+) -> Result<Outcome, String> {
+    let close = drain::close_clients_command(version);
+    if let Some(cut) = early_step(d, Stage::CloseClients, close).await {
+        return Ok(cut);
+    }
+    let since = Instant::now();
+    match d.nodetool(&["decommission"]).await {
+        Ok(_) => d.done(Stage::Decommission, since, "nodetool decommission returned"),
+        Err(None) | Err(Some(NodetoolError::TimedOut { .. })) => {
+            // Cassandra goes on with it; SIGTERM stops the JVM mid-way, leaving the node
+            // LEAVING in the ring.
+            d.done(Stage::Decommission, since, "deadline");
+            return Ok(Outcome::CutShort {
+                stage: Stage::Decommission,
+            });
+        }
+        Err(Some(e)) => {
+            d.done(Stage::Decommission, since, e.to_string());
+            warn!(error = %e, "DECOMMISSION FAILED: draining instead");
+            return Err(e.to_string());
+        }
+    }
+    let since = Instant::now();
+    let seen = match d.nodetool(&["netstats"]).await {
+        Ok(text) => match Mode::from_nodetool(&text) {
+            Some(Mode::Decommissioned) => "mode DECOMMISSIONED".to_owned(),
+            other => {
+                let why = format!("nodetool decommission returned, but the mode is {other:?}");
+                d.done(Stage::VerifyDecommissioned, since, why.clone());
+                return Ok(Outcome::NotDrained {
+                    stage: Stage::VerifyDecommissioned,
+                    why,
+                });
+            }
+        },
+        Err(e) => format!(
+            "mode not read ({}): nodetool decommission returns 0 only once the node left",
+            e.map_or("no time left".to_owned(), |e| e.to_string())
+        ),
+    };
+    d.done(Stage::VerifyDecommissioned, since, seen);
+    let since = Instant::now();
+    let marker = scale_down::Decommissioned {
+        host_id: plan.local.host_id.clone(),
+        cluster_name: plan.local.cluster_name.clone(),
+        address: plan.local.broadcast_address,
+        decommissioned_at: unix_ms() / 1000,
+    };
+    match datadir::mark_decommissioned(&d.cfg.data_dir, &marker) {
+        Ok(()) => d.done(
+            Stage::MarkDecommissioned,
+            since,
+            format!(
+                "{} written, join record removed: cassandra never starts on this volume again",
+                d.cfg
+                    .data_dir
+                    .join(scale_down::DECOMMISSIONED_MARKER)
+                    .display()
+            ),
+        ),
+        Err(e) => {
+            // Cassandra itself refuses to start while system.local says DECOMMISSIONED.
+            warn!(error = %e, "could not mark the volume as decommissioned");
+            d.done(Stage::MarkDecommissioned, since, format!("not marked: {e}"));
+        }
+    }
+    info!(
+        host_id = plan.local.host_id.as_deref().unwrap_or("unknown"),
+        "DECOMMISSIONED: the node left the ring"
+    );
+    Ok(Outcome::Decommissioned)
 }
 
 /// Runs a nodetool step that `nodetool drain` also does, only later (announcing the
@@ -605,6 +1050,8 @@ fn finish(
         mode_before,
         stages: d.stages,
         sigterm,
+        decision: d.decision.as_ref().map(|(k, _)| *k),
+        decision_reason: d.decision.map(|(_, why)| why),
         outcome,
     };
     exit::Outcome::Report {

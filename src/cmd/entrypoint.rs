@@ -95,6 +95,14 @@ pub async fn run(
         },
     };
     let expected_cluster = cluster_name.clone().or(template_cluster_name);
+    // A volume whose node was decommissioned never starts Cassandra again silently.
+    let decommissioned = datadir::read_decommissioned(&identity.data_dir)?;
+    if let Err(reason) = crate::decide::scale_down::boot_check(decommissioned.as_ref()) {
+        return Ok(Outcome::Refused {
+            stdout: None,
+            reason,
+        });
+    }
     let listing = datadir::list(&dirs, &identity.data_dir)?;
     let data = classify_logged(&listing);
     if listing.joined.exists() && listing.system_local_sstables == 0 {
@@ -296,6 +304,8 @@ pub async fn run(
             identity.pod_ip.to_string().into(),
             "--run-dir".into(),
             run_dir.clone().into(),
+            "--data-dir".into(),
+            identity.data_dir.clone().into(),
         ];
         fixed.extend(seeding.cql.to_args());
         let drain = drain.clone();

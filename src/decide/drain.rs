@@ -154,6 +154,16 @@ pub enum Stage {
     AwaitDrained,
     /// SIGTERM to Cassandra (its shutdown hook drains).
     Terminate,
+    /// A pod scaled away: the StatefulSet, the ring, the keyspaces and the time left
+    /// decide between decommission and drain (`decide::scale_down`), including waiting
+    /// for pods with higher ordinals to leave first.
+    ScaleDown,
+    /// `nodetool decommission`: streams this node's data away and leaves the ring.
+    Decommission,
+    /// The node reports DECOMMISSIONED.
+    VerifyDecommissioned,
+    /// The volume is marked as holding a decommissioned node, its join record removed.
+    MarkDecommissioned,
 }
 
 /// How long the client wait may take: at most `--client-wait`, and at most a third of
@@ -297,6 +307,8 @@ pub fn after_drain(mode: &ModeRead, port_open: bool) -> (Outcome, String) {
 pub enum Outcome {
     /// Drained and verified.
     Drained,
+    /// A pod scaled away left the ring (`nodetool decommission`, mode DECOMMISSIONED).
+    Decommissioned,
     /// It had been drained before.
     AlreadyDrained,
     /// Nothing to drain.
@@ -328,7 +340,10 @@ impl Outcome {
     /// The exit code of `ringkeeper drain`.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Drained | Outcome::AlreadyDrained | Outcome::NothingToDrain { .. } => 0,
+            Outcome::Drained
+            | Outcome::Decommissioned
+            | Outcome::AlreadyDrained
+            | Outcome::NothingToDrain { .. } => 0,
             Outcome::CutShort { .. } => EXIT_CUT_SHORT,
             Outcome::NotDrained { .. } => EXIT_NOT_DRAINED,
         }
@@ -398,6 +413,9 @@ pub fn shutdown_verdict(drain: Option<&Outcome>, killed: bool) -> ShutdownVerdic
     } else {
         match drain {
             Some(o) if o.drained() => None,
+            // The node left the ring: nothing on this volume is ever replayed (its marker
+            // keeps Cassandra from starting on it again).
+            Some(Outcome::Decommissioned) => None,
             None => Some(
                 "no drain completed before cassandra exited (its shutdown hook drains, unconfirmed)"
                     .to_owned(),
@@ -418,6 +436,7 @@ pub fn shutdown_verdict(drain: Option<&Outcome>, killed: bool) -> ShutdownVerdic
 pub fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Drained => "drained".into(),
+        Outcome::Decommissioned => "decommissioned: left the ring".into(),
         Outcome::AlreadyDrained => "already drained".into(),
         Outcome::NothingToDrain { why } => format!("nothing to drain: {why}"),
         Outcome::CutShort { stage } => format!("cut short by the deadline during {stage:?}"),
@@ -605,6 +624,8 @@ mod tests {
             (drained.clone(), true, false, "SIGKILL"),
             (cut, false, false, "cut short"),
             (None, false, false, "no drain"),
+            // The node left the ring: nothing on its volume is ever replayed.
+            (Some(Outcome::Decommissioned), false, true, ""),
         ];
         for (drain, killed, clean, why) in cases {
             let v = shutdown_verdict(drain.as_ref(), *killed);

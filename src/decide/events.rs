@@ -17,6 +17,10 @@
 //! | `Drained` | Normal | `drain` drained and verified the node |
 //! | `DrainCutShort` | Warning | the deadline came first; Cassandra was sent SIGTERM |
 //! | `NotDrained` | Warning | the drain could not be done or confirmed; Cassandra was sent SIGTERM |
+//! | `Decommissioning` | Normal | `drain` of a pod scaled away starts `nodetool decommission` |
+//! | `Decommissioned` | Normal | the node left the ring (mode DECOMMISSIONED) |
+//! | `DecommissionRefused` | Warning | a pod scaled away drains instead: the reason names what to change |
+//! | `DecommissionFailed` | Warning | `nodetool decommission` failed; the node drains instead |
 //!
 //! A node with nothing to drain, or one an earlier drain completed, gets no Events.
 
@@ -195,6 +199,7 @@ pub fn draining(grace_period_s: u64) -> LifecycleEvent {
 /// nodetool could not be run at all). Nothing to drain, or an earlier drain, is not news.
 pub fn drained(outcome: &Outcome, announced: bool, elapsed_s: f64) -> Option<LifecycleEvent> {
     let (severity, reason) = match outcome {
+        Outcome::Decommissioned => return Some(decommissioned(elapsed_s)),
         Outcome::Drained | Outcome::AlreadyDrained if announced => (Severity::Normal, "Drained"),
         Outcome::CutShort { .. } => (Severity::Warning, "DrainCutShort"),
         Outcome::NotDrained { .. } => (Severity::Warning, "NotDrained"),
@@ -212,6 +217,62 @@ pub fn drained(outcome: &Outcome, announced: bool, elapsed_s: f64) -> Option<Lif
         "Drain",
         format!("after {elapsed_s:.1}s, {}. {after}", outcome_text(outcome)),
     ))
+}
+
+/// A pod scaled away starts its decommission (`decide::scale_down::Decision::Decommission`).
+pub fn decommissioning(why: &str, estimate_s: u64, pvc_when_scaled: &str) -> LifecycleEvent {
+    let volume = if pvc_when_scaled == "Delete" {
+        "its PersistentVolumeClaim is deleted once the pod is gone (whenScaled: Delete)"
+    } else {
+        "its PersistentVolumeClaim is kept (whenScaled: Retain): a later scale-up of this \
+         ordinal will refuse to start on it until it is deleted"
+    };
+    event(
+        Severity::Normal,
+        "Decommissioning",
+        "Decommission",
+        format!(
+            "scaled away: nodetool decommission streams this node's data to the nodes that \
+             remain, then it leaves the ring (expected within {estimate_s}s); {volume}. {why}"
+        ),
+    )
+}
+
+/// A pod scaled away is not decommissioned: it drains and stays in the ring as a down
+/// member. The reason names what to change.
+pub fn decommission_refused(why: &str) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "DecommissionRefused",
+        "Decommission",
+        format!("scaled away but not decommissioned (drained instead): {why}"),
+    )
+}
+
+/// `nodetool decommission` failed: the node drains instead and stays in the ring.
+pub fn decommission_failed(why: &str) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "DecommissionFailed",
+        "Decommission",
+        format!(
+            "nodetool decommission failed (drained instead; the node may still be LEAVING: \
+             check nodetool status, then nodetool removenode <host ID> from another node): {why}"
+        ),
+    )
+}
+
+/// The node left the ring.
+pub fn decommissioned(elapsed_s: f64) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "Decommissioned",
+        "Decommission",
+        format!(
+            "left the ring after {elapsed_s:.1}s: its data streamed to the nodes that remain \
+             (mode DECOMMISSIONED); its volume is marked and never starts Cassandra again"
+        ),
+    )
 }
 
 /// `note` cut to `NOTE_LIMIT` bytes at a character boundary, marked with `…` when cut.
@@ -358,6 +419,31 @@ mod tests {
         );
         assert_eq!(draining(90).reason, "Draining");
         assert!(draining(90).note.contains("90s"));
+    }
+
+    #[test]
+    fn decommission_events() {
+        let left = drained(&Outcome::Decommissioned, false, 42.0).unwrap();
+        assert_eq!(
+            (left.severity, left.reason, left.action),
+            (Severity::Normal, "Decommissioned", "Decommission")
+        );
+        assert!(left.note.contains("after 42.0s"), "{}", left.note);
+        let refused = decommission_refused("keyspace app (RF 3)");
+        assert_eq!(
+            (refused.severity, refused.reason),
+            (Severity::Warning, "DecommissionRefused")
+        );
+        assert!(refused.note.contains("keyspace app (RF 3)"));
+        let starting = decommissioning("ordinal 2 >= spec.replicas 2", 95, "Delete");
+        assert_eq!(starting.reason, "Decommissioning");
+        assert!(starting.note.contains("within 95s") && starting.note.contains("deleted"));
+        assert!(
+            decommissioning("x", 1, "Retain")
+                .note
+                .contains("refuse to start")
+        );
+        assert_eq!(decommission_failed("x").severity, Severity::Warning);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod placement;
 pub mod replicas;
 pub mod retry;
 pub mod ring;
+pub mod scale_down;
 pub mod seeds;
 pub mod status;
 pub mod supervise;

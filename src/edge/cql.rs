@@ -687,3 +687,71 @@ pub async fn probe(
         gone,
     })
 }
+
+/// What a scale-down decision reads from the local node (`decide::scale_down`).
+impl Node {
+    /// Every keyspace's replication (`system_schema.keyspaces`, always readable).
+    pub async fn keyspaces(&self) -> Result<Vec<crate::decide::scale_down::Keyspace>, CqlError> {
+        type Row = (
+            Option<String>,
+            Option<std::collections::BTreeMap<String, String>>,
+        );
+        let result = self
+            .session
+            .query_unpaged(
+                "SELECT keyspace_name, replication FROM system_schema.keyspaces",
+                &[],
+            )
+            .await
+            .map_err(|e| self.query_error(e))?
+            .into_rows_result()
+            .map_err(|e| self.query_error(e))?;
+        let mut out = Vec::new();
+        for row in result.rows::<Row>().map_err(|e| self.query_error(e))? {
+            let (name, replication) = row.map_err(|e| self.query_error(e))?;
+            if let Some(name) = name {
+                out.push(crate::decide::scale_down::Keyspace {
+                    name,
+                    replication: replication.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The LOAD gossip carries for `address` (`system_views.gossip_info.load`, 4.1+: the
+    /// bytes of its live SSTables, as a decimal number). `None` without the table, without
+    /// permission, or without a value yet (it is gossiped every `broadcast_interval_ms`).
+    pub async fn gossip_load(&self, address: IpAddr) -> Option<String> {
+        type Row = (Option<IpAddr>, Option<String>);
+        let result = self
+            .session
+            .query_unpaged("SELECT address, load FROM system_views.gossip_info", &[])
+            .await
+            .ok()?
+            .into_rows_result()
+            .ok()?;
+        let rows = result.rows::<Row>().ok()?;
+        rows.flatten()
+            .find(|(a, _)| *a == Some(address))
+            .and_then(|(_, load)| load)
+            .filter(|l| !l.is_empty())
+    }
+
+    /// A JVM system property of the node (`system_views.system_properties`, which lists
+    /// the `cassandra.*` ones that are set). `None` when unset or not readable.
+    pub async fn system_property(&self, name: &str) -> Option<String> {
+        type Row = (Option<String>,);
+        let result = self
+            .session
+            .query_unpaged(
+                "SELECT value FROM system_views.system_properties WHERE name = ?",
+                (name,),
+            )
+            .await
+            .ok()?
+            .into_rows_result()
+            .ok()?;
+        result.maybe_first_row::<Row>().ok().flatten()?.0
+    }
+}

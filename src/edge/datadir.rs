@@ -95,3 +95,49 @@ fn read_dir_or_empty(
         )),
     }
 }
+
+/// Reads the marker a decommission left (`decide::scale_down::DECOMMISSIONED_MARKER`):
+/// `None` when there is none; its contents, or why they cannot be read (the marker's
+/// presence is what counts). An error reading the directory is returned: guessing "no
+/// marker" could start a node that left the ring.
+pub fn read_decommissioned(
+    data_dir: &Path,
+) -> io::Result<Option<Result<crate::decide::scale_down::Decommissioned, String>>> {
+    let path = data_dir.join(crate::decide::scale_down::DECOMMISSIONED_MARKER);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Marks `data_dir` as holding a decommissioned node, and removes the join record (which
+/// vouched for a ring member): written to a temporary file, synced, renamed, then the
+/// record removed and the directory synced, so a crash leaves the marker or nothing.
+pub fn mark_decommissioned(
+    data_dir: &Path,
+    marker: &crate::decide::scale_down::Decommissioned,
+) -> io::Result<()> {
+    use std::io::Write;
+    let name = crate::decide::scale_down::DECOMMISSIONED_MARKER;
+    let path = data_dir.join(name);
+    let tmp = data_dir.join(format!(".{name}.tmp"));
+    let text = serde_json::to_vec(marker).map_err(io::Error::other)?;
+    let write = || -> io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&text)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))?;
+    match remove_joined_marker(data_dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::File::open(data_dir)?.sync_all(),
+        other => other,
+    }
+}

@@ -751,6 +751,39 @@ impl Events {
     }
 }
 
+/// What a scale-down decision asks about the other pods scaled away.
+impl Kube {
+    /// Each named pod's IP (`status.podIP`), one `get pods/<name>` at a time (a scale-down
+    /// names few): `Known(None)` when the pod does not exist (or has no IP yet),
+    /// `Unknown` when the API did not say.
+    pub async fn pod_ips(&self, names: &[String]) -> Vec<(String, Fact<Option<std::net::IpAddr>>)> {
+        let api = match &self.api {
+            Ok(api) => api,
+            Err((why, _)) => {
+                return names
+                    .iter()
+                    .map(|n| (n.clone(), Fact::Unknown(why.clone())))
+                    .collect();
+            }
+        };
+        let pods: Api<Pod> = Api::namespaced(api.client.clone(), &api.namespace);
+        let mut out = Vec::new();
+        for name in names {
+            let fact = match api.get(&pods, "pods", name).await {
+                Ok(Some(pod)) => Fact::Known(
+                    pod.status
+                        .and_then(|s| s.pod_ip)
+                        .and_then(|ip| ip.parse().ok()),
+                ),
+                Ok(None) => Fact::Known(None),
+                Err(why) => Fact::Unknown(why),
+            };
+            out.push((name.clone(), fact));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1512,5 +1545,60 @@ mod tests {
         assert!(!kube.events(&facts.own_pod).enabled());
         let pods = kube.pods(&["cassandra-0".into()]).await;
         assert!(pods[0].1.why().is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_other_pods_of_a_scale_down_by_address() {
+        let (kube, handle) = kube();
+        let with_ip = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "cassandra-3", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"podIP": "10.244.0.13"}
+        });
+        let server = serve(
+            handle,
+            vec![
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-2",
+                    Answer::Status(404),
+                ),
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-3",
+                    Answer::Object(with_ip),
+                ),
+                (
+                    Method::GET,
+                    "/api/v1/namespaces/db/pods/cassandra-4",
+                    Answer::Status(403),
+                ),
+            ],
+        );
+        let names: Vec<String> = (2..5).map(|i| format!("cassandra-{i}")).collect();
+        let got = kube.pod_ips(&names).await;
+        assert_eq!(
+            got,
+            vec![
+                ("cassandra-2".to_owned(), Fact::Known(None)),
+                (
+                    "cassandra-3".to_owned(),
+                    Fact::Known(Some("10.244.0.13".parse().unwrap()))
+                ),
+                (
+                    "cassandra-4".to_owned(),
+                    Fact::Unknown("Kubernetes API denied get pods/cassandra-4".into())
+                ),
+            ]
+        );
+        drop(kube);
+        assert_eq!(server.await.unwrap().len(), 3);
+        let off = Kube::connect(KubeApi::Off, "db", "cassandra-4");
+        assert!(
+            off.pod_ips(&names)
+                .await
+                .iter()
+                .all(|(_, f)| f.why().is_some())
+        );
     }
 }

@@ -10,6 +10,13 @@
 //!   all at once;
 //! * `RollingUpdate`: when the template changes, pods are deleted from the highest ordinal
 //!   down, the next only once every pod is back, on the new revision, and Ready;
+//! * scale-down as the controller does it: the condemned pods are those with an ordinal
+//!   at or above `replicas`, highest first; `OrderedReady` deletes one at a time, the next
+//!   only once the one before is gone (and the others are Ready), `Parallel` all at once;
+//! * `persistentVolumeClaimRetentionPolicy.whenScaled: Delete`: once a condemned pod is
+//!   gone, its PVCs go too, and the runner's directory behind them (the real controller
+//!   gives them an ownerReference to the pod and the garbage collector deletes them; no
+//!   garbage collector runs here). `Retain` (the default) keeps them;
 //! * the "scheduler" binds pod `i` to node `i mod nodes` (the manifests spread pods over
 //!   nodes and zones), and the set's status is kept up to date for `kubectl rollout status`.
 //!
@@ -110,6 +117,35 @@ pub fn plan(replicas: u32, parallel: bool, revision: &str, pods: &[PodView]) -> 
     steps
 }
 
+/// The PVCs to delete under `whenScaled: Delete`: those of ordinals at or above
+/// `replicas` whose pod is gone (`claims`: each PVC's ordinal and name). A condemned pod
+/// that still exists (terminating: its preStop may be decommissioning the node) keeps its
+/// volume until it is gone.
+pub fn claims_to_delete(
+    replicas: u32,
+    when_scaled_delete: bool,
+    pods: &[PodView],
+    claims: &[(u32, String)],
+) -> Vec<String> {
+    if !when_scaled_delete {
+        return Vec::new();
+    }
+    claims
+        .iter()
+        .filter(|(ordinal, _)| *ordinal >= replicas && !pods.iter().any(|p| p.ordinal == *ordinal))
+        .map(|(_, name)| name.clone())
+        .collect()
+}
+
+/// The ordinal of PVC `<claim>-<set>-<ordinal>`, for one of the set's claim templates.
+fn claim_ordinal(claim_templates: &[String], set: &str, pvc: &str) -> Option<u32> {
+    claim_templates.iter().find_map(|claim| {
+        pvc.strip_prefix(claim.as_str())?
+            .strip_prefix('-')
+            .and_then(|rest| ordinal_of(set, rest))
+    })
+}
+
 /// A stable hash of the pod template: the revision pods are labelled with.
 pub fn revision(sts: &StatefulSet) -> String {
     let template =
@@ -189,6 +225,54 @@ pub async fn reconcile(shared: &Shared, sts: &StatefulSet) -> Result<()> {
                     .await?;
                 shared.log(&format!("statefulset {name}: deleting pod {name}-{i}"));
             }
+        }
+    }
+    // whenScaled: Delete, as the garbage collector carries it out.
+    let when_scaled_delete = spec
+        .persistent_volume_claim_retention_policy
+        .as_ref()
+        .and_then(|p| p.when_scaled.as_deref())
+        == Some("Delete");
+    if when_scaled_delete {
+        let templates: Vec<String> = spec
+            .volume_claim_templates
+            .iter()
+            .flatten()
+            .filter_map(|c| c.metadata.name.clone())
+            .collect();
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(shared.client.clone(), &namespace);
+        let claims: Vec<(u32, String)> = pvcs
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|c| {
+                let pvc = c.metadata.name?;
+                Some((claim_ordinal(&templates, &name, &pvc)?, pvc))
+            })
+            .collect();
+        for pvc in claims_to_delete(replicas, true, &views, &claims) {
+            pvcs.delete(&pvc, &DeleteParams::default()).await?;
+            // The API server's StorageObjectInUseProtection admission put the
+            // `kubernetes.io/pvc-protection` finalizer on it; kube-controller-manager's
+            // pvc-protection controller removes it once no pod uses the claim (the pod is
+            // gone), and that is when the claim really goes.
+            if pvcs.get_opt(&pvc).await?.is_some() {
+                pvcs.patch(
+                    &pvc,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await?;
+            }
+            let dir = shared.pvc_dir(&namespace, &pvc);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+            }
+            shared.log(&format!(
+                "statefulset {name}: deleted PVC {pvc} (whenScaled: Delete) and its directory"
+            ));
         }
     }
     // Status, for `kubectl rollout status` and for tests.
@@ -443,5 +527,90 @@ mod tests {
         for (name, replicas, parallel, pods, want) in cases {
             assert_eq!(&plan(*replicas, *parallel, "r", pods), want, "{name}");
         }
+    }
+
+    #[test]
+    fn scale_down_one_at_a_time_waits_for_each_to_be_gone() {
+        use Step::*;
+        let terminating = PodView {
+            terminating: true,
+            ready: false,
+            ..view(4, true, "r")
+        };
+        // 5 -> 2, OrderedReady: 4 first; 3 only once 4 is gone.
+        let five: Vec<PodView> = (0..5).map(|i| view(i, true, "r")).collect();
+        assert_eq!(plan(2, false, "r", &five), vec![Delete(4)]);
+        let mut going = five[..4].to_vec();
+        going.push(terminating.clone());
+        assert_eq!(plan(2, false, "r", &going), vec![]);
+        assert_eq!(plan(2, false, "r", &five[..4]), vec![Delete(3)]);
+        // Parallel: every condemned pod at once, highest first; a terminating one is not
+        // deleted again.
+        assert_eq!(
+            plan(2, true, "r", &five),
+            vec![Delete(4), Delete(3), Delete(2)]
+        );
+        assert_eq!(plan(2, true, "r", &going), vec![Delete(3), Delete(2)]);
+    }
+
+    #[test]
+    fn claims_of_pods_scaled_away_go_once_the_pods_are_gone() {
+        let claims: Vec<(u32, String)> = (0..4).map(|i| (i, format!("data-c-{i}"))).collect();
+        let terminating = PodView {
+            terminating: true,
+            ..view(3, false, "r")
+        };
+        let pods = vec![view(0, true, "r"), view(1, true, "r"), terminating];
+        // (name, replicas, whenScaled Delete, pods, want)
+        type Case = (&'static str, u32, bool, Vec<PodView>, Vec<&'static str>);
+        let cases: Vec<Case> = vec![
+            ("Retain keeps everything", 2, false, vec![], vec![]),
+            (
+                "2 gone, 3 still terminating",
+                2,
+                true,
+                pods.clone(),
+                vec!["data-c-2"],
+            ),
+            (
+                "both gone",
+                2,
+                true,
+                pods[..2].to_vec(),
+                vec!["data-c-2", "data-c-3"],
+            ),
+            (
+                "scaled back up before the pods went: kept",
+                4,
+                true,
+                pods[..2].to_vec(),
+                vec![],
+            ),
+            (
+                "a remaining pod deleted by hand keeps its claim",
+                4,
+                true,
+                vec![view(0, true, "r")],
+                vec![],
+            ),
+        ];
+        for (name, replicas, delete, pods, want) in cases {
+            assert_eq!(
+                claims_to_delete(replicas, delete, &pods, &claims),
+                want,
+                "{name}"
+            );
+        }
+        let templates = vec!["data".to_owned(), "data-extra".to_owned()];
+        assert_eq!(
+            claim_ordinal(&templates, "cassandra", "data-cassandra-2"),
+            Some(2)
+        );
+        assert_eq!(
+            claim_ordinal(&templates, "cassandra", "data-extra-cassandra-12"),
+            Some(12)
+        );
+        assert_eq!(claim_ordinal(&templates, "cassandra", "data-other-0"), None);
+        assert_eq!(claim_ordinal(&templates, "c", "data-c-x"), None);
     }
 }

@@ -1,0 +1,454 @@
+//! Scale-down on Kubernetes: `manifests/` applied as they are, the pod runner playing the
+//! StatefulSet controller (condemned pods, `whenScaled: Delete`) and the kubelet (preStop
+//! `ringkeeper drain`), real Cassandra nodes. One cluster for every scenario: a pod deleted
+//! by hand drains; a pod scaled away decommissions (or, when the keyspaces need more
+//! nodes than remain, drains and says why); without API access it drains.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::kube::*;
+use ringkeeper_testkit::cluster::Cluster;
+use ringkeeper_testkit::netns::Netns;
+
+/// Rows written before the scale-downs (1 KiB each).
+const ROWS: i32 = 1000;
+
+/// Runs CQL against the pods from the node's network namespace (where pod IPs route).
+fn cql<T: Send + 'static>(
+    c: &Cluster,
+    work: impl FnOnce(
+        scylla::client::session::Session,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
+    + Send
+    + 'static,
+) -> T {
+    let contact: Vec<SocketAddr> = pods(c, NS)
+        .iter()
+        .filter(|p| is_ready(p))
+        .filter_map(|p| p["status"]["podIP"].as_str()?.parse().ok())
+        .map(|ip| SocketAddr::new(ip, 9042))
+        .collect();
+    Netns::existing(c.node_netns())
+        .in_thread(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let session = scylla::client::session_builder::SessionBuilder::new()
+                    .known_nodes_addr(&contact)
+                    .build()
+                    .await
+                    .expect("CQL session");
+                work(session).await
+            })
+        })
+        .unwrap()
+}
+
+/// Runs each statement (schema changes) in order.
+fn schema(c: &Cluster, statements: &[&str]) {
+    let statements: Vec<String> = statements.iter().map(|s| (*s).to_owned()).collect();
+    cql(c, move |s| {
+        Box::pin(async move {
+            for st in statements {
+                s.query_unpaged(st.as_str(), &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("{st}: {e}"));
+            }
+            s.await_schema_agreement().await.unwrap();
+        })
+    });
+}
+
+/// Keys of `app.kv` that do not read back at QUORUM.
+fn missing_rows(c: &Cluster) -> Vec<i32> {
+    cql(c, |s| {
+        Box::pin(async move {
+            let mut select = s.prepare("SELECT v FROM app.kv WHERE k = ?").await.unwrap();
+            select.set_consistency(scylla::statement::Consistency::Quorum);
+            let mut missing = Vec::new();
+            for k in 0..ROWS {
+                let mut found = None;
+                for _ in 0..3 {
+                    match s.execute_unpaged(&select, (k,)).await {
+                        Ok(r) => {
+                            let rows = r.into_rows_result().unwrap();
+                            found = Some(rows.maybe_first_row::<(String,)>().unwrap().is_some());
+                            break;
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                    }
+                }
+                if found != Some(true) {
+                    missing.push(k);
+                }
+            }
+            missing
+        })
+    })
+}
+
+/// The pod's UID (to find its directory once it is gone).
+fn uid_of(c: &Cluster, pod: &str) -> String {
+    pods(c, NS)
+        .iter()
+        .find(|p| name_of(p) == pod)
+        .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no pod {pod}"))
+}
+
+/// The preStop log of one pod object, and the JSON summary `drain` printed in it.
+fn prestop(c: &Cluster, pod: &str, uid: &str) -> (String, serde_json::Value) {
+    let dir = c.pod_dir(pod, uid);
+    let log: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("prestop-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    let summary = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("exit_code").is_some())
+        .unwrap_or_else(|| panic!("no drain summary in {pod}'s preStop log:\n{log}"));
+    (log, summary)
+}
+
+/// Waits until every pod's own readiness check answers within its bound: on the shared
+/// 2-core test machine a node that just restarted (commit log replay, JIT) starves the
+/// others and the API server for a while.
+fn settled(c: &Cluster) {
+    common::eventually(Duration::from_secs(120), || {
+        for p in pods(c, NS) {
+            let (code, out, err) = c
+                .exec(NS, &name_of(&p), &["ringkeeper", "ready"])
+                .map_err(|e| format!("{e:#}"))?;
+            if code != 0 {
+                return Err(format!("{}: {out}{err}", name_of(&p)));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Scales the set and waits until exactly the pods `0..n` exist, Ready.
+fn scale(c: &Cluster, n: usize, timeout: Duration) -> Duration {
+    let start = Instant::now();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        &format!("--replicas={n}"),
+    ])
+    .unwrap();
+    wait_ready(c, NS, n, timeout);
+    start.elapsed()
+}
+
+fn pvcs(c: &Cluster) -> Vec<String> {
+    let v = json(&c.kubectl(&["-n", NS, "get", "pvc", "-o", "json"]).unwrap());
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `nodetool status` members: (state, address, host ID, rack).
+type Ring = Vec<(String, String, String, String)>;
+
+/// Every pod's view of the ring: (pod, members).
+fn views(c: &Cluster) -> Vec<(String, Ring)> {
+    pods(c, NS)
+        .iter()
+        .filter(|p| is_ready(p))
+        .map(|p| (name_of(p), ring_of(c, NS, &name_of(p))))
+        .collect()
+}
+
+fn stage_ms(summary: &serde_json::Value, stage: &str) -> Option<u64> {
+    summary["stages"]
+        .as_array()?
+        .iter()
+        .find(|s| s["stage"] == stage)?
+        .get("ms")?
+        .as_u64()
+}
+
+#[test]
+#[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
+fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
+    let _turn = common::turn();
+    let suite = Instant::now();
+    let mut c = cluster("scale", "rkd");
+    restricted_namespace(&c, NS);
+    let dir = user_kustomization(&c, NS, &[]);
+    c.kubectl(&["apply", "-k", dir.to_str().unwrap()]).unwrap();
+    c.run_pods(NS);
+    wait_ready(&c, NS, 3, UP);
+    let grace = json(
+        &c.kubectl(&["-n", NS, "get", "statefulset", "cassandra", "-o", "json"])
+            .unwrap(),
+    )["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        .as_u64()
+        .unwrap();
+
+    // Every keyspace at RF <= 2 (system_distributed's default is 3), then rows.
+    schema(
+        &c,
+        &[
+            "ALTER KEYSPACE system_distributed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+            "ALTER KEYSPACE system_traces WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+            "ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+            "CREATE KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2}",
+            "CREATE TABLE app.kv (k int PRIMARY KEY, v text)",
+        ],
+    );
+    cql(&c, |s| {
+        Box::pin(async move {
+            let mut insert = s
+                .prepare("INSERT INTO app.kv (k, v) VALUES (?, ?)")
+                .await
+                .unwrap();
+            insert.set_consistency(scylla::statement::Consistency::Quorum);
+            let value = "x".repeat(1024);
+            for k in 0..ROWS {
+                s.execute_unpaged(&insert, (k, value.as_str()))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    for pod in ["cassandra-0", "cassandra-1", "cassandra-2"] {
+        let (code, out, err) = c.exec(NS, pod, &["nodetool", "flush"]).unwrap();
+        assert_eq!(code, 0, "{out}{err}");
+    }
+
+    // Scenario 3: a pod deleted by hand, spec.replicas unchanged: it drains, no
+    // decommission, and comes back with its host ID.
+    let before = host_ids(&c, NS);
+    let uid = uid_of(&c, "cassandra-1");
+    c.kubectl(&["-n", NS, "delete", "pod", "cassandra-1", "--wait=false"])
+        .unwrap();
+    c.wait_for("cassandra-1 replaced", UP, |c| {
+        let back = pods(c, NS)
+            .into_iter()
+            .find(|p| name_of(p) == "cassandra-1" && p["metadata"]["uid"] != uid.as_str());
+        Ok(back.filter(is_ready).map(|_| ()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    let (_, summary) = prestop(&c, "cassandra-1", &uid);
+    assert_eq!(
+        (&summary["outcome"], &summary["decision"]),
+        (&"drained".into(), &"drain".into()),
+        "{summary}"
+    );
+    assert!(
+        summary["decision_reason"]
+            .as_str()
+            .unwrap()
+            .contains("ordinal 1 < spec.replicas 3"),
+        "{summary}"
+    );
+    c.wait_for("3 UN after the restart", Duration::from_secs(120), |c| {
+        let ring = ring_of(c, NS, "cassandra-0");
+        Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN")).then_some(()))
+    })
+    .unwrap();
+    assert_eq!(host_ids(&c, NS), before);
+    settled(&c);
+
+    // Scenario 1: 3 -> 2 with every keyspace at RF <= 2: pod 2 decommissions, its volume
+    // goes, no ghost is left, every row reads back at QUORUM.
+    let (_, info, _) = c.exec(NS, "cassandra-2", &["nodetool", "info"]).unwrap();
+    let load = info
+        .lines()
+        .find(|l| l.starts_with("Load"))
+        .unwrap_or_default()
+        .split(':')
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let old_id = before["cassandra-2"].clone();
+    let uid = uid_of(&c, "cassandra-2");
+    let old_dir = c.pod_dir("cassandra-2", &uid);
+    let scaled = scale(&c, 2, Duration::from_secs(600));
+    c.wait_for(
+        "the PVC of cassandra-2 gone",
+        Duration::from_secs(60),
+        |c| Ok((!pvcs(c).contains(&"data-cassandra-2".to_owned())).then_some(())),
+    )
+    .unwrap();
+    let scale_down_s = scaled.as_secs_f64();
+    assert!(
+        !c.shared.pvc_dir(NS, "data-cassandra-2").exists(),
+        "the runner's volume directory is gone with the PVC"
+    );
+    let (log, summary) = prestop(&c, "cassandra-2", &uid);
+    assert_eq!(
+        (
+            &summary["outcome"],
+            &summary["decision"],
+            &summary["exit_code"]
+        ),
+        (&"decommissioned".into(), &"decommission".into(), &0.into()),
+        "{summary}\n{log}"
+    );
+    let evs = events(&c, NS);
+    let of_2: Vec<&str> = evs
+        .iter()
+        .filter(|e| e.0 == "cassandra-2")
+        .map(|e| e.1.as_str())
+        .collect();
+    assert!(
+        of_2.contains(&"Decommissioning") && of_2.contains(&"Decommissioned"),
+        "{evs:?}"
+    );
+    assert!(!of_2.contains(&"Draining"), "{evs:?}");
+    for (pod, ring) in views(&c) {
+        assert_eq!(ring.len(), 2, "{pod}: {ring:?}");
+        assert!(ring.iter().all(|m| m.0 == "UN"), "{pod}: {ring:?}");
+        assert!(!ring.iter().any(|m| m.2 == old_id), "{pod}: {ring:?}");
+    }
+    let missing = missing_rows(&c);
+    assert!(
+        missing.is_empty(),
+        "{} rows missing at QUORUM",
+        missing.len()
+    );
+    // The container ended cleanly after the decommission (no SIGKILL).
+    assert!(
+        !c.events()
+            .iter()
+            .any(|e| matches!(e, ringkeeper_testkit::cluster::RunnerEvent::SigKill(_))),
+        "{:?}",
+        c.events()
+    );
+    let entrypoint_log = std::fs::read_to_string(old_dir.join("container-0.log")).unwrap();
+    assert!(
+        entrypoint_log.contains("stopped cleanly"),
+        "{}",
+        &entrypoint_log[entrypoint_log.len().saturating_sub(2000)..]
+    );
+    record_figure(
+        "scale_down_decommission",
+        serde_json::json!({
+            "grace_period_s": grace,
+            "load": load,
+            "rows": ROWS,
+            "scale_to_2_ready_s": scale_down_s,
+            "drain_elapsed_s": summary["elapsed_s"],
+            "stages_ms": {
+                "scale_down": stage_ms(&summary, "scale_down"),
+                "close_clients": stage_ms(&summary, "close_clients"),
+                "decommission": stage_ms(&summary, "decommission"),
+                "verify_decommissioned": stage_ms(&summary, "verify_decommissioned"),
+                "mark_decommissioned": stage_ms(&summary, "mark_decommissioned"),
+            },
+        }),
+    );
+
+    // Scenario 2: back to 3 (pod 2 joins anew on an empty volume), one keyspace at RF 3,
+    // then 3 -> 2 again: refused before anything starts; the node drains and stays, down.
+    let up_again = scale(&c, 3, UP);
+    let new_id = host_ids(&c, NS)["cassandra-2"].clone();
+    assert_ne!(new_id, old_id, "pod 2 joined as a new node");
+    assert!(
+        events(&c, NS)
+            .iter()
+            .any(|e| e.0 == "cassandra-2" && e.1 == "Joined"),
+        "{:?}",
+        events(&c, NS)
+    );
+    schema(
+        &c,
+        &["ALTER KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}"],
+    );
+    let ip_2 = pods(&c, NS)
+        .iter()
+        .find(|p| name_of(p) == "cassandra-2")
+        .and_then(|p| p["status"]["podIP"].as_str().map(str::to_owned))
+        .unwrap();
+    let uid = uid_of(&c, "cassandra-2");
+    let refused_s = scale(&c, 2, Duration::from_secs(300)).as_secs_f64();
+    let (log, summary) = prestop(&c, "cassandra-2", &uid);
+    assert_eq!(
+        (
+            &summary["outcome"],
+            &summary["decision"],
+            &summary["exit_code"]
+        ),
+        (&"drained".into(), &"refused".into(), &0.into()),
+        "{summary}\n{log}"
+    );
+    let reason = summary["decision_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("app (NetworkTopologyStrategy, 'dc1': 3)"),
+        "{reason}"
+    );
+    // Refused before anything started: no decommission stage ran.
+    assert_eq!(stage_ms(&summary, "decommission"), None, "{summary}");
+    let warning = events(&c, NS)
+        .into_iter()
+        .find(|e| e.0 == "cassandra-2" && e.1 == "DecommissionRefused")
+        .unwrap_or_else(|| panic!("{:?}", events(&c, NS)));
+    assert_eq!(warning.3, "Warning");
+    assert!(warning.2.contains("app"), "{}", warning.2);
+    let ring = ring_of(&c, NS, "cassandra-0");
+    let ghost = ring.iter().find(|m| m.1 == ip_2).cloned();
+    assert_eq!(
+        ghost.as_ref().map(|m| (m.0.as_str(), m.2.as_str())),
+        Some(("DN", new_id.as_str())),
+        "{ring:?}"
+    );
+    record_figure(
+        "scale_down_refused",
+        serde_json::json!({
+            "scale_to_3_ready_s": up_again.as_secs_f64(),
+            "scale_to_2_ready_s": refused_s,
+            "drain_elapsed_s": summary["elapsed_s"],
+            "scale_down_stage_ms": stage_ms(&summary, "scale_down"),
+        }),
+    );
+
+    // Without API access (the RoleBinding removed): a scale-down drains, nothing is
+    // decommissioned, and the drain says so in one line. The ghost is removed first, so
+    // that pod 2 can join again.
+    let (code, out, err) = c
+        .exec(NS, "cassandra-0", &["nodetool", "removenode", &new_id])
+        .unwrap();
+    assert_eq!(code, 0, "removenode: {out}{err}");
+    c.kubectl(&["-n", NS, "delete", "rolebinding", "ringkeeper"])
+        .unwrap();
+    scale(&c, 3, UP);
+    let uid = uid_of(&c, "cassandra-2");
+    scale(&c, 2, Duration::from_secs(300));
+    let (log, summary) = prestop(&c, "cassandra-2", &uid);
+    assert_eq!(
+        (&summary["outcome"], &summary["decision"]),
+        (&"drained".into(), &"drain".into()),
+        "{summary}\n{log}"
+    );
+    let api_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Kubernetes API"))
+        .collect();
+    assert_eq!(api_lines.len(), 1, "{log}");
+    assert!(
+        api_lines[0].contains("no decommission on scale-down"),
+        "{}",
+        api_lines[0]
+    );
+    let ring = ring_of(&c, NS, "cassandra-0");
+    assert_eq!(ring.len(), 3, "the drained pod stays, down: {ring:?}");
+    assert_eq!(ring.iter().filter(|m| m.0 == "DN").count(), 1, "{ring:?}");
+    record_figure("scale_down_suite_s", suite.elapsed().as_secs_f64().into());
+}
