@@ -467,10 +467,14 @@ struct IdentityWriter {
 }
 
 impl IdentityWriter {
-    /// A writer when the API can be asked; the set as the API described it, or by the
-    /// name parsed from the pod name (then without an owner reference).
+    /// A writer when the record could be read at boot; the set as the API described it,
+    /// or by the name parsed from the pod name (then without an owner reference).
     fn new(kube: &Kube, facts: &ApiFacts, parsed_set: &str) -> Option<IdentityWriter> {
-        if !matches!(kube.access(), crate::decide::api_facts::Access::Connected) {
+        // Not read (no access, denied, no answer): the one line about the API's gaps said
+        // "no identity record", and a write would only fail the same way.
+        if !matches!(kube.access(), crate::decide::api_facts::Access::Connected)
+            || !matches!(facts.record, Fact::Known(_))
+        {
             return None;
         }
         let set = match &facts.set {
