@@ -19,14 +19,7 @@ fn the_pod_runner_runs_a_statefulset_as_its_spec_says() {
         c.plane.started_in.as_secs_f64().into(),
     );
     let ns = "smoke";
-    c.kubectl(&["create", "namespace", ns]).unwrap();
-    c.kubectl(&[
-        "label",
-        "namespace",
-        ns,
-        "pod-security.kubernetes.io/enforce=restricted",
-    ])
-    .unwrap();
+    restricted_namespace(&c, ns);
     c.kubectl(&["-n", ns, "create", "serviceaccount", "default"])
         .unwrap();
     let manifest = repo_root().join("tests/kube/smoke/statefulset.yaml");
