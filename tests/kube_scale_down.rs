@@ -4,65 +4,15 @@
 //! by hand drains; a pod scaled away decommissions (or, when the keyspaces need more
 //! nodes than remain, drains and says why); without API access it drains.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 mod common;
 
 use common::kube::*;
 use ringkeeper_testkit::cluster::Cluster;
-use ringkeeper_testkit::netns::Netns;
 
 /// Rows written before the scale-downs (1 KiB each).
 const ROWS: i32 = 1000;
-
-/// Runs CQL against the pods from the node's network namespace (where pod IPs route).
-fn cql<T: Send + 'static>(
-    c: &Cluster,
-    work: impl FnOnce(
-        scylla::client::session::Session,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
-    + Send
-    + 'static,
-) -> T {
-    let contact: Vec<SocketAddr> = pods(c, NS)
-        .iter()
-        .filter(|p| is_ready(p))
-        .filter_map(|p| p["status"]["podIP"].as_str()?.parse().ok())
-        .map(|ip| SocketAddr::new(ip, 9042))
-        .collect();
-    Netns::existing(c.node_netns())
-        .in_thread(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let session = scylla::client::session_builder::SessionBuilder::new()
-                    .known_nodes_addr(&contact)
-                    .build()
-                    .await
-                    .expect("CQL session");
-                work(session).await
-            })
-        })
-        .unwrap()
-}
-
-/// Runs each statement (schema changes) in order.
-fn schema(c: &Cluster, statements: &[&str]) {
-    let statements: Vec<String> = statements.iter().map(|s| (*s).to_owned()).collect();
-    cql(c, move |s| {
-        Box::pin(async move {
-            for st in statements {
-                s.query_unpaged(st.as_str(), &[])
-                    .await
-                    .unwrap_or_else(|e| panic!("{st}: {e}"));
-            }
-            s.await_schema_agreement().await.unwrap();
-        })
-    });
-}
 
 /// Keys of `app.kv` that do not read back at QUORUM.
 fn missing_rows(c: &Cluster) -> Vec<i32> {
@@ -90,87 +40,6 @@ fn missing_rows(c: &Cluster) -> Vec<i32> {
             missing
         })
     })
-}
-
-/// The pod's UID (to find its directory once it is gone).
-fn uid_of(c: &Cluster, pod: &str) -> String {
-    pods(c, NS)
-        .iter()
-        .find(|p| name_of(p) == pod)
-        .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| panic!("no pod {pod}"))
-}
-
-/// The preStop log of one pod object, and the JSON summary `drain` printed in it.
-fn prestop(c: &Cluster, pod: &str, uid: &str) -> (String, serde_json::Value) {
-    let dir = c.pod_dir(pod, uid);
-    let log: String = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("prestop-"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .collect();
-    let summary = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v.get("exit_code").is_some())
-        .unwrap_or_else(|| panic!("no drain summary in {pod}'s preStop log:\n{log}"));
-    (log, summary)
-}
-
-/// Waits until every pod's own readiness check answers within its bound: on the shared
-/// 2-core test machine a node that just restarted (commit log replay, JIT) starves the
-/// others and the API server for a while.
-fn settled(c: &Cluster) {
-    common::eventually(Duration::from_secs(120), || {
-        for p in pods(c, NS) {
-            let (code, out, err) = c
-                .exec(NS, &name_of(&p), &["ringkeeper", "ready"])
-                .map_err(|e| format!("{e:#}"))?;
-            if code != 0 {
-                return Err(format!("{}: {out}{err}", name_of(&p)));
-            }
-        }
-        Ok(())
-    });
-}
-
-/// Scales the set and waits until exactly the pods `0..n` exist, Ready.
-fn scale(c: &Cluster, n: usize, timeout: Duration) -> Duration {
-    let start = Instant::now();
-    c.kubectl(&[
-        "-n",
-        NS,
-        "scale",
-        "statefulset",
-        "cassandra",
-        &format!("--replicas={n}"),
-    ])
-    .unwrap();
-    wait_ready(c, NS, n, timeout);
-    start.elapsed()
-}
-
-fn pvcs(c: &Cluster) -> Vec<String> {
-    let v = json(&c.kubectl(&["-n", NS, "get", "pvc", "-o", "json"]).unwrap());
-    v["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// `nodetool status` members: (state, address, host ID, rack).
-type Ring = Vec<(String, String, String, String)>;
-
-/// Every pod's view of the ring: (pod, members).
-fn views(c: &Cluster) -> Vec<(String, Ring)> {
-    pods(c, NS)
-        .iter()
-        .filter(|p| is_ready(p))
-        .map(|p| (name_of(p), ring_of(c, NS, &name_of(p))))
-        .collect()
 }
 
 fn stage_ms(summary: &serde_json::Value, stage: &str) -> Option<u64> {

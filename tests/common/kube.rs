@@ -1,10 +1,12 @@
 //! Shared by the Kubernetes test files: the test cluster (a real kube-apiserver and the
 //! pod runner), and reading what it shows (pods, the ring inside them, Events, figures).
 
+use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringkeeper_testkit::cluster::{Cluster, ClusterSpec, NodeSpec};
+use ringkeeper_testkit::netns::Netns;
 use ringkeeper_testkit::ring::{Cassandra, repo_root};
 
 pub fn cluster(name: &str, prefix: &str) -> Cluster {
@@ -225,4 +227,119 @@ pub fn record_figure(name: &str, value: serde_json::Value) {
         .unwrap_or_default();
     all.insert(name.into(), value);
     std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap()).unwrap();
+}
+
+/// Runs CQL against the Ready pods from the node's network namespace (where pod IPs
+/// route).
+pub fn cql<T: Send + 'static>(
+    c: &Cluster,
+    work: impl FnOnce(
+        scylla::client::session::Session,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
+    + Send
+    + 'static,
+) -> T {
+    let contact: Vec<SocketAddr> = pods(c, NS)
+        .iter()
+        .filter(|p| is_ready(p))
+        .filter_map(|p| p["status"]["podIP"].as_str()?.parse().ok())
+        .map(|ip| SocketAddr::new(ip, 9042))
+        .collect();
+    super::cql_in_netns(&Netns::existing(c.node_netns()), contact, work)
+}
+
+/// Runs each statement (schema changes) in order.
+pub fn schema(c: &Cluster, statements: &[&str]) {
+    let statements: Vec<String> = statements.iter().map(|s| (*s).to_owned()).collect();
+    cql(c, move |s| {
+        Box::pin(async move {
+            for st in statements {
+                s.query_unpaged(st.as_str(), &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("{st}: {e}"));
+            }
+            s.await_schema_agreement().await.unwrap();
+        })
+    });
+}
+
+/// The pod's UID (to find its directory once it is gone).
+pub fn uid_of(c: &Cluster, pod: &str) -> String {
+    pods(c, NS)
+        .iter()
+        .find(|p| name_of(p) == pod)
+        .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no pod {pod}"))
+}
+
+/// The preStop log of one pod object, and the JSON summary `drain` printed in it.
+pub fn prestop(c: &Cluster, pod: &str, uid: &str) -> (String, serde_json::Value) {
+    let dir = c.pod_dir(pod, uid);
+    let log: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("prestop-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    let summary = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("exit_code").is_some())
+        .unwrap_or_else(|| panic!("no drain summary in {pod}'s preStop log:\n{log}"));
+    (log, summary)
+}
+
+/// Waits until every pod's own readiness check answers within its bound: on the shared
+/// 2-core test machine a node that just restarted (commit log replay, JIT) starves the
+/// others and the API server for a while.
+pub fn settled(c: &Cluster) {
+    super::eventually(Duration::from_secs(120), || {
+        for p in pods(c, NS) {
+            let (code, out, err) = c
+                .exec(NS, &name_of(&p), &["ringkeeper", "ready"])
+                .map_err(|e| format!("{e:#}"))?;
+            if code != 0 {
+                return Err(format!("{}: {out}{err}", name_of(&p)));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Scales the set and waits until exactly the pods `0..n` exist, Ready.
+pub fn scale(c: &Cluster, n: usize, timeout: Duration) -> Duration {
+    let start = Instant::now();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        &format!("--replicas={n}"),
+    ])
+    .unwrap();
+    wait_ready(c, NS, n, timeout);
+    start.elapsed()
+}
+
+pub fn pvcs(c: &Cluster) -> Vec<String> {
+    let v = json(&c.kubectl(&["-n", NS, "get", "pvc", "-o", "json"]).unwrap());
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `nodetool status` members: (state, address, host ID, rack).
+pub type Ring = Vec<(String, String, String, String)>;
+
+/// Every pod's view of the ring: (pod, members).
+pub fn views(c: &Cluster) -> Vec<(String, Ring)> {
+    pods(c, NS)
+        .iter()
+        .filter(|p| is_ready(p))
+        .map(|p| (name_of(p), ring_of(c, NS, &name_of(p))))
+        .collect()
 }

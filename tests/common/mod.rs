@@ -51,8 +51,7 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, Str
     }
 }
 
-/// Runs CQL statements against `ip` from inside the ring's namespace (a current-thread
-/// runtime on a thread that joined it, so the driver's sockets live there).
+/// Runs CQL statements against `ip` from inside the ring's namespace.
 pub fn cql_in_ring<T: Send + 'static>(
     ring: &Ring,
     ip: std::net::IpAddr,
@@ -62,7 +61,25 @@ pub fn cql_in_ring<T: Send + 'static>(
     + Send
     + 'static,
 ) -> T {
-    ring.netns()
+    cql_in_netns(
+        ring.netns(),
+        vec![std::net::SocketAddr::new(ip, 9042)],
+        work,
+    )
+}
+
+/// Runs `work` on a CQL session to `contact` from inside `netns` (a current-thread
+/// runtime on a thread that joined it, so the driver's sockets live there).
+pub fn cql_in_netns<T: Send + 'static>(
+    netns: &ringkeeper_testkit::netns::Netns,
+    contact: Vec<std::net::SocketAddr>,
+    work: impl FnOnce(
+        scylla::client::session::Session,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
+    + Send
+    + 'static,
+) -> T {
+    netns
         .in_thread(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -70,7 +87,7 @@ pub fn cql_in_ring<T: Send + 'static>(
                 .unwrap();
             rt.block_on(async move {
                 let session = scylla::client::session_builder::SessionBuilder::new()
-                    .known_node(format!("{ip}:9042"))
+                    .known_nodes_addr(&contact)
                     .build()
                     .await
                     .expect("CQL session");

@@ -9,6 +9,7 @@
 //! so every connection it opens (to the API server, to pods) is made there.
 
 pub mod control_plane;
+pub mod gc;
 pub mod image;
 pub mod kubelet;
 pub mod network;
@@ -281,7 +282,7 @@ impl Cluster {
         &self.node_netns
     }
 
-    /// Starts the pod runner for `namespace`: the StatefulSet controller every 500 ms and
+    /// Starts the pod runner for `namespace`: the controllers every 500 ms and
     /// a kubelet worker for every new Pod bound to one of the cluster's nodes.
     pub fn run_pods(&mut self, namespace: &str) {
         let shared = self.shared.clone();
@@ -394,7 +395,8 @@ impl Cluster {
     }
 }
 
-/// One pass: the controller over every StatefulSet, then a kubelet for each new Pod.
+/// One pass: the controller over every StatefulSet, the garbage collector and
+/// pvc-protection, then a kubelet for each new Pod.
 async fn pass(shared: &Arc<Shared>, namespace: &str, started: &mut BTreeSet<String>) -> Result<()> {
     let sets: Api<StatefulSet> = Api::namespaced(shared.client.clone(), namespace);
     for sts in sets.list(&ListParams::default()).await?.items {
@@ -402,6 +404,7 @@ async fn pass(shared: &Arc<Shared>, namespace: &str, started: &mut BTreeSet<Stri
             statefulset::reconcile(shared, &sts).await?;
         }
     }
+    gc::collect(shared, namespace).await?;
     let pods: Api<Pod> = Api::namespaced(shared.client.clone(), namespace);
     for pod in pods.list(&ListParams::default()).await?.items {
         let Some(uid) = pod.metadata.uid.clone() else {

@@ -14,9 +14,11 @@
 //!   at or above `replicas`, highest first; `OrderedReady` deletes one at a time, the next
 //!   only once the one before is gone (and the others are Ready), `Parallel` all at once;
 //! * `persistentVolumeClaimRetentionPolicy.whenScaled: Delete`: once a condemned pod is
-//!   gone, its PVCs go too, and the runner's directory behind them (the real controller
-//!   gives them an ownerReference to the pod and the garbage collector deletes them; no
-//!   garbage collector runs here). `Retain` (the default) keeps them;
+//!   gone, its PVCs are deleted (the real controller gives them an ownerReference to the
+//!   pod and the garbage collector deletes them; here the controller deletes them, and
+//!   [`super::gc`] releases them with their directory). `Retain` (the default) keeps them;
+//! * a pod whose PVC is being deleted is not made until the claim is gone; it then gets a
+//!   new, empty one;
 //! * the "scheduler" binds pod `i` to node `i mod nodes` (the manifests spread pods over
 //!   nodes and zones), and the set's status is kept up to date for `kubectl rollout status`.
 //!
@@ -214,10 +216,11 @@ pub async fn reconcile(shared: &Shared, sts: &StatefulSet) -> Result<()> {
     for step in plan(replicas, parallel, &rev, &views) {
         match step {
             Step::Create(i) => {
-                create_pod(shared, sts, &namespace, &name, i, &rev).await?;
-                shared.log(&format!(
-                    "statefulset {name}: created pod {name}-{i} ({rev})"
-                ));
+                if create_pod(shared, sts, &namespace, &name, i, &rev).await? {
+                    shared.log(&format!(
+                        "statefulset {name}: created pod {name}-{i} ({rev})"
+                    ));
+                }
             }
             Step::Delete(i) => {
                 pods_api
@@ -252,26 +255,10 @@ pub async fn reconcile(shared: &Shared, sts: &StatefulSet) -> Result<()> {
             })
             .collect();
         for pvc in claims_to_delete(replicas, true, &views, &claims) {
+            // The claim goes, with its volume, once no pod uses it (`gc`).
             pvcs.delete(&pvc, &DeleteParams::default()).await?;
-            // The API server's StorageObjectInUseProtection admission put the
-            // `kubernetes.io/pvc-protection` finalizer on it; kube-controller-manager's
-            // pvc-protection controller removes it once no pod uses the claim (the pod is
-            // gone), and that is when the claim really goes.
-            if pvcs.get_opt(&pvc).await?.is_some() {
-                pvcs.patch(
-                    &pvc,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-                )
-                .await?;
-            }
-            let dir = shared.pvc_dir(&namespace, &pvc);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing {}", dir.display()))?;
-            }
             shared.log(&format!(
-                "statefulset {name}: deleted PVC {pvc} (whenScaled: Delete) and its directory"
+                "statefulset {name}: deleted PVC {pvc} (whenScaled: Delete)"
             ));
         }
     }
@@ -315,7 +302,7 @@ async fn create_pod(
     set: &str,
     ordinal: u32,
     revision: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let spec = sts.spec.clone().context("no spec")?;
     let pod_name = format!("{set}-{ordinal}");
     let template = spec.template;
@@ -354,7 +341,19 @@ async fn create_pod(
             .clone()
             .context("claim template without a name")?;
         let pvc_name = format!("{claim_name}-{pod_name}");
-        if pvcs.get_opt(&pvc_name).await?.is_none() {
+        let existing = pvcs.get_opt(&pvc_name).await?;
+        // As the real controller: no pod on a claim being deleted; it is made again, new
+        // and empty, once the old one is gone.
+        if existing
+            .as_ref()
+            .is_some_and(|c| c.metadata.deletion_timestamp.is_some())
+        {
+            shared.log(&format!(
+                "statefulset {set}: pod {pod_name} waits, PVC {pvc_name} is being deleted"
+            ));
+            return Ok(false);
+        }
+        if existing.is_none() {
             let mut labels = claim.metadata.labels.clone().unwrap_or_default();
             labels.extend(
                 meta.labels
@@ -393,7 +392,7 @@ async fn create_pod(
     pods.create(&PostParams::default(), &pod)
         .await
         .with_context(|| format!("creating pod {pod_name}"))?;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]
