@@ -853,18 +853,13 @@ fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
 }
 
 #[test]
-fn a_decommissioned_volume_never_starts_cassandra_again() {
+fn a_decommissioned_volume_never_starts_cassandra_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template");
     std::fs::create_dir(&template).unwrap();
     std::fs::write(template.join("cassandra.yaml"), "cluster_name: c\n").unwrap();
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(
-        data.join("ringkeeper-decommissioned"),
-        r#"{"host_id":"6f1c2f4e-0000-4000-8000-000000000001","cluster_name":"c","address":"10.0.0.2","decommissioned_at":1700000000}"#,
-    )
-    .unwrap();
+    let marker = data.join("ringkeeper-decommissioned");
     let started = dir.path().join("started");
     let touch = format!("touch {}", started.display());
     let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
@@ -890,6 +885,24 @@ fn a_decommissioned_volume_never_starts_cassandra_again() {
         "-c",
         &touch,
     ]);
+    let volume = |cluster: &str| {
+        let _ = std::fs::remove_dir_all(&data);
+        for sub in ["data/system/local-1", "commitlog", "hints", "saved_caches"] {
+            std::fs::create_dir_all(data.join(sub)).unwrap();
+        }
+        std::fs::write(data.join("data/system/local-1/nb-1-big-Data.db"), "x").unwrap();
+        std::fs::write(data.join("commitlog/CommitLog-7-1.log"), "x").unwrap();
+        std::fs::write(
+            &marker,
+            format!(
+                r#"{{"host_id":"6f1c2f4e-0000-4000-8000-000000000001","cluster_name":"{cluster}","address":"10.0.0.2","decommissioned_at":1700000000}}"#
+            ),
+        )
+        .unwrap();
+    };
+
+    // Another cluster's marker: a person must look; nothing is touched.
+    volume("other");
     let out = ringkeeper(&args, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -902,6 +915,37 @@ fn a_decommissioned_volume_never_starts_cassandra_again() {
         assert!(err.contains(s), "{s}: {err}");
     }
     assert!(!started.exists(), "cassandra was started");
+    assert!(marker.exists() && data.join("commitlog/CommitLog-7-1.log").exists());
+
+    // This cluster's node that left: the volume is cleared (the marker last) and the pod
+    // goes on as a new node (here it then waits for cassandra-0, which does not exist).
+    volume("c");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringkeeper"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while marker.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!marker.exists(), "{err}");
+    assert!(
+        !data.join("data/system/local-1").exists()
+            && !data.join("commitlog/CommitLog-7-1.log").exists(),
+        "{err}"
+    );
+    assert!(
+        err.contains("cleared; this pod joins as a new node") && err.contains("6f1c2f4e"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
 
     // The drain's --data-dir is checked like the entrypoint's.
     let out = ringkeeper(&["drain", "--data-dir", "relative/data"], &[]);

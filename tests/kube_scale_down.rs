@@ -1,8 +1,9 @@
 //! Scale-down on Kubernetes: `manifests/` applied as they are, the pod runner playing the
-//! StatefulSet controller (condemned pods, `whenScaled: Delete`) and the kubelet (preStop
+//! StatefulSet controller (condemned pods, `whenScaled: Retain`) and the kubelet (preStop
 //! `ringkeeper drain`), real Cassandra nodes. One cluster for every scenario: a pod deleted
 //! by hand drains; a pod scaled away decommissions (or, when the keyspaces need more
-//! nodes than remain, drains and says why); without API access it drains.
+//! nodes than remain, drains and says why); without API access it drains; deleting the
+//! whole set drains every pod.
 
 use std::time::{Duration, Instant};
 
@@ -150,17 +151,14 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let uid = uid_of(&c, "cassandra-2");
     let old_dir = c.pod_dir("cassandra-2", &uid);
     let scaled = scale(&c, 2, Duration::from_secs(600));
-    c.wait_for(
-        "the PVC of cassandra-2 gone",
-        Duration::from_secs(60),
-        |c| Ok((!pvcs(c).contains(&"data-cassandra-2".to_owned())).then_some(())),
-    )
-    .unwrap();
     let scale_down_s = scaled.as_secs_f64();
-    assert!(
-        !c.shared.pvc_dir(NS, "data-cassandra-2").exists(),
-        "the runner's volume directory is gone with the PVC"
-    );
+    // The volume stays (whenScaled: Retain), marked, without its join record.
+    assert!(pvcs(&c).contains(&"data-cassandra-2".to_owned()));
+    let volume = c.shared.pvc_dir(NS, "data-cassandra-2");
+    let marker = volume.join("ringkeeper-decommissioned");
+    let marked = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(marked.contains(&old_id), "{marked}");
+    assert!(!volume.join("ringkeeper-joined").exists());
     let (log, summary) = prestop(&c, "cassandra-2", &uid);
     assert_eq!(
         (
@@ -225,18 +223,20 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         }),
     );
 
-    // Scenario 2: back to 3 (pod 2 joins anew on an empty volume), one keyspace at RF 3,
-    // then 3 -> 2 again: refused before anything starts; the node drains and stays, down.
+    // Scenario 2: back to 3 (pod 2 clears its marked volume and joins anew), one keyspace
+    // at RF 3, then 3 -> 2 again: refused before anything starts; the node drains and
+    // stays, down.
     let up_again = scale(&c, 3, UP);
     let new_id = host_ids(&c, NS)["cassandra-2"].clone();
     assert_ne!(new_id, old_id, "pod 2 joined as a new node");
-    assert!(
-        events(&c, NS)
-            .iter()
-            .any(|e| e.0 == "cassandra-2" && e.1 == "Joined"),
-        "{:?}",
-        events(&c, NS)
-    );
+    let evs = events(&c, NS);
+    for reason in ["Reinitialized", "Joined"] {
+        assert!(
+            evs.iter().any(|e| e.0 == "cassandra-2" && e.1 == reason),
+            "{reason}: {evs:?}"
+        );
+    }
+    assert!(!marker.exists(), "the marker goes with the old state");
     schema(
         &c,
         &["ALTER KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}"],
@@ -295,6 +295,17 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         .exec(NS, "cassandra-0", &["nodetool", "removenode", &new_id])
         .unwrap();
     assert_eq!(code, 0, "removenode: {out}{err}");
+    // Its volume holds the node just removed: an operator deletes it with the node
+    // (ringkeeper would refuse to start a removed node on it).
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "pvc",
+        "data-cassandra-2",
+        "--wait=false",
+    ])
+    .unwrap();
     c.kubectl(&["-n", NS, "delete", "rolebinding", "ringkeeper"])
         .unwrap();
     scale(&c, 3, UP);
@@ -319,5 +330,58 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let ring = ring_of(&c, NS, "cassandra-0");
     assert_eq!(ring.len(), 3, "the drained pod stays, down: {ring:?}");
     assert_eq!(ring.iter().filter(|m| m.0 == "DN").count(), 1, "{ring:?}");
+
+    // Deleting the whole StatefulSet (API access back; foreground, so the set is seen
+    // being deleted while its pods stop): every pod drains, nothing is decommissioned,
+    // every volume stays.
+    c.kubectl(&[
+        "-n",
+        NS,
+        "create",
+        "rolebinding",
+        "ringkeeper",
+        "--role=ringkeeper",
+        &format!("--serviceaccount={NS}:cassandra"),
+    ])
+    .unwrap();
+    let uids: Vec<(String, String)> = pods(&c, NS)
+        .iter()
+        .map(|p| (name_of(p), uid_of(&c, &name_of(p))))
+        .collect();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "statefulset",
+        "cassandra",
+        "--cascade=foreground",
+        "--wait=false",
+    ])
+    .unwrap();
+    c.wait_for("every pod gone", Duration::from_secs(300), |c| {
+        Ok(pods(c, NS).is_empty().then_some(()))
+    })
+    .unwrap();
+    for (pod, uid) in &uids {
+        let (log, summary) = prestop(&c, pod, uid);
+        assert_eq!(
+            (&summary["outcome"], &summary["decision"]),
+            (&"drained".into(), &"drain".into()),
+            "{pod}: {summary}\n{log}"
+        );
+        assert!(
+            summary["decision_reason"]
+                .as_str()
+                .unwrap()
+                .contains("is being deleted"),
+            "{pod}: {summary}"
+        );
+    }
+    let decommissions = events(&c, NS)
+        .iter()
+        .filter(|e| e.1 == "Decommissioning")
+        .count();
+    assert_eq!(decommissions, 1, "only scenario 1's");
+    assert_eq!(pvcs(&c).len(), 3, "{:?}", pvcs(&c));
     record_figure("scale_down_suite_s", suite.elapsed().as_secs_f64().into());
 }

@@ -23,6 +23,7 @@ use crate::decide::events;
 use crate::decide::heap::{self, Heap};
 use crate::decide::placement::{self, Decision, Topology};
 use crate::decide::ring::Bootstrapped;
+use crate::decide::scale_down::VolumeCheck;
 use crate::decide::seeds::{BootMode, DataState, RecordUse, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
@@ -95,14 +96,34 @@ pub async fn run(
         },
     };
     let expected_cluster = cluster_name.clone().or(template_cluster_name);
-    // A volume whose node was decommissioned never starts Cassandra again silently.
+    // A volume whose node was decommissioned never starts Cassandra as it is: cleared,
+    // the pod joins as a new node (the Event waits for the API edge, below).
     let decommissioned = datadir::read_decommissioned(&identity.data_dir)?;
-    if let Err(reason) = crate::decide::scale_down::boot_check(decommissioned.as_ref()) {
-        return Ok(Outcome::Refused {
-            stdout: None,
-            reason,
-        });
-    }
+    let reinitialized = match crate::decide::scale_down::boot_check(
+        decommissioned.as_ref(),
+        expected_cluster.as_deref(),
+    ) {
+        VolumeCheck::Use => None,
+        VolumeCheck::Refuse(reason) => {
+            return Ok(Outcome::Refused {
+                stdout: None,
+                reason,
+            });
+        }
+        VolumeCheck::Reinitialize { what } => {
+            datadir::clear_decommissioned(&dirs, &identity.data_dir).with_context(|| {
+                format!(
+                    "clearing the volume of a decommissioned node in --data-dir {}",
+                    identity.data_dir.display()
+                )
+            })?;
+            warn!(
+                node = %what,
+                "the volume held a node that was decommissioned (it left the ring, its data streamed to the others): cleared; this pod joins as a new node"
+            );
+            Some(what)
+        }
+    };
     let listing = datadir::list(&dirs, &identity.data_dir)?;
     let data = classify_logged(&listing);
     if listing.joined.exists() && listing.system_local_sstables == 0 {
@@ -149,6 +170,9 @@ pub async fn run(
     };
     // After `place`: a wait for the labels may have learned the pod's UID only later.
     let events = kube.events(&facts.own_pod);
+    if let Some(what) = &reinitialized {
+        let _ = events.spawn(events::reinitialized(what));
+    }
     // The identity record in the API: who this pod was, and whether the cluster exists.
     let api_record = identity_record(&facts, &identity, expected_cluster.as_deref());
     for why in &api_record.ignored {

@@ -10,6 +10,7 @@
 //! | `Replacing` | Normal | the entrypoint starts a node that replaces a down ring member (`--replace-address`, or the previous node the identity record names) |
 //! | `Joined` | Normal | the node finished bootstrapping into an existing ring (a join, a resumed bootstrap) |
 //! | `Replaced` | Normal | the node finished replacing the down member |
+//! | `Reinitialized` | Normal | the volume held a node that was decommissioned: cleared, the pod joins as a new node |
 //! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
 //! | `FoundingRefused` | Warning | ordinal 0 has no data and no ring answers, but the identity record says the cluster exists: it waits instead of founding a second one |
 //! | `RecordIgnored` | Warning | the identity record was not acted on (an entry that does not parse, names another cluster, or that the ring does not confirm) |
@@ -170,6 +171,20 @@ pub fn waiting(w: &crate::decide::seeds::Waiting) -> LifecycleEvent {
     )
 }
 
+/// The volume held a node that was decommissioned: cleared, this pod joins as a new node
+/// (`decide::scale_down::VolumeCheck::Reinitialize`).
+pub fn reinitialized(what: &str) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "Reinitialized",
+        "Boot",
+        format!(
+            "the volume held a node that left the ring ({what}); its data had been streamed \
+             to the other nodes, so the volume was cleared and this pod joins as a new node"
+        ),
+    )
+}
+
 /// Cassandra was not started.
 pub fn refused(reason: &str) -> LifecycleEvent {
     event(
@@ -224,8 +239,8 @@ pub fn decommissioning(why: &str, estimate_s: u64, pvc_when_scaled: &str) -> Lif
     let volume = if pvc_when_scaled == "Delete" {
         "its PersistentVolumeClaim is deleted once the pod is gone (whenScaled: Delete)"
     } else {
-        "its PersistentVolumeClaim is kept (whenScaled: Retain): a later scale-up of this \
-         ordinal will refuse to start on it until it is deleted"
+        "its PersistentVolumeClaim is kept (whenScaled: Retain), marked: a later scale-up \
+         of this ordinal clears it and joins as a new node"
     };
     event(
         Severity::Normal,

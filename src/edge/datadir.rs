@@ -116,6 +116,44 @@ pub fn read_decommissioned(
     }
 }
 
+/// Clears a volume that holds a decommissioned node (`decide::scale_down::VolumeCheck::
+/// Reinitialize`): the contents of every Cassandra directory, the join record, then the
+/// marker last, so a start cut short in the middle finds the marker and clears again.
+pub fn clear_decommissioned(dirs: &DataDirs, data_dir: &Path) -> io::Result<()> {
+    let cassandra = dirs
+        .data
+        .iter()
+        .chain([&dirs.commitlog, &dirs.hints, &dirs.saved_caches]);
+    for dir in cassandra {
+        for entry in read_dir_or_empty(dir)? {
+            let entry = entry?;
+            // The marker goes last; a volume root's `lost+found` is the filesystem's.
+            let name = entry.file_name();
+            if name == crate::decide::scale_down::DECOMMISSIONED_MARKER || name == "lost+found" {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot remove {}: {e}", path.display()))
+            })?;
+        }
+    }
+    match remove_joined_marker(data_dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let marker = data_dir.join(crate::decide::scale_down::DECOMMISSIONED_MARKER);
+    std::fs::remove_file(&marker).map_err(|e| {
+        io::Error::new(e.kind(), format!("cannot remove {}: {e}", marker.display()))
+    })?;
+    std::fs::File::open(data_dir)?.sync_all()
+}
+
 /// Marks `data_dir` as holding a decommissioned node, and removes the join record (which
 /// vouched for a ring member): written to a temporary file, synced, renamed, then the
 /// record removed and the directory synced, so a crash leaves the marker or nothing.
