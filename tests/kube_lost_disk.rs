@@ -1,0 +1,445 @@
+//! Lost volumes on Kubernetes: `manifests/` applied as they are, the pod runner playing
+//! the StatefulSet controller, the garbage collector and pvc-protection (a deleted PVC
+//! goes with its volume once its pod is gone, and the pod comes back on a new, empty
+//! one, on a new IP), real Cassandra nodes. One cluster:
+//!
+//! * ordinal 1 loses its volume: the identity record and the ring lead to a replace of
+//!   its old self, with no `--replace-address`; then it alone serves every row;
+//! * the whole set stopped (scale to 0) and ordinal 0's volume lost: started alone, it
+//!   does not found a second cluster; once the others are back it replaces its old self;
+//! * without API access (the RoleBinding removed), a lost volume waits as before the
+//!   identity record and says what to do; the manual path (read `ringkeeper status`, set
+//!   `--replace-address` on the StatefulSet) is timed against the automatic one.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::kube::*;
+use ringkeeper_testkit::cluster::Cluster;
+use ringkeeper_testkit::netns::Netns;
+
+/// Rows written before the volumes are lost (1 KiB each, RF 3, at ALL).
+const ROWS: i32 = 1000;
+
+fn pod_ip(c: &Cluster, pod: &str) -> Option<String> {
+    pods(c, NS)
+        .iter()
+        .find(|p| name_of(p) == pod)
+        .and_then(|p| p["status"]["podIP"].as_str().map(str::to_owned))
+}
+
+/// The volume of `pod` is lost: its PVC deleted, then the pod (which drains). Returns the
+/// old pod's UID.
+fn lose_volume(c: &Cluster, pod: &str) -> String {
+    let uid = uid_of(c, pod);
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "pvc",
+        &format!("data-{pod}"),
+        "--wait=false",
+    ])
+    .unwrap();
+    c.kubectl(&["-n", NS, "delete", "pod", pod, "--wait=false"])
+        .unwrap();
+    uid
+}
+
+/// Waits for a pod `pod` that is not `old_uid`; returns when it was first seen.
+fn new_pod(c: &Cluster, pod: &str, old_uid: &str) -> Instant {
+    c.wait_for(&format!("a new {pod}"), Duration::from_secs(300), |c| {
+        Ok(pods(c, NS)
+            .iter()
+            .any(|p| name_of(p) == pod && p["metadata"]["uid"] != old_uid)
+            .then(Instant::now))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, NS)))
+}
+
+/// Waits until `pod` sees exactly 3 members, all UN, `gone` (the lost node's old address)
+/// not among them.
+fn three_up_without(c: &Cluster, pod: &str, gone: &str, timeout: Duration) {
+    c.wait_for(
+        &format!("3 UN in {pod}'s view, {gone} gone"),
+        timeout,
+        |c| {
+            if !pods(c, NS)
+                .iter()
+                .any(|p| name_of(p) == pod && p["status"]["podIP"].is_string())
+            {
+                return Ok(None);
+            }
+            let (code, out, _) = c.exec(NS, pod, &["nodetool", "status"])?;
+            if code != 0 {
+                return Ok(None);
+            }
+            let ring = parse_ring(&out);
+            Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN" && m.1 != gone)).then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, NS)));
+}
+
+fn parse_ring(out: &str) -> Ring {
+    out.lines()
+        .filter_map(|line| {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let state = *w.first()?;
+            let valid =
+                state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
+            (valid && w.len() >= 8).then(|| {
+                (
+                    state.to_owned(),
+                    w[1].to_owned(),
+                    w[w.len() - 2].to_owned(),
+                    w[w.len() - 1].to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Keys of `app.kv` that `pod` cannot read at CL ONE by itself: every other pod's gossip
+/// and native transport are switched off first (a StatefulSet cannot stop pods 0 and 2
+/// and keep 1), so `pod` sees them down, coordinates alone, and can only answer from
+/// its own data. They are switched on again after.
+fn missing_through_alone(c: &Cluster, pod: &str) -> Vec<i32> {
+    let others: Vec<String> = pods(c, NS)
+        .iter()
+        .map(name_of)
+        .filter(|p| p != pod)
+        .collect();
+    for other in &others {
+        for cmd in ["disablebinary", "disablegossip"] {
+            let (code, out, err) = c.exec(NS, other, &["nodetool", cmd]).unwrap();
+            assert_eq!(code, 0, "{other}: nodetool {cmd}: {out}{err}");
+        }
+    }
+    c.wait_for(
+        &format!("{pod} sees the others down"),
+        Duration::from_secs(120),
+        |c| {
+            let ring = ring_of(c, NS, pod);
+            Ok(
+                (ring.iter().filter(|m| m.0.starts_with('D')).count() == others.len())
+                    .then_some(()),
+            )
+        },
+    )
+    .unwrap();
+    let ip: std::net::IpAddr = pod_ip(c, pod).unwrap().parse().unwrap();
+    let missing = common::cql_in_netns(
+        &Netns::existing(c.node_netns()),
+        vec![SocketAddr::new(ip, 9042)],
+        |s| {
+            Box::pin(async move {
+                let mut select = s.prepare("SELECT v FROM app.kv WHERE k = ?").await.unwrap();
+                select.set_consistency(scylla::statement::Consistency::One);
+                let mut missing = Vec::new();
+                for k in 0..ROWS {
+                    let mut found = None;
+                    for _ in 0..3 {
+                        match s.execute_unpaged(&select, (k,)).await {
+                            Ok(r) => {
+                                let rows = r.into_rows_result().unwrap();
+                                found =
+                                    Some(rows.maybe_first_row::<(String,)>().unwrap().is_some());
+                                break;
+                            }
+                            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        }
+                    }
+                    if found != Some(true) {
+                        missing.push(k);
+                    }
+                }
+                missing
+            })
+        },
+    );
+    for other in &others {
+        for cmd in ["enablegossip", "enablebinary"] {
+            let (code, out, err) = c.exec(NS, other, &["nodetool", cmd]).unwrap();
+            assert_eq!(code, 0, "{other}: nodetool {cmd}: {out}{err}");
+        }
+    }
+    three_up_without(c, pod, "-", Duration::from_secs(120));
+    missing
+}
+
+/// The identity record's entry of `pod`.
+fn record_entry(c: &Cluster, pod: &str) -> serde_json::Value {
+    let map = json(
+        &c.kubectl(&[
+            "-n",
+            NS,
+            "get",
+            "configmap",
+            "cassandra-identity",
+            "-o",
+            "json",
+        ])
+        .unwrap(),
+    );
+    json(map["data"][pod].as_str().unwrap_or("null"))
+}
+
+/// Events of `pod` with `reason`.
+fn events_of(c: &Cluster, pod: &str, reason: &str) -> Vec<String> {
+    events(c, NS)
+        .into_iter()
+        .filter(|e| e.0 == pod && e.1 == reason)
+        .map(|e| e.2)
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
+fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
+    let _turn = common::turn();
+    let suite = Instant::now();
+    let mut c = cluster("lost", "rkl");
+    restricted_namespace(&c, NS);
+    let dir = user_kustomization(&c, NS, &[]);
+    c.kubectl(&["apply", "-k", dir.to_str().unwrap()]).unwrap();
+    c.run_pods(NS);
+    wait_ready(&c, NS, 3, UP);
+
+    // Rows at RF 3, written at ALL: every node holds every row.
+    schema(
+        &c,
+        &[
+            "CREATE KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}",
+            "CREATE TABLE app.kv (k int PRIMARY KEY, v text)",
+        ],
+    );
+    cql(&c, |s| {
+        Box::pin(async move {
+            let mut insert = s
+                .prepare("INSERT INTO app.kv (k, v) VALUES (?, ?)")
+                .await
+                .unwrap();
+            insert.set_consistency(scylla::statement::Consistency::All);
+            let value = "x".repeat(1024);
+            for k in 0..ROWS {
+                s.execute_unpaged(&insert, (k, value.as_str()))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    for pod in ["cassandra-0", "cassandra-1", "cassandra-2"] {
+        let (code, out, err) = c.exec(NS, pod, &["nodetool", "flush"]).unwrap();
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    settled(&c);
+
+    // Scenario 4: ordinal 1 loses its volume and comes back empty on a new IP.
+    let before = host_ids(&c, NS);
+    let old_ip = pod_ip(&c, "cassandra-1").unwrap();
+    let entry = record_entry(&c, "cassandra-1");
+    assert_eq!(
+        (entry["host_id"].as_str(), entry["address"].as_str()),
+        (Some(before["cassandra-1"].as_str()), Some(old_ip.as_str())),
+        "{entry}"
+    );
+    let old_uid = lose_volume(&c, "cassandra-1");
+    let started = new_pod(&c, "cassandra-1", &old_uid);
+    three_up_without(&c, "cassandra-0", &old_ip, UP);
+    let automatic_s = started.elapsed().as_secs_f64();
+    wait_ready(&c, NS, 3, UP);
+    let new_ip = pod_ip(&c, "cassandra-1").unwrap();
+    assert_ne!(new_ip, old_ip);
+    for (pod, ring) in views(&c) {
+        assert_eq!(ring.len(), 3, "{pod}: {ring:?}");
+        assert!(ring.iter().all(|m| m.0 == "UN"), "{pod}: {ring:?}");
+        assert!(ring.iter().any(|m| m.1 == new_ip), "{pod}: {ring:?}");
+    }
+    let replacing = events_of(&c, "cassandra-1", "Replacing");
+    assert!(
+        replacing.iter().any(|n| n.contains(&old_ip)),
+        "{:?}",
+        events(&c, NS)
+    );
+    assert!(
+        !events_of(&c, "cassandra-1", "Replaced").is_empty(),
+        "{:?}",
+        events(&c, NS)
+    );
+    // The record follows the node to its new address.
+    c.wait_for(
+        "the record names the new IP",
+        Duration::from_secs(60),
+        |c| Ok((record_entry(c, "cassandra-1")["address"] == new_ip.as_str()).then_some(())),
+    )
+    .unwrap();
+    settled(&c);
+    let missing = missing_through_alone(&c, "cassandra-1");
+    assert!(
+        missing.is_empty(),
+        "{} rows missing at ONE through cassandra-1 alone",
+        missing.len()
+    );
+    record_figure(
+        "lost_disk_automatic",
+        serde_json::json!({
+            "rows": ROWS,
+            "new_pod_to_3_un_s": automatic_s,
+        }),
+    );
+
+    // Scenario 5: the whole set stopped, ordinal 0's volume lost, ordinal 0 started alone.
+    let ids = host_ids(&c, NS);
+    let old_ip_0 = pod_ip(&c, "cassandra-0").unwrap();
+    let old_uid_0 = uid_of(&c, "cassandra-0");
+    scale(&c, 0, Duration::from_secs(300));
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "pvc",
+        "data-cassandra-0",
+        "--wait=false",
+    ])
+    .unwrap();
+    c.wait_for("the lost PVC gone", Duration::from_secs(60), |c| {
+        Ok((!pvcs(c).contains(&"data-cassandra-0".to_owned())).then_some(()))
+    })
+    .unwrap();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        "--replicas=1",
+    ])
+    .unwrap();
+    new_pod(&c, "cassandra-0", &old_uid_0);
+    let refused = c
+        .wait_for("FoundingRefused", Duration::from_secs(180), |c| {
+            Ok(events_of(c, "cassandra-0", "FoundingRefused").pop())
+        })
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    assert!(refused.contains("cassandra-0"), "{refused}");
+    // Well past the seed wait: still no Cassandra, nothing founded.
+    std::thread::sleep(Duration::from_secs(45));
+    let p0 = pods(&c, NS);
+    assert_eq!(p0.len(), 1);
+    assert!(!is_ready(&p0[0]), "cassandra-0 must not be ready");
+    assert!(
+        !c.shared
+            .pvc_dir(NS, "data-cassandra-0")
+            .join("data/system")
+            .exists(),
+        "Cassandra wrote a system keyspace: it was started"
+    );
+    assert!(events_of(&c, "cassandra-0", "Founded").is_empty());
+
+    // The others come back with their data; ordinal 0 then replaces its old self.
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        "--replicas=3",
+    ])
+    .unwrap();
+    wait_ready(&c, NS, 3, UP);
+    three_up_without(&c, "cassandra-1", &old_ip_0, UP);
+    let after = host_ids(&c, NS);
+    for pod in ["cassandra-1", "cassandra-2"] {
+        assert_eq!(after[pod], ids[pod], "{pod} came back as itself");
+    }
+    let replacing = events_of(&c, "cassandra-0", "Replacing");
+    assert!(
+        replacing.iter().any(|n| n.contains(&old_ip_0)),
+        "{:?}",
+        events(&c, NS)
+    );
+    settled(&c);
+    let missing = missing_through_alone(&c, "cassandra-0");
+    assert!(
+        missing.is_empty(),
+        "{} rows missing at ONE through cassandra-0 alone",
+        missing.len()
+    );
+
+    // Scenario 6, boot side, and the manual path: without API access, ordinal 2 loses its
+    // volume; it waits as before the identity record (a down member blocks a join) and
+    // says to use --replace-address; an operator reads the old IP from `ringkeeper status`
+    // and sets it on the StatefulSet.
+    c.kubectl(&["-n", NS, "delete", "rolebinding", "ringkeeper"])
+        .unwrap();
+    let old_ip_2 = pod_ip(&c, "cassandra-2").unwrap();
+    let old_uid_2 = lose_volume(&c, "cassandra-2");
+    let started = new_pod(&c, "cassandra-2", &old_uid_2);
+    let waiting = c
+        .wait_for(
+            "cassandra-2 says to use --replace-address",
+            Duration::from_secs(180),
+            |c| {
+                let uid = uid_of(c, "cassandra-2");
+                let log =
+                    std::fs::read_to_string(c.pod_dir("cassandra-2", &uid).join("container-0.log"))
+                        .unwrap_or_default();
+                Ok(log.contains("--replace-address").then_some(log))
+            },
+        )
+        .unwrap();
+    let api_lines: Vec<&str> = waiting
+        .lines()
+        .filter(|l| l.contains("Kubernetes API"))
+        .collect();
+    assert_eq!(api_lines.len(), 1, "{waiting}");
+    assert!(api_lines[0].contains("identity record"), "{}", api_lines[0]);
+    assert!(
+        !c.shared
+            .pvc_dir(NS, "data-cassandra-2")
+            .join("data/system")
+            .exists(),
+        "cassandra-2 started Cassandra without --replace-address"
+    );
+    // The operator's part: the down member's address from `ringkeeper status`.
+    let (code, out, err) = c
+        .exec(
+            NS,
+            "cassandra-0",
+            &["ringkeeper", "status", "--output", "json"],
+        )
+        .unwrap();
+    assert_eq!(code, 1, "not healthy: {out}{err}");
+    let status = json(&out);
+    let down: Vec<String> = status["ghosts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|g| g["state"] == "DN")
+        .filter_map(|g| g["member"]["address"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(down, vec![old_ip_2.clone()], "{status}");
+    c.kubectl(&[
+        "-n",
+        NS,
+        "set",
+        "env",
+        "statefulset/cassandra",
+        &format!("RINGKEEPER_REPLACE_ADDRESS={}", down[0]),
+    ])
+    .unwrap();
+    // The rolling update starts with the highest ordinal: the waiting pod.
+    three_up_without(&c, "cassandra-0", &old_ip_2, UP);
+    let manual_s = started.elapsed().as_secs_f64();
+    record_figure(
+        "lost_disk_manual",
+        serde_json::json!({
+            "new_pod_to_3_un_s": manual_s,
+            "note": "the operator acts as soon as the pod's log names --replace-address",
+        }),
+    );
+    record_figure("lost_disk_suite_s", suite.elapsed().as_secs_f64().into());
+}
