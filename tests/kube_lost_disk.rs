@@ -187,12 +187,27 @@ fn record_entry(c: &Cluster, pod: &str) -> serde_json::Value {
     json(map["data"][pod].as_str().unwrap_or("null"))
 }
 
-/// Events of `pod` with `reason`.
+/// Notes of the Events with `reason` about `pod` (any incarnation).
 fn events_of(c: &Cluster, pod: &str, reason: &str) -> Vec<String> {
     events(c, NS)
         .into_iter()
         .filter(|e| e.0 == pod && e.1 == reason)
         .map(|e| e.2)
+        .collect()
+}
+
+/// Reasons of the Events about one pod object (`uid`: one incarnation).
+fn reasons_of_uid(c: &Cluster, uid: &str) -> Vec<String> {
+    let v = json(
+        &c.kubectl(&["-n", NS, "get", "events.events.k8s.io", "-o", "json"])
+            .unwrap(),
+    );
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["regarding"]["uid"] == uid)
+        .filter_map(|e| e["reason"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -319,12 +334,13 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     ])
     .unwrap();
     new_pod(&c, "cassandra-0", &old_uid_0);
-    let refused = c
-        .wait_for("FoundingRefused", Duration::from_secs(180), |c| {
-            Ok(events_of(c, "cassandra-0", "FoundingRefused").pop())
-        })
-        .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
-    assert!(refused.contains("cassandra-0"), "{refused}");
+    let uid_0 = uid_of(&c, "cassandra-0");
+    c.wait_for("FoundingRefused", Duration::from_secs(180), |c| {
+        Ok(reasons_of_uid(c, &uid_0)
+            .contains(&"FoundingRefused".to_owned())
+            .then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
     // Well past the seed wait: still no Cassandra, nothing founded.
     std::thread::sleep(Duration::from_secs(45));
     let p0 = pods(&c, NS);
@@ -337,7 +353,8 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
             .exists(),
         "Cassandra wrote a system keyspace: it was started"
     );
-    assert!(events_of(&c, "cassandra-0", "Founded").is_empty());
+    let reasons = reasons_of_uid(&c, &uid_0);
+    assert!(!reasons.contains(&"Founded".to_owned()), "{reasons:?}");
 
     // The others come back with their data; ordinal 0 then replaces its old self.
     c.kubectl(&[

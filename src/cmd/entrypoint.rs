@@ -157,9 +157,23 @@ pub async fn run(
     };
     let mut facts = kube.own_facts(&wants).await;
     log_gaps(&gaps(&facts, &wants));
+    // A bound from the StatefulSet can change while the pod waits (a set scaled from 1
+    // back to 3 so that the others return): it is read again until the boot is decided.
+    let bound_refresh = match (&facts.set, seeding.replicas) {
+        (Fact::Known(set), None) => Some(set.name.clone()),
+        _ => None,
+    };
     let seeding = Seeding {
         replicas: replica_bound(seeding.replicas, &facts, identity.pod.ordinal),
         ..seeding
+    };
+    let (bound, bound_task) = match bound_refresh {
+        Some(set) => {
+            let (rx, task) =
+                refresh_bound(kube.again(), set, identity.pod.ordinal, seeding.replicas);
+            (Some(rx), Some(task))
+        }
+        None => (None, None),
     };
     let (dc, rack) = tokio::select! {
         placed = place(&mut kube, &mut facts, topology, dc.as_deref(), rack.as_deref(), record.as_ref()) => placed,
@@ -209,12 +223,15 @@ pub async fn run(
         RecordUse::Replace { .. } | RecordUse::ReplaceNotYet { .. } | RecordUse::FoundingEarly => {}
     };
     let report = tokio::select! {
-        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &api_record, &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait, &mut on_record) => report?,
+        report = resolve(&identity, &seeding, expected_cluster.as_deref(), data, record.as_ref(), &api_record, bound, &dns, &cql, Until::StartOrPersonMustAct, &mut on_wait, &mut on_record) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
         }
     };
+    if let Some(task) = bound_task {
+        task.abort();
+    }
     let boot_event = announce(&events, &report.plan.verdict).await;
     let (mode, seeds) = match &report.plan.verdict {
         Verdict::Seeds { mode, seeds } => (*mode, seeds.clone()),
@@ -458,6 +475,43 @@ const JOIN_WARN_EVERY: Duration = Duration::from_secs(600);
 /// default superuser is created `superuser_setup_delay_ms` after the first start, an
 /// operator may create the probe's role later), but failed logins are logged by the node.
 const JOIN_POLL_AFTER_AUTH_ERROR: Duration = Duration::from_secs(30);
+
+/// How often the StatefulSet's replica count is read again while the boot waits.
+const BOUND_REFRESH: Duration = Duration::from_secs(10);
+
+/// Reads statefulsets/`set` again every `BOUND_REFRESH` and sends the ordinal bound
+/// (`decide::replicas`) when it changes; `first` is the bound read at start. An answer
+/// that does not come keeps the last bound (it only sizes the candidates).
+fn refresh_bound(
+    kube: Kube,
+    set: String,
+    own_ordinal: u32,
+    first: Option<u32>,
+) -> (
+    tokio::sync::watch::Receiver<Option<u32>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(first);
+    let task = tokio::spawn(async move {
+        let wants = Wants {
+            set: Some(set),
+            ..Wants::default()
+        };
+        loop {
+            tokio::time::sleep(BOUND_REFRESH).await;
+            let facts = kube.again().own_facts(&wants).await;
+            if let Fact::Known(_) = facts.set {
+                let bound = crate::decide::replicas::bound(None, &facts.set, own_ordinal).replicas;
+                tx.send_if_modified(|last| {
+                    let changed = *last != bound;
+                    *last = bound;
+                    changed
+                });
+            }
+        }
+    });
+    (rx, task)
+}
 
 /// Keeps the join record (`ringkeeper-joined` in `--data-dir`) for the node it
 /// supervises. A node that started without a confirmed join (new, replacing, or restarting
@@ -718,7 +772,9 @@ async fn place(
                     "grant the node-topology ClusterRole (get nodes), label the Node with \
                      {REGION_LABEL} and {ZONE_LABEL}, or set --dc and --rack"
                 ),
-                "--topology node-labels: waiting for the Node's topology labels (no --dc/--rack,                  no join record); cassandra is not started, the pod is not Ready; asking again                  every 5 s"
+                "--topology node-labels: waiting for the Node's topology labels (no --dc/--rack, \
+                 no join record); cassandra is not started, the pod is not Ready; asking again \
+                 every 5 s"
             );
             next_report = now + TOPOLOGY_REPORT_EVERY;
         } else {

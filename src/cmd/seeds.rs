@@ -106,6 +106,8 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
         data,
         listing.joined.record(),
         &api_record,
+        // A one-shot: the bound read at start stands.
+        None,
         &dns,
         &cql,
         Until::Answer,
@@ -218,6 +220,7 @@ pub async fn resolve(
     data: DataState,
     record: Option<&JoinRecord>,
     api_record: &RecordFacts,
+    mut bound: Option<tokio::sync::watch::Receiver<Option<u32>>>,
     dns: &Dns,
     cql: &CqlSettings,
     until: Until,
@@ -226,7 +229,7 @@ pub async fn resolve(
 ) -> anyhow::Result<SeedReport> {
     // With data, the record counts only when it vouches for the data (`Present`).
     let record = record.filter(|_| data == DataState::Present);
-    let names = Arc::new(seeding.candidates(identity));
+    let mut names = Arc::new(seeding.candidates(identity));
     let (timeout, attempts) = dns.timeouts();
     info!(
         pod = %identity.pod, pod_ip = %identity.pod_ip, ?data,
@@ -244,6 +247,24 @@ pub async fn resolve(
     let mut last_lookups: Vec<Lookup> = Vec::new();
     let mut record_uses: Vec<RecordUse> = Vec::new();
     loop {
+        // The ordinal bound read again from the StatefulSet (the entrypoint's wait).
+        if let Some(rx) = bound.as_mut()
+            && rx.has_changed().unwrap_or(false)
+        {
+            let replicas = *rx.borrow_and_update();
+            names = Arc::new(
+                Seeding {
+                    replicas,
+                    ..seeding.clone()
+                }
+                .candidates(identity),
+            );
+            info!(
+                ?replicas,
+                candidates = names.len(),
+                "the StatefulSet's replica count changed: ordinal bound updated"
+            );
+        }
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .clamp(MIN_ROUND, MAX_ROUND);

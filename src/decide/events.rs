@@ -456,7 +456,7 @@ mod tests {
         assert!(
             decommissioning("x", 1, "Retain")
                 .note
-                .contains("refuse to start")
+                .contains("clears it and joins as a new node")
         );
         assert_eq!(decommission_failed("x").severity, Severity::Warning);
     }

@@ -520,7 +520,8 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
         return Some(RecordUse::NotActedOn {
             host_id,
             why: format!(
-                "no ring member lists it ({} answered): it is no longer a token owner, so this pod                  joins as a new node",
+                "no ring member lists it ({} answered): it is no longer a token owner, so this pod \
+                 joins as a new node",
                 names(&members.iter().collect::<Vec<_>>())
             ),
         });
@@ -553,7 +554,8 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
         .collect();
     if !alive.is_empty() {
         return not_yet(format!(
-            "{} see(s) this pod's previous node {host_id} at {address} alive: a live node is never              replaced (another pod may run with this identity, or the ring has not noticed it stop)",
+            "{} see(s) this pod's previous node {host_id} at {address} alive: a live node is never \
+             replaced (another pod may run with this identity, or the ring has not noticed it stop)",
             names(&alive)
         ));
     }
@@ -566,7 +568,8 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
     let need = others.min(2);
     if listed.len() < need {
         return not_yet(format!(
-            "only {} confirm(s) this pod's previous node {host_id} at {address} down; a replace              needs {need} ring members to agree",
+            "only {} confirm(s) this pod's previous node {host_id} at {address} down; a replace \
+             needs {need} ring members to agree",
             names(&listed)
         ));
     }
@@ -1182,7 +1185,11 @@ fn restart_unconfirmed(
 /// that; their coming back can).
 fn wait_or_refuse_founding(facts: &Facts<'_>, pods: &[String], seen: String) -> Verdict {
     let why = format!(
-        "the identity record in the Kubernetes API says this cluster exists ({} were ring          members), so ordinal 0 never founds a new one, whatever DNS and CQL answer now ({seen}).          It waits for a member to answer; if this pod lost its disk it then replaces its previous          node. If the cluster really is gone for good, delete the record (ConfigMap          <statefulset>-identity) to found a new one",
+        "the identity record in the Kubernetes API says this cluster exists ({} were ring \
+         members), so ordinal 0 never founds a new one, whatever DNS and CQL answer now \
+         ({seen}). It waits for a member to answer; if this pod lost its disk it then \
+         replaces its previous node. If the cluster really is gone for good, delete the \
+         record (ConfigMap <statefulset>-identity) to found a new one",
         pods.join(", ")
     );
     if facts.wait_over {
