@@ -3,15 +3,21 @@
 
 use std::process::{Command, Output};
 
-#[allow(clippy::disallowed_methods)] // The test passes PATH through to a cleared environment.
 fn ringkeeper(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringkeeper"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    command(args)
         .envs(env.iter().copied())
-        .args(args)
         .output()
         .expect("run ringkeeper")
+}
+
+/// The binary with `args`, in an environment that holds only PATH.
+#[allow(clippy::disallowed_methods)] // The test passes PATH through to a cleared environment.
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringkeeper"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args);
+    cmd
 }
 
 fn stderr(out: &Output) -> String {
@@ -920,10 +926,7 @@ fn a_decommissioned_volume_never_starts_cassandra_as_it_is() {
     // This cluster's node that left: the volume is cleared (the marker last) and the pod
     // goes on as a new node (here it then waits for cassandra-0, which does not exist).
     volume("c");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringkeeper"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .args(&args)
+    let mut child = command(&args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
