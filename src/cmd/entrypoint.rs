@@ -110,7 +110,7 @@ pub async fn run(
                 reason,
             });
         }
-        VolumeCheck::Reinitialize { what } => {
+        VolumeCheck::Reinitialize { what, host_id } => {
             datadir::clear_decommissioned(&dirs, &identity.data_dir).with_context(|| {
                 format!(
                     "clearing the volume of a decommissioned node in --data-dir {}",
@@ -121,7 +121,7 @@ pub async fn run(
                 node = %what,
                 "the volume held a node that was decommissioned (it left the ring, its data streamed to the others): cleared; this pod joins as a new node"
             );
-            Some(what)
+            Some((what, host_id))
         }
     };
     let listing = datadir::list(&dirs, &identity.data_dir)?;
@@ -184,11 +184,13 @@ pub async fn run(
     };
     // After `place`: a wait for the labels may have learned the pod's UID only later.
     let events = kube.events(&facts.own_pod);
-    if let Some(what) = &reinitialized {
+    if let Some((what, _)) = &reinitialized {
         let _ = events.spawn(events::reinitialized(what));
     }
-    // The identity record in the API: who this pod was, and whether the cluster exists.
-    let api_record = identity_record(&facts, &identity, expected_cluster.as_deref());
+    // The identity record in the API: who this pod was, and whether the cluster exists
+    // (never the node this volume held until it was decommissioned).
+    let api_record = identity_record(&facts, &identity, expected_cluster.as_deref())
+        .without_decommissioned(reinitialized.as_ref().and_then(|(_, h)| h.as_deref()));
     for why in &api_record.ignored {
         let _ = events.spawn(events::record_ignored(why));
     }

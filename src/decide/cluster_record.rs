@@ -132,6 +132,19 @@ pub struct RecordFacts {
     pub ignored: Vec<String>,
 }
 
+impl RecordFacts {
+    /// Without this pod's previous node when it is `left`, the node this volume held until
+    /// ringkeeper saw it decommissioned (`decide::scale_down::VolumeCheck::Reinitialize`):
+    /// that node left the ring on purpose, so it is neither replaced nor reported as an
+    /// entry the ring does not confirm. The cluster still exists.
+    pub fn without_decommissioned(self, left: Option<&str>) -> RecordFacts {
+        let previous = self
+            .previous
+            .filter(|p| left.is_none_or(|left| left != p.host_id));
+        RecordFacts { previous, ..self }
+    }
+}
+
 /// Reads the ConfigMap's data (`Known(None)`: the API answered that there is none) for
 /// pod `pod` of a cluster named `cluster_name` (`None`: not checked).
 pub fn facts(
@@ -202,6 +215,25 @@ pub fn facts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decommissioned_previous_node_is_forgotten() {
+        let with = RecordFacts {
+            recorded: Recorded::Exists {
+                pods: vec!["c-0".into(), "c-2".into()],
+            },
+            previous: Some(PreviousSelf {
+                host_id: "h2".into(),
+                address: "10.0.0.2".parse().unwrap(),
+            }),
+            ignored: Vec::new(),
+        };
+        let forgot = with.clone().without_decommissioned(Some("h2"));
+        assert_eq!(forgot.previous, None);
+        assert_eq!(forgot.recorded, with.recorded, "the cluster still exists");
+        assert_eq!(with.clone().without_decommissioned(Some("h9")), with);
+        assert_eq!(with.clone().without_decommissioned(None), with);
+    }
 
     const H0: &str = "11111111-1111-1111-1111-111111111111";
     const H1: &str = "22222222-2222-2222-2222-222222222222";

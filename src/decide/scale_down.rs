@@ -624,6 +624,8 @@ pub enum VolumeCheck {
     Reinitialize {
         /// The node that left, in words.
         what: String,
+        /// Its host ID, when the marker has it.
+        host_id: Option<String>,
     },
     /// Cassandra must not start on this volume: a person must act.
     Refuse(String),
@@ -671,7 +673,10 @@ pub fn boot_check(
         (Some(was), Some(now)) if was != now => refuse(format!(
             "{what}; this node runs in cluster {now}, so the volume may not be this set's"
         )),
-        _ => VolumeCheck::Reinitialize { what },
+        _ => VolumeCheck::Reinitialize {
+            what,
+            host_id: m.host_id.clone(),
+        },
     }
 }
 
@@ -1239,7 +1244,10 @@ mod tests {
             let got = boot_check(marker.as_ref(), *cluster);
             let text = match (&got, want) {
                 (VolumeCheck::Use, None) => String::new(),
-                (VolumeCheck::Reinitialize { what }, Some(true)) => what.clone(),
+                (VolumeCheck::Reinitialize { what, host_id }, Some(true)) => {
+                    assert_eq!(host_id.as_deref(), Some("h1"), "{name}");
+                    what.clone()
+                }
                 (VolumeCheck::Refuse(why), Some(false)) => why.clone(),
                 _ => panic!("{name}: {got:?}"),
             };
