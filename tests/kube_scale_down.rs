@@ -2,8 +2,8 @@
 //! StatefulSet controller (condemned pods, `whenScaled: Retain`) and the kubelet (preStop
 //! `ringkeeper drain`), real Cassandra nodes. One cluster for every scenario: a pod deleted
 //! by hand drains; a pod scaled away decommissions (or, when the keyspaces need more
-//! nodes than remain, drains and says why); without API access it drains; deleting the
-//! whole set drains every pod.
+//! nodes than remain, drains and says why); without API access it drains; pods removed
+//! together leave one at a time; deleting the whole set drains every pod.
 
 use std::time::{Duration, Instant};
 
@@ -338,9 +338,9 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert_eq!(ring.len(), 3, "the drained pod stays, down: {ring:?}");
     assert_eq!(ring.iter().filter(|m| m.0 == "DN").count(), 1, "{ring:?}");
 
-    // Deleting the whole StatefulSet (API access back; foreground, so the set is seen
-    // being deleted while its pods stop): every pod drains, nothing is decommissioned,
-    // every volume stays.
+    // Pods removed together (API access back; 3 -> 1 with every keyspace at RF 1): both
+    // decommission, one at a time, the highest ordinal first; one node is left, with every
+    // row.
     c.kubectl(&[
         "-n",
         NS,
@@ -351,6 +351,57 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         &format!("--serviceaccount={NS}:cassandra"),
     ])
     .unwrap();
+    scale(&c, 3, UP);
+    settled(&c);
+    schema(
+        &c,
+        &[
+            "ALTER KEYSPACE system_distributed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "ALTER KEYSPACE system_traces WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "ALTER KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1}",
+        ],
+    );
+    let (uid_1, uid_2) = (uid_of(&c, "cassandra-1"), uid_of(&c, "cassandra-2"));
+    let together = scale(&c, 1, Duration::from_secs(900));
+    let (log_2, summary_2) = prestop(&c, "cassandra-2", &uid_2);
+    let (log_1, summary_1) = prestop(&c, "cassandra-1", &uid_1);
+    for (summary, log) in [(&summary_2, &log_2), (&summary_1, &log_1)] {
+        assert_eq!(
+            (
+                &summary["outcome"],
+                &summary["decision"],
+                &summary["exit_code"]
+            ),
+            (&"decommissioned".into(), &"decommission".into(), &0.into()),
+            "{summary}\n{log}"
+        );
+    }
+    assert!(
+        log_1.contains("waiting for this pod's turn to decommission"),
+        "{log_1}"
+    );
+    assert!(
+        !log_2.contains("waiting for this pod's turn"),
+        "the highest ordinal goes first: {log_2}"
+    );
+    let ring = ring_of(&c, NS, "cassandra-0");
+    assert_eq!(ring.len(), 1, "{ring:?}");
+    assert_eq!(ring[0].0, "UN", "{ring:?}");
+    let missing = missing_rows(&c);
+    assert!(missing.is_empty(), "{} rows missing", missing.len());
+    record_figure(
+        "scale_down_together",
+        serde_json::json!({
+            "scale_3_to_1_s": together.as_secs_f64(),
+            "pod_2_drain_elapsed_s": summary_2["elapsed_s"],
+            "pod_1_drain_elapsed_s": summary_1["elapsed_s"],
+            "pod_1_scale_down_stage_ms": stage_ms(&summary_1, "scale_down"),
+        }),
+    );
+
+    // Deleting the whole StatefulSet (foreground, so the set is seen being deleted while
+    // its pods stop): the pod drains, nothing is decommissioned, every volume stays.
     let uids: Vec<(String, String)> = pods(&c, NS)
         .iter()
         .map(|p| (name_of(p), uid_of(&c, &name_of(p))))
@@ -388,7 +439,10 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         .iter()
         .filter(|e| e.1 == "Decommissioning")
         .count();
-    assert_eq!(decommissions, 1, "only scenario 1's");
+    assert_eq!(
+        decommissions, 3,
+        "scenario 1's and the two removed together"
+    );
     assert_eq!(pvcs(&c).len(), 3, "{:?}", pvcs(&c));
     record_figure("scale_down_suite_s", suite.elapsed().as_secs_f64().into());
 }

@@ -27,12 +27,23 @@ pub const DNS_ADDR: &str = "127.0.0.53:53";
 /// First node address: ordinal i gets 127.0.0.(11 + i) unless a test picks another.
 pub const FIRST_IP_OCTET: u8 = 11;
 
-/// The repository root (tests/cassandra lives there).
+/// The repository root (tests/cassandra lives there): the nearest directory, from where
+/// the test runs (cargo runs tests in the package root), that holds `testkit/Cargo.toml`;
+/// else where the testkit was built. Where it was built alone is not enough: CI shares one
+/// target directory between checkouts, so a testkit compiled in another checkout (an
+/// identical unit to cargo) can be linked here and name a directory that is gone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit is inside the repo")
-        .to_owned()
+    let here = std::env::current_dir().ok();
+    here.iter()
+        .flat_map(|dir| dir.ancestors())
+        .find(|dir| dir.join("testkit/Cargo.toml").is_file())
+        .map(Path::to_owned)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("testkit is inside the repo")
+                .to_owned()
+        })
 }
 
 /// A Cassandra release ready to run: its jars and the `java` it runs on.
