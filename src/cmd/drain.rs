@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 use std::sync::Arc;
 
 use crate::config::{DrainConfig, KubeApi, PodRef};
-use crate::decide::api_facts::{Fact, Gap, NO_EVENTS, SetFacts, Wants, gaps};
+use crate::decide::api_facts::{ApiFacts, Fact, Gap, NO_EVENTS, SetFacts, Wants, gaps};
 use crate::decide::drain::{
     self, ClientSample, Clients, Marker, Mode, ModeRead, Nothing, Outcome, Process, Stage, Start,
 };
@@ -24,7 +24,7 @@ use crate::decide::ring::{self, LocalRow, Member, Readiness, readiness};
 use crate::decide::scale_down::{self, Decision, Intent, NO_SCALE_DOWN, ScaleDown};
 use crate::edge::cql::{self, CqlError, CqlSettings, LIVENESS_WINDOW, Node};
 use crate::edge::datadir;
-use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps, turned_off};
+use crate::edge::kube::{API_TIMEOUT, ASK_AGAIN_PAUSES, Events, Kube, log_gaps, turned_off};
 use crate::edge::nodetool::{self, NodetoolError};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::exit;
@@ -43,14 +43,6 @@ const CQL_LOOK: Duration = Duration::from_secs(2);
 const TURN_POLL: Duration = Duration::from_secs(2);
 /// How often that wait is logged at info (the looks in between only at debug).
 const TURN_REPORT_EVERY: Duration = Duration::from_secs(30);
-/// Pauses before the drain asks an API server that did not answer for the StatefulSet
-/// again: three more tries within about 13 s (each bounded by the 2 s `API_TIMEOUT`),
-/// spent only when the API server is slow or away.
-const API_RETRY_PAUSES: [Duration; 3] = [
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-];
 /// Connect and request bound of the scale-down decision's own CQL connection: a node
 /// scaled away is often busy (its neighbours just restarted, nodetool JVMs starting), and
 /// a refusal for a slow answer leaves a down member behind.
@@ -378,6 +370,21 @@ impl Announcer {
             // One line for everything not learned; without the set, no decommission.
             log_gaps(&scale_down::drain_gaps(gaps(&facts, &wants)));
             let _ = tx.send(facts.set.clone());
+            // Without the pod's UID no Event can name it, so a pod read the API did not
+            // answer in time (a busy API server while nodes stream) is asked again, as the
+            // StatefulSet is; the Events queued meanwhile wait for this.
+            let pod_only = ApiFacts {
+                set: Fact::NotAsked,
+                node: Fact::NotAsked,
+                record: Fact::NotAsked,
+                ..facts
+            };
+            let wants = Wants {
+                own_pod: true,
+                events: true,
+                ..Wants::default()
+            };
+            let (lookup, facts) = lookup.again().ask_again_if_late(&wants, pod_only).await;
             lookup.events(&facts.own_pod)
         });
         Announcer {
@@ -549,6 +556,12 @@ async fn scale_down(
     (decision, plan)
 }
 
+/// Whether the API's "unknown" is a late or missing answer (worth asking again), not a
+/// definite one (denied, not found); "did not finish" is this command's own lookup.
+fn answered_late(why: &str) -> bool {
+    crate::edge::kube::answered_late(why) || why.contains("did not finish")
+}
+
 async fn scale_down_inner(
     d: &mut Drain<'_>,
     announcer: &mut Announcer,
@@ -564,16 +577,13 @@ async fn scale_down_inner(
     let mut set = announcer.set().await;
     // A pod scaled away that drains instead stays in the ring as a down member, so an API
     // server that did not answer (a busy node or API server: the 2 s bound) is asked
-    // again, a few times (`API_RETRY_PAUSES`), with the "did not answer" mark cleared. A
+    // again, a few times (`ASK_AGAIN_PAUSES`), with the "did not answer" mark cleared. A
     // definite answer (denied, not found) is not asked again. The retries are not logged
     // unless one changes the answer.
     if let (Some(kube), Some(pod)) = (&announcer.kube, &pod) {
-        for pause in API_RETRY_PAUSES {
+        for pause in ASK_AGAIN_PAUSES {
             let Fact::Unknown(why) = &set else { break };
-            if !(why.contains("did not answer")
-                || why.contains("cannot be reached")
-                || why.contains("did not finish"))
-            {
+            if !answered_late(why) {
                 break;
             }
             tokio::time::sleep(pause.min(d.left())).await;

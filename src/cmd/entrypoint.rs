@@ -155,7 +155,12 @@ pub async fn run(
         pods: false,
         record: Some(identity.pod.set.clone()),
     };
-    let mut facts = kube.own_facts(&wants).await;
+    // Asked again when late (a busy or starting API server): without the identity record,
+    // ordinal 0 falls back to the rules under which an empty disk can found a second
+    // cluster, and without the pod no Event names it.
+    let facts = kube.own_facts(&wants).await;
+    let (kube_after, mut facts) = kube.ask_again_if_late(&wants, facts).await;
+    kube = kube_after;
     log_gaps(&gaps(&facts, &wants));
     // A bound from the StatefulSet can change while the pod waits (a set scaled from 1
     // back to 3 so that the others return): it is read again until the boot is decided.

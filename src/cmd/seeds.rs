@@ -86,7 +86,10 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
         record: Some(identity.pod.set.clone()),
         ..Wants::default()
     };
+    // Asked again when late: without the identity record, ordinal 0 falls back to the
+    // rules under which an empty disk can found a second cluster.
     let facts = kube.own_facts(&wants).await;
+    let (_, facts) = kube.ask_again_if_late(&wants, facts).await;
     log_gaps(&gaps(&facts, &wants));
     let api_record = identity_record(&facts, &identity, seeding.cluster_name.as_deref());
     let seeding = Seeding {

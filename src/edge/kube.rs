@@ -48,6 +48,23 @@ use crate::env;
 /// not answered in 2 s is overloaded or gone, and a boot, a drain or a probe must not wait
 /// for it (the kubelet's own default timeouts are of the same order).
 pub const API_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pauses before asking again an API server that did not answer: three more tries within
+/// about 13 s (each bounded by `API_TIMEOUT`), spent only when it is slow or away.
+pub const ASK_AGAIN_PAUSES: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// Whether an unknown fact's reason (this module's own texts) is an answer that came late
+/// or not at all, worth asking again, rather than a definite one (denied, not found).
+pub fn answered_late(why: &str) -> bool {
+    why.contains(NO_ANSWER) || why.contains(UNREACHABLE)
+}
+/// The reasons' words for a request the API server did not answer in time, and for one
+/// that did not reach it.
+const NO_ANSWER: &str = "did not answer";
+const UNREACHABLE: &str = "cannot be reached";
 /// Writes of the identity record that may meet another pod's write before one goes
 /// through: each pod writes once per boot, so a handful covers a whole set starting.
 const IDENTITY_WRITE_ATTEMPTS: u32 = 8;
@@ -122,6 +139,62 @@ impl Kube {
             },
             pod: self.pod.clone(),
         }
+    }
+
+    /// Asks again, after each of `ASK_AGAIN_PAUSES`, for the facts the API server answered
+    /// late or not at all (busy while nodes stream, or starting), keeping what it did
+    /// answer; a definite answer (denied, not found) is not asked again. Returns the client
+    /// to go on with: a fresh one when it asked again, without the mark of the request that
+    /// went unanswered.
+    pub async fn ask_again_if_late(self, wants: &Wants, mut facts: ApiFacts) -> (Kube, ApiFacts) {
+        let mut kube = self;
+        let late = |f: Option<&str>| f.is_some_and(answered_late);
+        for pause in ASK_AGAIN_PAUSES {
+            let (pod, set, node, record) = (
+                late(facts.own_pod.why()),
+                late(facts.set.why()),
+                late(facts.node.why()),
+                late(facts.record.why()),
+            );
+            if !(pod || set || node || record) {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            kube = kube.again();
+            let again = kube
+                .own_facts(&Wants {
+                    // The Node is found through the pod.
+                    own_pod: pod || node,
+                    set: wants.set.clone().filter(|_| set),
+                    node,
+                    record: wants.record.clone().filter(|_| record),
+                    ..wants.clone()
+                })
+                .await;
+            let mut learned = Vec::new();
+            if pod {
+                facts.own_pod = again.own_pod;
+                learned.extend(facts.own_pod.known().map(|_| "pod"));
+            }
+            if set {
+                facts.set = again.set;
+                learned.extend(facts.set.known().map(|_| "statefulset"));
+            }
+            if node {
+                facts.node = again.node;
+                learned.extend(facts.node.known().map(|_| "node"));
+            }
+            if record {
+                facts.record = again.record;
+                learned.extend(facts.record.known().map(|_| "identity record"));
+            }
+            if learned.is_empty() {
+                debug!("the Kubernetes API asked again, still no answer");
+            } else {
+                info!(?learned, "the Kubernetes API answered on a later attempt");
+            }
+        }
+        (kube, facts)
     }
 
     /// Whether a client exists (requests may still be denied).
@@ -366,7 +439,7 @@ impl Kube {
                 Ok(Err(e)) => return Err(api.explain(&what, e)),
                 Err(_) => {
                     return Err(format!(
-                        "the Kubernetes API did not answer {what} within {}s",
+                        "the Kubernetes API {NO_ANSWER} {what} within {}s",
                         API_TIMEOUT.as_secs()
                     ));
                 }
@@ -428,7 +501,7 @@ impl Connected {
                 .down
                 .get_or_init(|| {
                     format!(
-                        "the Kubernetes API did not answer {what} within {}s",
+                        "the Kubernetes API {NO_ANSWER} {what} within {}s",
                         API_TIMEOUT.as_secs()
                     )
                 })
@@ -461,7 +534,7 @@ impl Connected {
                 .down
                 .get_or_init(|| {
                     format!(
-                        "the Kubernetes API cannot be reached ({what}: {})",
+                        "the Kubernetes API {UNREACHABLE} ({what}: {})",
                         chain(&other)
                     )
                 })
@@ -731,7 +804,7 @@ impl Events {
             }
             Ok(Err(e)) => format!("the Kubernetes API did not take the Event: {}", chain(&e)),
             Err(_) => format!(
-                "the Kubernetes API did not answer create events within {}s",
+                "the Kubernetes API {NO_ANSWER} create events within {}s",
                 API_TIMEOUT.as_secs()
             ),
         };
@@ -801,6 +874,9 @@ mod tests {
         Status(u16),
         /// Never answers (an API server that hangs).
         Silent,
+        /// Never answers the first request for its path, then answers with this object
+        /// (an API server busy for a moment).
+        SilentOnce(serde_json::Value),
     }
 
     /// A mock API server: answers each request by method and path from `answers` (a path
@@ -813,6 +889,7 @@ mod tests {
         tokio::spawn(async move {
             let mut asked = Vec::new();
             let mut held = Vec::new();
+            let mut silenced = std::collections::HashSet::new();
             while let Some((request, send)) = handle.next_request().await {
                 let (method, path) = (request.method().clone(), request.uri().path().to_owned());
                 let body = request
@@ -860,6 +937,13 @@ mod tests {
                             .unwrap(),
                     ),
                     Answer::Silent => held.push(send),
+                    Answer::SilentOnce(_) if silenced.insert(path) => held.push(send),
+                    Answer::SilentOnce(value) => send.send_response(
+                        Response::builder()
+                            .status(StatusCode::OK)
+                            .body(Body::from(serde_json::to_vec(&value).unwrap()))
+                            .unwrap(),
+                    ),
                 }
             }
             asked
@@ -1226,6 +1310,38 @@ mod tests {
         assert!(pods.iter().all(|(_, f)| f.why().is_some()), "{pods:?}");
         drop(kube);
         assert_eq!(server.await.unwrap().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_came_late_is_asked_again_and_a_definite_answer_is_not() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::SilentOnce(pod("cassandra"))),
+                (Method::GET, SET, Answer::Status(403)),
+                (Method::POST, EVENTS, Answer::Object(serde_json::json!({}))),
+            ],
+        );
+        let wants = Wants {
+            node: false,
+            ..entrypoint_wants()
+        };
+        let facts = kube.own_facts(&wants).await;
+        assert!(answered_late(facts.own_pod.why().unwrap()), "{facts:?}");
+        let (kube, facts) = kube.ask_again_if_late(&wants, facts).await;
+        assert!(facts.own_pod.known().is_some(), "{facts:?}");
+        assert!(facts.set.why().unwrap().contains("denied"), "{facts:?}");
+        // The client goes on without the mark of the unanswered request: Events are sent.
+        assert!(kube.events(&facts.own_pod).enabled());
+        drop(kube);
+        let asked: Vec<String> = server.await.unwrap().into_iter().map(|a| a.1).collect();
+        // The pod twice (once unanswered), the set once (it was denied).
+        assert_eq!(asked.iter().filter(|p| *p == POD).count(), 2, "{asked:?}");
+        assert_eq!(asked.iter().filter(|p| *p == SET).count(), 1, "{asked:?}");
+        assert!(!answered_late(
+            "Kubernetes API denied get statefulsets/cassandra"
+        ));
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,6 +9,13 @@ use ringkeeper_testkit::cluster::{Cluster, ClusterSpec, NodeSpec};
 use ringkeeper_testkit::netns::Netns;
 use ringkeeper_testkit::ring::{Cassandra, repo_root};
 
+/// The Cassandra version the Kubernetes tests run: 5.0.8, or `RINGKEEPER_KUBE_CASSANDRA`
+/// (e.g. 4.1.10) to run a file on another version by hand; CI runs 5.0.8 only, for time.
+#[allow(clippy::disallowed_methods)] // a test knob, not product configuration
+fn version() -> String {
+    std::env::var("RINGKEEPER_KUBE_CASSANDRA").unwrap_or_else(|_| "5.0.8".into())
+}
+
 pub fn cluster(name: &str, prefix: &str) -> Cluster {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kube-{name}"));
     let testkit = Path::new(env!("CARGO_BIN_EXE_ringkeeper"))
@@ -21,7 +28,7 @@ pub fn cluster(name: &str, prefix: &str) -> Cluster {
         domain: "cluster.local".into(),
         ringkeeper: env!("CARGO_BIN_EXE_ringkeeper").into(),
         testkit,
-        cassandra: Cassandra::fetch("5.0.8").expect("cassandra jars"),
+        cassandra: Cassandra::fetch(&version()).expect("cassandra jars"),
         nodes: ["a", "b", "c"]
             .iter()
             .map(|z| NodeSpec {
