@@ -322,13 +322,22 @@ fn list(items: &[String]) -> String {
 pub fn decide(f: &Facts<'_>) -> Decision {
     let refuse = |why: String| Decision::RefuseDecommission { why };
     let sd = f.scale_down;
-    let Some(me) = f.members.iter().find(|m| m.observer) else {
+    // A member whose status is LEFT has left: its ranges are handed over, and peers keep
+    // it in their tables and gossip only for a while (the pod removed together with this
+    // one that decommissioned a moment ago). It is no replica, no member to wait for and
+    // none that "will not leave".
+    let members: Vec<&Member> = f
+        .members
+        .iter()
+        .filter(|m| m.status != Status::Left)
+        .collect();
+    let Some(me) = members.iter().find(|m| m.observer) else {
         return refuse("this node does not see itself in the ring".into());
     };
     let Some(dc) = me.dc.as_deref() else {
         return refuse("this node's datacenter is not known (system.local.data_center)".into());
     };
-    if f.members.iter().any(|m| m.liveness == Liveness::Unknown) {
+    if members.iter().any(|m| m.liveness == Liveness::Unknown) {
         return refuse(
             "the members' liveness and status are not known (no system_views.gossip_info: \
              Cassandra 4.0, or a role that may not read system_views): a decommission \
@@ -347,7 +356,7 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     for (ordinal, ip) in f.others {
         match ip {
             Fact::Known(Some(ip)) => {
-                if let Some(m) = f.members.iter().find(|m| m.address == *ip && !m.observer) {
+                if let Some(m) = members.iter().find(|m| m.address == *ip && !m.observer) {
                     leaving.push((*ordinal, m));
                 }
             }
@@ -366,9 +375,9 @@ pub fn decide(f: &Facts<'_>) -> Decision {
         }
     }
     let is_leaving = |m: &Member| leaving.iter().any(|(_, l)| l.address == m.address);
-    let remaining: Vec<&Member> = f
-        .members
+    let remaining: Vec<&Member> = members
         .iter()
+        .copied()
         .filter(|m| !m.observer && !is_leaving(m))
         .collect();
     let in_dc = remaining
@@ -483,8 +492,7 @@ pub fn decide(f: &Facts<'_>) -> Decision {
             list(&stuck)
         ));
     }
-    let movements: Vec<String> = f
-        .members
+    let movements: Vec<String> = members
         .iter()
         .filter(|m| !m.observer && m.status.is_range_movement())
         .filter(|m| {
@@ -1050,6 +1058,31 @@ mod tests {
                 members: vec![me(4), un(1), un(2), un(3)],
                 others: vec![(2, Fact::Known(Some(ip(3)))), (4, Fact::Known(None))],
                 ..case("5 -> 2, the top pod is gone")
+            },
+            Case {
+                ordinal: 3,
+                members: vec![
+                    me(4),
+                    un(1),
+                    un(2),
+                    un(3),
+                    member(5, "dc1", Status::Left, Liveness::Down),
+                ],
+                others: vec![(2, Fact::Known(Some(ip(3)))), (4, Fact::Known(Some(ip(5))))],
+                ..case("5 -> 2, the top one just left, still listed LEFT: the middle one's turn")
+            },
+            Case {
+                ordinal: 2,
+                members: vec![
+                    me(3),
+                    un(1),
+                    un(2),
+                    member(4, "dc1", Status::Left, Liveness::Down),
+                ],
+                keyspaces: keyspaces("3", "3"),
+                want: "refused",
+                says: &["2 node(s) remain in dc1"],
+                ..case("a member listed LEFT is no replica")
             },
             Case {
                 ordinal: 3,
