@@ -43,6 +43,19 @@ fn missing_rows(c: &Cluster) -> Vec<i32> {
     })
 }
 
+/// The preStop's summary says it decommissioned and exited 0 (its log shown otherwise).
+fn assert_decommissioned(summary: &serde_json::Value, log: &str) {
+    assert_eq!(
+        (
+            &summary["outcome"],
+            &summary["decision"],
+            &summary["exit_code"]
+        ),
+        (&"decommissioned".into(), &"decommission".into(), &0.into()),
+        "{summary}\n{log}"
+    );
+}
+
 fn stage_ms(summary: &serde_json::Value, stage: &str) -> Option<u64> {
     summary["stages"]
         .as_array()?
@@ -160,15 +173,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert!(marked.contains(&old_id), "{marked}");
     assert!(!volume.join("ringkeeper-joined").exists());
     let (log, summary) = prestop(&c, "cassandra-2", &uid);
-    assert_eq!(
-        (
-            &summary["outcome"],
-            &summary["decision"],
-            &summary["exit_code"]
-        ),
-        (&"decommissioned".into(), &"decommission".into(), &0.into()),
-        "{summary}\n{log}"
-    );
+    assert_decommissioned(&summary, &log);
     let evs = events(&c, NS);
     let of_2: Vec<&str> = evs
         .iter()
@@ -366,17 +371,8 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let together = scale(&c, 1, Duration::from_secs(900));
     let (log_2, summary_2) = prestop(&c, "cassandra-2", &uid_2);
     let (log_1, summary_1) = prestop(&c, "cassandra-1", &uid_1);
-    for (summary, log) in [(&summary_2, &log_2), (&summary_1, &log_1)] {
-        assert_eq!(
-            (
-                &summary["outcome"],
-                &summary["decision"],
-                &summary["exit_code"]
-            ),
-            (&"decommissioned".into(), &"decommission".into(), &0.into()),
-            "{summary}\n{log}"
-        );
-    }
+    assert_decommissioned(&summary_2, &log_2);
+    assert_decommissioned(&summary_1, &log_1);
     assert!(
         log_1.contains("waiting for this pod's turn to decommission"),
         "{log_1}"

@@ -171,23 +171,25 @@ impl Kube {
                     ..wants.clone()
                 })
                 .await;
-            let mut learned = Vec::new();
-            if pod {
-                facts.own_pod = again.own_pod;
-                learned.extend(facts.own_pod.known().map(|_| "pod"));
+            // Only the late facts are taken from the second answer.
+            fn take<T>(late: bool, fact: &mut Fact<T>, again: Fact<T>) -> bool {
+                if late {
+                    *fact = again;
+                }
+                late && fact.known().is_some()
             }
-            if set {
-                facts.set = again.set;
-                learned.extend(facts.set.known().map(|_| "statefulset"));
-            }
-            if node {
-                facts.node = again.node;
-                learned.extend(facts.node.known().map(|_| "node"));
-            }
-            if record {
-                facts.record = again.record;
-                learned.extend(facts.record.known().map(|_| "identity record"));
-            }
+            let learned: Vec<&str> = [
+                ("pod", take(pod, &mut facts.own_pod, again.own_pod)),
+                ("statefulset", take(set, &mut facts.set, again.set)),
+                ("node", take(node, &mut facts.node, again.node)),
+                (
+                    "identity record",
+                    take(record, &mut facts.record, again.record),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(what, learned)| learned.then_some(what))
+            .collect();
             if learned.is_empty() {
                 debug!("the Kubernetes API asked again, still no answer");
             } else {
