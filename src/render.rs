@@ -38,6 +38,33 @@ pub struct DataDirs {
     pub hints: PathBuf,
     /// `saved_caches_directory`.
     pub saved_caches: PathBuf,
+    /// `cdc_raw_directory`: always rendered (Cassandra's default follows
+    /// `cassandra.storagedir`, which may lie off the volume).
+    pub cdc_raw: PathBuf,
+    /// `local_system_data_file_directory` (4.1+), only where the template sets it: the
+    /// system keyspaces then live there, not in `data_file_directories`.
+    pub local_system: Option<PathBuf>,
+}
+
+impl DataDirs {
+    /// Every directory, each with the key that sets it.
+    pub fn all(&self) -> Vec<(&'static str, &Path)> {
+        let mut all: Vec<(&'static str, &Path)> = self
+            .data
+            .iter()
+            .map(|d| ("data_file_directories", d.as_path()))
+            .collect();
+        all.extend([
+            ("commitlog_directory", self.commitlog.as_path()),
+            ("hints_directory", self.hints.as_path()),
+            ("saved_caches_directory", self.saved_caches.as_path()),
+            ("cdc_raw_directory", self.cdc_raw.as_path()),
+        ]);
+        if let Some(local) = &self.local_system {
+            all.push(("local_system_data_file_directory", local.as_path()));
+        }
+        all
+    }
 }
 
 /// Why a template could not be rendered.
@@ -59,7 +86,8 @@ pub enum RenderError {
     },
     /// A state directory lies outside the data volume.
     #[error(
-        "{key} is {path:?}, which is outside the data directory {data_dir:?}: data written \
+        "{key} is {path:?}, which is outside the data directory {data_dir:?} (or climbs out of \
+         it with `..`): data written \
          there would not survive the pod. Remove the key from the template (ringkeeper then \
          puts it under the data directory) or point --data-dir at the volume that holds it"
     )]
@@ -129,11 +157,18 @@ pub fn data_dirs(template: &Map<String, Value>, data_dir: &Path) -> Result<DataD
         commitlog: single("commitlog_directory", "commitlog")?,
         hints: single("hints_directory", "hints")?,
         saved_caches: single("saved_caches_directory", "saved_caches")?,
+        cdc_raw: single("cdc_raw_directory", "cdc_raw")?,
+        local_system: match template.get("local_system_data_file_directory") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(single("local_system_data_file_directory", "")?),
+        },
     })
 }
 
 fn under(key: &'static str, path: PathBuf, data_dir: &Path) -> Result<PathBuf, RenderError> {
-    if path.is_absolute() && path.starts_with(data_dir) {
+    // Judged by its spelling here (no `..` may climb out); the clear of a decommissioned
+    // volume also checks the real path (`edge::datadir::within_volume`).
+    if crate::decide::decommissioned::is_plain_absolute(&path) && path.starts_with(data_dir) {
         Ok(path)
     } else {
         Err(RenderError::OutsideDataDir {
@@ -225,6 +260,20 @@ pub fn render_yaml(
         json!(dirs.saved_caches.display().to_string()),
         &mut overridden,
     );
+    set(
+        &mut map,
+        "cdc_raw_directory",
+        json!(dirs.cdc_raw.display().to_string()),
+        &mut overridden,
+    );
+    if let Some(local) = &dirs.local_system {
+        set(
+            &mut map,
+            "local_system_data_file_directory",
+            json!(local.display().to_string()),
+            &mut overridden,
+        );
+    }
 
     let text = serde_saphyr::to_string(&Value::Object(map))
         .map_err(|e| RenderError::Emit(e.to_string()))?;
@@ -374,7 +423,24 @@ memtable:
         assert_eq!(dirs.data, [root.join("d1"), root.join("d2")]);
         assert_eq!(dirs.hints, root.join("h"));
         assert_eq!(dirs.commitlog, root.join("commitlog"));
+        assert_eq!(dirs.cdc_raw, root.join("cdc_raw"));
+        assert_eq!(dirs.local_system, None);
+        let local = data_dirs(
+            &parse_yaml(
+                "local_system_data_file_directory: /var/lib/cassandra/sys
+",
+            )
+            .unwrap(),
+            root,
+        )
+        .unwrap();
+        assert_eq!(local.local_system, Some(root.join("sys")));
+        assert_eq!(local.all().len(), 6);
         for bad in [
+            "commitlog_directory: /var/lib/cassandra/../etc",
+            "cdc_raw_directory: /var/lib/cassandra/../../cdc",
+            "cdc_raw_directory: /elsewhere/cdc",
+            "local_system_data_file_directory: /elsewhere/sys",
             "commitlog_directory: /cassandra_data/commitlog",
             "data_file_directories: [/var/lib/cassandra/d1, /tmp/d2]",
             "saved_caches_directory: relative/path",

@@ -923,31 +923,80 @@ fn a_decommissioned_volume_never_starts_cassandra_as_it_is() {
     assert!(!started.exists(), "cassandra was started");
     assert!(marker.exists() && data.join("commitlog/CommitLog-7-1.log").exists());
 
-    // This cluster's node that left: the volume is cleared (the marker last) and the pod
-    // goes on as a new node (here it then waits for cassandra-0, which does not exist).
+    // A marker without a cluster name, or copied onto a volume whose join record names
+    // another node: a person must look; nothing is touched.
     volume("c");
+    std::fs::write(
+        &marker,
+        r#"{"host_id":"6f1c2f4e-0000-4000-8000-000000000001","address":"10.0.0.2","decommissioned_at":1700000000}"#,
+    )
+    .unwrap();
+    let out = ringkeeper(&args, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("names no cluster"), "{err}");
+    volume("c");
+    std::fs::write(
+        data.join("ringkeeper-joined"),
+        "host_id=6f1c2f4e-0000-4000-8000-000000000009\n",
+    )
+    .unwrap();
+    let out = ringkeeper(&args, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("join record names another node")
+            && err.contains("6f1c2f4e-0000-4000-8000-000000000009"),
+        "{err}"
+    );
+    assert!(marker.exists() && data.join("commitlog/CommitLog-7-1.log").exists());
+
+    // A hints directory whose real path leaves the volume: refused, naming it.
+    volume("c");
+    std::fs::remove_dir(data.join("hints")).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, data.join("hints")).unwrap();
+    let out = ringkeeper(&args, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("hints_directory")
+            && err.contains("elsewhere")
+            && err.contains("nothing was deleted"),
+        "{err}"
+    );
+    std::fs::remove_file(data.join("hints")).unwrap();
+
+    // This cluster's node, but no ring to ask (no other pod answers): the pod waits, not
+    // ready, and the volume is never cleared (the ring must confirm that the node left;
+    // the clear itself is shown on real nodes in tests/kube_scale_down.rs).
+    volume("c");
+    let snapshot = data.join("data/app/dropped-1/snapshots/dropped-1/nb-1-big-Data.db");
+    std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+    std::fs::write(&snapshot, "the only copy").unwrap();
     let mut child = command(&args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while marker.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    std::thread::sleep(std::time::Duration::from_secs(4));
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
-    assert!(!marker.exists(), "{err}");
+    assert!(marker.exists(), "{err}");
     assert!(
-        !data.join("data/system/local-1").exists()
-            && !data.join("commitlog/CommitLog-7-1.log").exists(),
+        data.join("data/system/local-1/nb-1-big-Data.db").exists()
+            && data.join("commitlog/CommitLog-7-1.log").exists()
+            && std::fs::read_to_string(&snapshot).unwrap() == "the only copy",
         "{err}"
     );
     assert!(
-        err.contains("cleared; this pod joins as a new node") && err.contains("6f1c2f4e"),
+        err.contains("waiting to start cassandra (not ready)")
+            && err.contains("no other member of this set answers"),
         "{err}"
     );
+    assert!(!started.exists(), "cassandra was started");
     assert!(!err.contains("panicked"), "{err}");
 
     // The drain's --data-dir is checked like the entrypoint's.

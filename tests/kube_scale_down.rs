@@ -148,6 +148,34 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert_eq!(host_ids(&c, NS), before);
     settled(&c);
 
+    // A table dropped before the scale-down: with `auto_snapshot` as Cassandra ships it,
+    // each node keeps the table's files in a snapshot, the only copy left once pod 2's
+    // volume is reused. Its files on pod 2's volume, to find byte for byte later.
+    schema(
+        &c,
+        &["CREATE TABLE app.dropped (k int PRIMARY KEY, v text)"],
+    );
+    cql(&c, |s| {
+        Box::pin(async move {
+            let mut insert = s
+                .prepare("INSERT INTO app.dropped (k, v) VALUES (?, ?)")
+                .await
+                .unwrap();
+            insert.set_consistency(scylla::statement::Consistency::All);
+            for k in 0..200 {
+                s.execute_unpaged(&insert, (k, "dropped")).await.unwrap();
+            }
+        })
+    });
+    schema(&c, &["DROP TABLE app.dropped"]);
+    let volume_2 = c.shared.pvc_dir(NS, "data-cassandra-2");
+    let dropped = snapshot_files(&volume_2);
+    assert!(
+        dropped.keys().any(|f| f.ends_with("-Data.db")),
+        "no snapshot of the dropped table on pod 2's volume: {:?}",
+        dropped.keys()
+    );
+
     // Scenario 1: 3 -> 2 with every keyspace at RF <= 2: pod 2 decommissions, its volume
     // goes, no ghost is left, every row reads back at QUORUM.
     let (_, info, _) = c.exec(NS, "cassandra-2", &["nodetool", "info"]).unwrap();
@@ -242,6 +270,20 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         );
     }
     assert!(!marker.exists(), "the marker goes with the old state");
+    // The dropped table's snapshot was kept, byte for byte, on the same volume.
+    let kept = volume.join("ringkeeper-kept");
+    for (file, bytes) in &dropped {
+        let found = std::fs::read_dir(&kept)
+            .unwrap_or_else(|e| panic!("{}: {e}", kept.display()))
+            .flatten()
+            .any(|k| std::fs::read(k.path().join(file)).ok().as_ref() == Some(bytes));
+        assert!(found, "{file} not kept under {}", kept.display());
+    }
+    assert!(
+        evs.iter()
+            .any(|e| e.0 == "cassandra-2" && e.1 == "SnapshotsKept"),
+        "{evs:?}"
+    );
     // The record's entry named the node that left on purpose: not reported as one the
     // ring does not confirm.
     assert!(
@@ -299,6 +341,41 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
             "scale_down_stage_ms": stage_ms(&summary, "scale_down"),
         }),
     );
+
+    // A marker copied onto the volume of a node that is still a member (here the down
+    // ghost's, its join record gone): pod 2 comes back, asks the ring, which still lists
+    // that host, and waits, not ready; nothing on the volume is deleted.
+    let node_files = std::fs::read_dir(volume.join("data")).unwrap().count();
+    std::fs::write(&marker, marked.replace(&old_id, &new_id)).unwrap();
+    std::fs::remove_file(volume.join("ringkeeper-joined")).unwrap();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        "--replicas=3",
+    ])
+    .unwrap();
+    c.wait_for("pod 2 waits for the ring", Duration::from_secs(180), |c| {
+        Ok(events(c, NS)
+            .into_iter()
+            .find(|e| e.0 == "cassandra-2" && e.1 == "Waiting" && e.2.contains("still list")))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    assert!(marker.exists());
+    assert_eq!(
+        std::fs::read_dir(volume.join("data")).unwrap().count(),
+        node_files,
+        "the volume was touched"
+    );
+    assert!(
+        !pods(&c, NS)
+            .iter()
+            .any(|p| name_of(p) == "cassandra-2" && is_ready(p))
+    );
+    scale(&c, 2, Duration::from_secs(300));
+    assert!(marker.exists() && volume.join("data").join("system").exists());
 
     // Without API access (the RoleBinding removed): a scale-down drains, nothing is
     // decommissioned, and the drain says so in one line. The ghost is removed first, so
@@ -441,4 +518,29 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     );
     assert_eq!(pvcs(&c).len(), 3, "{:?}", pvcs(&c));
     record_figure("scale_down_suite_s", suite.elapsed().as_secs_f64().into());
+}
+
+/// Every file below a `snapshots/` directory of a table named `dropped` on a volume, by its
+/// path below the volume, with its bytes.
+fn snapshot_files(volume: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(volume, &mut files);
+    files
+        .into_iter()
+        .filter_map(|f| {
+            let below = f.strip_prefix(volume).ok()?.to_str()?.to_owned();
+            (below.contains("/dropped-") && below.contains("/snapshots/"))
+                .then(|| (below, std::fs::read(&f).unwrap()))
+        })
+        .collect()
 }

@@ -814,7 +814,7 @@ async fn decommission_node(
     };
     d.done(Stage::VerifyDecommissioned, since, seen);
     let since = Instant::now();
-    let marker = scale_down::Decommissioned {
+    let marker = crate::decide::decommissioned::Decommissioned {
         host_id: plan.local.host_id.clone(),
         cluster_name: plan.local.cluster_name.clone(),
         address: plan.local.broadcast_address,
@@ -828,7 +828,7 @@ async fn decommission_node(
                 "{} written, join record removed: cassandra never starts on this volume again",
                 d.cfg
                     .data_dir
-                    .join(scale_down::DECOMMISSIONED_MARKER)
+                    .join(crate::decide::decommissioned::DECOMMISSIONED_MARKER)
                     .display()
             ),
         ),

@@ -18,13 +18,13 @@ use crate::config::{EntrypointConfig, Inputs, KubeApi, Seeding};
 use crate::decide::api_facts::{ApiFacts, Fact, SetFacts, Wants, gaps};
 use crate::decide::cluster_record::PodEntry;
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
+use crate::decide::decommissioned::{self, LeftCheck, VolumeCheck};
 use crate::decide::drain::shutdown_verdict;
 use crate::decide::events;
 use crate::decide::heap::{self, Heap};
 use crate::decide::placement::{self, Decision, Topology};
 use crate::decide::ring::Bootstrapped;
-use crate::decide::scale_down::VolumeCheck;
-use crate::decide::seeds::{BootMode, DataState, RecordUse, Verdict, Waiting};
+use crate::decide::seeds::{BootMode, Cql, DataState, RecordUse, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
 use crate::edge::cql::{self, CqlError, CqlSettings};
 use crate::edge::kube::{Events, Kube, REGION_LABEL, ZONE_LABEL, log_gaps, replica_bound};
@@ -96,12 +96,16 @@ pub async fn run(
         },
     };
     let expected_cluster = cluster_name.clone().or(template_cluster_name);
-    // A volume whose node was decommissioned never starts Cassandra as it is: cleared,
-    // the pod joins as a new node (the Event waits for the API edge, below).
+    // A volume whose node was decommissioned never starts Cassandra as it is: once the
+    // ring confirms that the node left (below, with the API's Events at hand), its
+    // snapshots and backups are kept and the rest is cleared; the pod joins as a new node.
     let decommissioned = datadir::read_decommissioned(&identity.data_dir)?;
-    let reinitialized = match crate::decide::scale_down::boot_check(
+    let to_clear = match decommissioned::boot_check(
         decommissioned.as_ref(),
-        expected_cluster.as_deref(),
+        expected_cluster.as_deref().unwrap_or_default(),
+        datadir::read_record(&identity.data_dir)?
+            .record()
+            .map(|r| r.host_id.as_str()),
     ) {
         VolumeCheck::Use => None,
         VolumeCheck::Refuse(reason) => {
@@ -110,38 +114,26 @@ pub async fn run(
                 reason,
             });
         }
-        VolumeCheck::Reinitialize { what, host_id } => {
-            datadir::clear_decommissioned(&dirs, &identity.data_dir).with_context(|| {
-                format!(
-                    "clearing the volume of a decommissioned node in --data-dir {}",
-                    identity.data_dir.display()
-                )
-            })?;
-            warn!(
-                node = %what,
-                "the volume held a node that was decommissioned (it left the ring, its data streamed to the others): cleared; this pod joins as a new node"
-            );
-            Some((what, host_id))
+        VolumeCheck::ConfirmLeft {
+            what,
+            host_id,
+            kept,
+        } => {
+            // Checked before any wait: a clear never walks a directory off the volume.
+            if let Err(why) = datadir::within_volume(&dirs, &identity.data_dir) {
+                return Ok(Outcome::Refused {
+                    stdout: None,
+                    reason: format!(
+                        "a person must act: this volume holds a node that was decommissioned \
+                         ({what}), but {why}; cassandra was not started and nothing was deleted"
+                    ),
+                });
+            }
+            Some((what, host_id, kept))
         }
     };
-    let listing = datadir::list(&dirs, &identity.data_dir)?;
-    let data = classify_logged(&listing);
-    if listing.joined.exists() && listing.system_local_sstables == 0 {
-        // The state it vouched for is gone (data wiped): left in place, it would vouch for
-        // whatever the next first boot leaves behind, even an interrupted bootstrap.
-        datadir::remove_joined_marker(&identity.data_dir)?;
-        warn!(
-            ?data,
-            "removed the join record of a node whose state is gone"
-        );
-    }
     let dns = Dns::from_system_conf()?;
     let cql = probe_settings(&seeding)?;
-    let record = listing
-        .joined
-        .record()
-        .filter(|_| data == DataState::Present)
-        .cloned();
     // The Kubernetes API (optional): the ordinal bound, where the node runs, and the Pod
     // for Events. One round trip or two, bounded; without it, flags and defaults as before.
     let mut kube = Kube::connect(kube_api, &identity.namespace, &identity.pod.to_string());
@@ -172,6 +164,60 @@ pub async fn run(
         replicas: replica_bound(seeding.replicas, &facts, identity.pod.ordinal),
         ..seeding
     };
+    // The decommissioned volume: cleared only once the ring confirms that its node left.
+    let reinitialized = match to_clear {
+        None => None,
+        Some((what, host_id, kept)) => {
+            let events = kube.events(&facts.own_pod);
+            let cluster = expected_cluster.clone().unwrap_or_default();
+            let confirmed = tokio::select! {
+                by = confirm_left(&identity, &seeding, &dns, &cql, &host_id, &cluster, &events) => by?,
+                sig = signals.stop_requested() => {
+                    warn!(signal = ?sig, "stopped while waiting for the ring to confirm that the volume's node left; nothing was deleted, cassandra was not started");
+                    return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
+                }
+            };
+            let moved =
+                datadir::clear_decommissioned(&dirs, &identity.data_dir, &kept).map_err(|e| {
+                    anyhow::anyhow!(
+                        "clearing the volume of a decommissioned node in --data-dir {}: {e}",
+                        identity.data_dir.display()
+                    )
+                })?;
+            for path in &moved {
+                warn!(kept = %path.display(), "a snapshot or backup of the node that left was kept (moved, not deleted); remove it when no longer needed");
+            }
+            if !moved.is_empty() {
+                let _ = events.spawn(events::snapshots_kept(
+                    &identity.data_dir.join(decommissioned::KEPT_DIR).join(&kept),
+                    moved.len(),
+                ));
+            }
+            warn!(
+                node = %what,
+                confirmed_by = ?confirmed,
+                kept = moved.len(),
+                "the volume held a node that was decommissioned (it left the ring, its data streamed to the others): cleared; this pod joins as a new node"
+            );
+            Some((what, Some(host_id)))
+        }
+    };
+    let listing = datadir::list(&dirs, &identity.data_dir)?;
+    let data = classify_logged(&listing);
+    if listing.joined.exists() && listing.system_local_sstables == 0 {
+        // The state it vouched for is gone (data wiped): left in place, it would vouch for
+        // whatever the next first boot leaves behind, even an interrupted bootstrap.
+        datadir::remove_joined_marker(&identity.data_dir)?;
+        warn!(
+            ?data,
+            "removed the join record of a node whose state is gone"
+        );
+    }
+    let record = listing
+        .joined
+        .record()
+        .filter(|_| data == DataState::Present)
+        .cloned();
     let (bound, bound_task) = match bound_refresh {
         Some(set) => {
             let (rx, task) =
@@ -841,5 +887,64 @@ fn signal_number(sig: Signal) -> i32 {
         Signal::Int => 2,
         Signal::Hup => 1,
         Signal::Quit => 3,
+    }
+}
+
+/// Asks the other pods of the set, round after round, whether the host a decommission
+/// marker names left the ring (`decommissioned::left`), until one confirms it and none
+/// lists it. Never gives up: while the ring cannot confirm it the pod waits, not ready,
+/// with a report every `WAIT_REPORT_EVERY` (log and a `Waiting` Event), and nothing on
+/// the volume is touched. Returns what each confirming member showed.
+async fn confirm_left(
+    identity: &crate::config::Identity,
+    seeding: &Seeding,
+    dns: &Dns,
+    cql: &CqlSettings,
+    host_id: &str,
+    cluster: &str,
+    events: &Events,
+) -> anyhow::Result<Vec<String>> {
+    let names = std::sync::Arc::new(seeding.candidates(identity));
+    let start = std::time::Instant::now();
+    let mut next_report = start;
+    let mut rounds = 0;
+    loop {
+        let mut candidates =
+            crate::cmd::seeds::lookup_all(dns, &names, Duration::from_secs(5)).await;
+        crate::cmd::seeds::probe_all(&mut candidates, identity, cql, false).await?;
+        rounds += 1;
+        match decommissioned::left(host_id, cluster, identity.pod.ordinal, &candidates) {
+            LeftCheck::Left { by } => {
+                info!(%host_id, confirmed_by = ?by, rounds, "the ring confirms that the volume's node left");
+                return Ok(by);
+            }
+            LeftCheck::Wait { reason } => {
+                let now = std::time::Instant::now();
+                if now >= next_report {
+                    let waiting = Waiting {
+                        reason,
+                        seen: candidates
+                            .iter()
+                            .filter(|c| c.ordinal != Some(identity.pod.ordinal))
+                            .map(|c| {
+                                let answer = match &c.cql {
+                                    Cql::Member { .. } => "member",
+                                    Cql::NoAnswer { .. } => "no CQL answer",
+                                    Cql::NotAsked => "not resolved",
+                                };
+                                format!("{}: {answer}", c.name)
+                            })
+                            .collect(),
+                        seed_wait_over: false,
+                        waited: now.duration_since(start),
+                        rounds,
+                    };
+                    report_waiting(&waiting);
+                    let _ = events.spawn(events::waiting(&waiting));
+                    next_report = now + crate::cmd::seeds::WAIT_REPORT_EVERY;
+                }
+                tokio::time::sleep(crate::decide::retry::KEEP_WAITING).await;
+            }
+        }
     }
 }

@@ -640,7 +640,7 @@ async fn probe_saved(
 }
 
 /// Probes every resolved candidate other than this pod over CQL, a few at a time.
-async fn probe_all(
+pub(crate) async fn probe_all(
     candidates: &mut [Candidate],
     identity: &Identity,
     settings: &CqlSettings,

@@ -10,7 +10,8 @@
 //! | `Replacing` | Normal | the entrypoint starts a node that replaces a down ring member (`--replace-address`, or the previous node the identity record names) |
 //! | `Joined` | Normal | the node finished bootstrapping into an existing ring (a join, a resumed bootstrap) |
 //! | `Replaced` | Normal | the node finished replacing the down member |
-//! | `Reinitialized` | Normal | the volume held a node that was decommissioned: cleared, the pod joins as a new node |
+//! | `Reinitialized` | Normal | the volume held a node that was decommissioned, and the ring confirmed that it left: cleared, the pod joins as a new node |
+//! | `SnapshotsKept` | Normal | before that clear, the node's `snapshots/` and `backups/` were moved to `ringkeeper-kept/` on the volume (never deleted) |
 //! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
 //! | `FoundingRefused` | Warning | ordinal 0 has no data and no ring answers, but the identity record says the cluster exists: it waits instead of founding a second one |
 //! | `RecordIgnored` | Warning | the identity record was not acted on (an entry that does not parse, names another cluster, or that the ring does not confirm) |
@@ -181,6 +182,23 @@ pub fn reinitialized(what: &str) -> LifecycleEvent {
         format!(
             "the volume held a node that left the ring ({what}); its data had been streamed \
              to the other nodes, so the volume was cleared and this pod joins as a new node"
+        ),
+    )
+}
+
+/// The snapshots and incremental backups of the node that left were kept (moved) before
+/// its volume was cleared (`decide::decommissioned`).
+pub fn snapshots_kept(folder: &std::path::Path, count: usize) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "SnapshotsKept",
+        "Boot",
+        format!(
+            "the volume held snapshots or incremental backups of the node that left ({count} \
+             director{}): kept, moved to {}; ringkeeper never deletes them: remove that \
+             folder when they are no longer needed",
+            if count == 1 { "y" } else { "ies" },
+            folder.display()
         ),
     )
 }

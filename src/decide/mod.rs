@@ -8,6 +8,7 @@ pub mod alive;
 pub mod api_facts;
 pub mod cluster_record;
 pub mod data;
+pub mod decommissioned;
 pub mod drain;
 pub mod events;
 pub mod heap;

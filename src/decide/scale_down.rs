@@ -20,14 +20,12 @@
 //! is already gone has no IP, and its member, if it still is one, matches no pod and stays
 //! counted, as a remaining member must.
 //!
-//! Also here: the marker a decommissioned node leaves on its volume, and the boot check
-//! that refuses to start Cassandra on it again.
+//! The marker a decommissioned node leaves on its volume, and what a later start does
+//! with it, are in `decide::decommissioned`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use super::api_facts::{Fact, Gap, NO_REPLICAS, SetFacts};
 use super::ring::{Liveness, Member, Status};
@@ -605,89 +603,6 @@ pub fn ring_delay(value: Option<&str>) -> Duration {
         .map_or(DEFAULT_RING_DELAY, Duration::from_millis)
 }
 
-/// The file a decommissioned node leaves in `--data-dir`.
-pub const DECOMMISSIONED_MARKER: &str = "ringkeeper-decommissioned";
-
-/// What the marker says about the node that left.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Decommissioned {
-    /// Its host ID.
-    pub host_id: Option<String>,
-    /// Its cluster.
-    pub cluster_name: Option<String>,
-    /// Its address.
-    pub address: Option<IpAddr>,
-    /// When it left, Unix seconds.
-    pub decommissioned_at: u64,
-}
-
-/// What the entrypoint does with its volume at boot ([`boot_check`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VolumeCheck {
-    /// No marker: the volume is used as it is.
-    Use,
-    /// The volume holds a node that ringkeeper saw decommissioned: clear it (every
-    /// Cassandra directory, the marker last) and boot as a new node. `what` names the node
-    /// that left, for the log and the Event.
-    Reinitialize {
-        /// The node that left, in words.
-        what: String,
-        /// Its host ID, when the marker has it.
-        host_id: Option<String>,
-    },
-    /// Cassandra must not start on this volume: a person must act.
-    Refuse(String),
-}
-
-/// The boot check over the decommission marker (`marker`: its contents, or why they could
-/// not be read; `None`: no marker) and the cluster this node runs in.
-///
-/// The marker is written only after ringkeeper saw the node DECOMMISSIONED: it left the
-/// ring and its data was streamed to the nodes that stayed, and Cassandra never lets that
-/// host ID rejoin. Nothing on the volume is needed any more, so a later scale-up of this
-/// ordinal (the manifests keep volumes on scale-down: `whenScaled: Retain`, because a
-/// scale to 0 would otherwise delete every volume) clears it and joins as a new node,
-/// saying so in the log and an Event. Never started on as it is: Cassandra refuses such a
-/// node only while its `system.local` says DECOMMISSIONED; after a wipe of part of the
-/// state, or with `override_decommission`, it would join with stale data. A marker that
-/// cannot be read, or that names another cluster, is not acted on: a person must look.
-pub fn boot_check(
-    marker: Option<&Result<Decommissioned, String>>,
-    cluster: Option<&str>,
-) -> VolumeCheck {
-    let Some(marker) = marker else {
-        return VolumeCheck::Use;
-    };
-    let refuse = |what: String| {
-        VolumeCheck::Refuse(format!(
-            "a person must act: this volume holds a node that was decommissioned ({what}; see \
-             {DECOMMISSIONED_MARKER} in the data directory). To run this pod as a new node, \
-             delete its PersistentVolumeClaim (and the pod, so the StatefulSet makes both \
-             anew) or wipe the data directory; cassandra was not started"
-        ))
-    };
-    let m = match marker {
-        Ok(m) => m,
-        Err(why) => return refuse(format!("its marker is unreadable: {why}")),
-    };
-    let what = format!(
-        "host ID {}, cluster {}, address {}, decommissioned at {} (Unix time)",
-        m.host_id.as_deref().unwrap_or("unknown"),
-        m.cluster_name.as_deref().unwrap_or("unknown"),
-        m.address.map_or("unknown".to_owned(), |a| a.to_string()),
-        m.decommissioned_at
-    );
-    match (m.cluster_name.as_deref(), cluster) {
-        (Some(was), Some(now)) if was != now => refuse(format!(
-            "{what}; this node runs in cluster {now}, so the volume may not be this set's"
-        )),
-        _ => VolumeCheck::Reinitialize {
-            what,
-            host_id: m.host_id.clone(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1212,83 +1127,5 @@ mod tests {
         assert_eq!(ring_delay(Some("x")), DEFAULT_RING_DELAY);
         assert_eq!(bytes_text(5), "5 bytes");
         assert_eq!(bytes_text(1536), "1.5 KiB");
-    }
-
-    #[test]
-    fn a_decommissioned_volume_never_boots_as_it_is() {
-        let m = Decommissioned {
-            host_id: Some("h1".into()),
-            cluster_name: Some("c".into()),
-            address: Some(ip(3)),
-            decommissioned_at: 1_700_000_000,
-        };
-        let unnamed = Decommissioned {
-            cluster_name: None,
-            ..m.clone()
-        };
-        type Case<'a> = (
-            &'a str,
-            Option<Result<Decommissioned, String>>,
-            Option<&'a str>,
-            // None: Use; Some(true): Reinitialize; Some(false): Refuse. Then what the
-            // text must name.
-            Option<bool>,
-            &'a [&'a str],
-        );
-        let cases: &[Case] = &[
-            ("no marker: the volume is used", None, Some("c"), None, &[]),
-            (
-                "a node ringkeeper saw leave: cleared, a new node",
-                Some(Ok(m.clone())),
-                Some("c"),
-                Some(true),
-                &["h1", "10.0.0.3", "1700000000"],
-            ),
-            (
-                "the cluster unknown here: cleared",
-                Some(Ok(m.clone())),
-                None,
-                Some(true),
-                &["h1"],
-            ),
-            (
-                "a marker without a cluster name: cleared",
-                Some(Ok(unnamed)),
-                Some("c"),
-                Some(true),
-                &["h1"],
-            ),
-            (
-                "another cluster's volume: a person must act",
-                Some(Ok(m.clone())),
-                Some("other"),
-                Some(false),
-                &["a person must act:", "h1", "other", "PersistentVolumeClaim"],
-            ),
-            (
-                "an unreadable marker: a person must act",
-                Some(Err("not JSON".into())),
-                Some("c"),
-                Some(false),
-                &["a person must act:", "not JSON", "wipe the data directory"],
-            ),
-        ];
-        for (name, marker, cluster, want, texts) in cases {
-            let got = boot_check(marker.as_ref(), *cluster);
-            let text = match (&got, want) {
-                (VolumeCheck::Use, None) => String::new(),
-                (VolumeCheck::Reinitialize { what, host_id }, Some(true)) => {
-                    assert_eq!(host_id.as_deref(), Some("h1"), "{name}");
-                    what.clone()
-                }
-                (VolumeCheck::Refuse(why), Some(false)) => why.clone(),
-                _ => panic!("{name}: {got:?}"),
-            };
-            for t in *texts {
-                assert!(text.contains(t), "{name}: {t} not in {text}");
-            }
-        }
-        let text = serde_json::to_string(&m).unwrap();
-        assert_eq!(serde_json::from_str::<Decommissioned>(&text).unwrap(), m);
     }
 }

@@ -1,9 +1,11 @@
 //! Reads what Cassandra left in its state directories.
 
 use std::io;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use crate::decide::data::{DataListing, JOINED_MARKER, JoinRecord, Joined};
+use crate::decide::decommissioned::{DECOMMISSIONED_MARKER, Decommissioned, KEPT_DIR, is_kept};
 use crate::render::DataDirs;
 
 /// Lists the state directories, and whether `data_dir` holds the joined marker. Missing
@@ -14,7 +16,8 @@ pub fn list(dirs: &DataDirs, data_dir: &Path) -> io::Result<DataListing> {
         joined: read_record(data_dir)?,
         ..DataListing::default()
     };
-    for dir in &dirs.data {
+    // With `local_system_data_file_directory` set, `system.local` lives there.
+    for dir in dirs.data.iter().chain(&dirs.local_system) {
         listing.other_entries += count_entries(dir)?;
         let system = dir.join("system");
         for table in read_dir_or_empty(&system)? {
@@ -77,7 +80,10 @@ pub fn remove_joined_marker(data_dir: &Path) -> io::Result<()> {
 fn count_entries(dir: &Path) -> io::Result<usize> {
     let mut n = 0;
     for entry in read_dir_or_empty(dir)? {
-        entry?;
+        // What a clear kept is no node's state (a data directory may be the volume's root).
+        if entry?.file_name() == KEPT_DIR {
+            continue;
+        }
         n += 1;
     }
     Ok(n)
@@ -96,14 +102,12 @@ fn read_dir_or_empty(
     }
 }
 
-/// Reads the marker a decommission left (`decide::scale_down::DECOMMISSIONED_MARKER`):
+/// Reads the marker a decommission left (`decide::decommissioned::DECOMMISSIONED_MARKER`):
 /// `None` when there is none; its contents, or why they cannot be read (the marker's
 /// presence is what counts). An error reading the directory is returned: guessing "no
 /// marker" could start a node that left the ring.
-pub fn read_decommissioned(
-    data_dir: &Path,
-) -> io::Result<Option<Result<crate::decide::scale_down::Decommissioned, String>>> {
-    let path = data_dir.join(crate::decide::scale_down::DECOMMISSIONED_MARKER);
+pub fn read_decommissioned(data_dir: &Path) -> io::Result<Option<Result<Decommissioned, String>>> {
+    let path = data_dir.join(DECOMMISSIONED_MARKER);
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(
             serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
@@ -116,20 +120,122 @@ pub fn read_decommissioned(
     }
 }
 
-/// Clears a volume that holds a decommissioned node (`decide::scale_down::VolumeCheck::
-/// Reinitialize`): the contents of every Cassandra directory, the join record, then the
-/// marker last, so a start cut short in the middle finds the marker and clears again.
-pub fn clear_decommissioned(dirs: &DataDirs, data_dir: &Path) -> io::Result<()> {
-    let cassandra = dirs
-        .data
-        .iter()
-        .chain([&dirs.commitlog, &dirs.hints, &dirs.saved_caches]);
-    for dir in cassandra {
+/// Checks that every state directory, by its real path (symbolic links followed, for the
+/// part that exists), lies inside the data volume's real path. A clear follows these
+/// paths, so one that leads off the volume must never be walked. The error names the key
+/// and both paths.
+pub fn within_volume(dirs: &DataDirs, data_dir: &Path) -> Result<(), String> {
+    let volume = std::fs::canonicalize(data_dir)
+        .map_err(|e| format!("--data-dir {}: {e}", data_dir.display()))?;
+    for (key, dir) in dirs.all() {
+        let real = real_path(dir).map_err(|e| format!("{key} {}: {e}", dir.display()))?;
+        if !real.starts_with(&volume) {
+            return Err(format!(
+                "{key} is {}, whose real path {} lies outside the data volume {} (real path \
+                 {}): ringkeeper never clears a directory off the pod's volume",
+                dir.display(),
+                real.display(),
+                data_dir.display(),
+                volume.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The real path of `path`: its longest existing prefix resolved, the rest appended.
+fn real_path(path: &Path) -> io::Result<PathBuf> {
+    let mut missing = Vec::new();
+    let mut existing = path;
+    loop {
+        match std::fs::canonicalize(existing) {
+            Ok(real) => {
+                return Ok(missing
+                    .iter()
+                    .rev()
+                    .fold(real, |p: PathBuf, part| p.join(part)));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+                    return Err(e);
+                };
+                missing.push(name.to_owned());
+                existing = parent;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Clears a volume that holds a decommissioned node (`decide::decommissioned`, once the
+/// ring confirmed that the node left). First every table's `snapshots/` and `backups/` are
+/// moved (renamed, never copied) to `<data dir>/ringkeeper-kept/<kept>/<their path below
+/// the data dir>`; a move that would cross filesystems stops the clear before anything is
+/// deleted. Then the contents of every Cassandra directory, the join record, and the marker
+/// last, so a start cut short in the middle finds the marker and clears again. Returns the
+/// directories kept, where they now are.
+pub fn clear_decommissioned(
+    dirs: &DataDirs,
+    data_dir: &Path,
+    kept: &str,
+) -> io::Result<Vec<PathBuf>> {
+    let kept_root = data_dir.join(KEPT_DIR).join(kept);
+    let mut keep = Vec::new();
+    for dir in dirs.data.iter().chain(&dirs.local_system) {
+        find_kept(dir, Path::new(""), &mut keep)?;
+    }
+    let mut moved = Vec::new();
+    if !keep.is_empty() {
+        std::fs::create_dir_all(&kept_root).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create {}: {e}", kept_root.display()),
+            )
+        })?;
+        let device = std::fs::metadata(&kept_root)?.dev();
+        // All checked before the first move: a clear never stops half-kept.
+        for from in &keep {
+            if std::fs::symlink_metadata(from)?.dev() != device {
+                return Err(io::Error::other(format!(
+                    "{} is on another filesystem than {}: ringkeeper keeps snapshots by \
+                     moving them, never by copying; nothing was deleted",
+                    from.display(),
+                    kept_root.display()
+                )));
+            }
+        }
+        for from in keep {
+            let below = from.strip_prefix(data_dir).unwrap_or(&from);
+            let mut to = kept_root.join(below);
+            let mut n = 1;
+            while to.exists() {
+                to = kept_root.join(format!("{}.{n}", below.display()));
+                n += 1;
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&from, &to).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot move {} to {}: {e}", from.display(), to.display()),
+                )
+            })?;
+            moved.push(to);
+        }
+        std::fs::File::open(&kept_root)?.sync_all()?;
+    }
+    for (_, dir) in dirs.all() {
         for entry in read_dir_or_empty(dir)? {
             let entry = entry?;
-            // The marker goes last; a volume root's `lost+found` is the filesystem's.
+            // The marker goes last, the record below; a volume root's `lost+found` is
+            // the filesystem's; what was kept stays.
             let name = entry.file_name();
-            if name == crate::decide::scale_down::DECOMMISSIONED_MARKER || name == "lost+found" {
+            if name == DECOMMISSIONED_MARKER
+                || name == JOINED_MARKER
+                || name == KEPT_DIR
+                || name == "lost+found"
+            {
                 continue;
             }
             let path = entry.path();
@@ -147,22 +253,42 @@ pub fn clear_decommissioned(dirs: &DataDirs, data_dir: &Path) -> io::Result<()> 
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let marker = data_dir.join(crate::decide::scale_down::DECOMMISSIONED_MARKER);
+    let marker = data_dir.join(DECOMMISSIONED_MARKER);
     std::fs::remove_file(&marker).map_err(|e| {
         io::Error::new(e.kind(), format!("cannot remove {}: {e}", marker.display()))
     })?;
-    std::fs::File::open(data_dir)?.sync_all()
+    std::fs::File::open(data_dir)?.sync_all()?;
+    Ok(moved)
+}
+
+/// Collects the kept directories (`decommissioned::is_kept`) below `dir`; `below` is the
+/// path walked so far. Symbolic links are not followed.
+fn find_kept(dir: &Path, below: &Path, keep: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in read_dir_or_empty(&dir.join(below))? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let name = entry.file_name();
+        if below.as_os_str().is_empty() && (name == KEPT_DIR || name == "lost+found") {
+            continue;
+        }
+        let relative = below.join(&name);
+        if is_kept(&relative) {
+            keep.push(entry.path());
+        } else if relative.components().count() < 4 {
+            find_kept(dir, &relative, keep)?;
+        }
+    }
+    Ok(())
 }
 
 /// Marks `data_dir` as holding a decommissioned node, and removes the join record (which
 /// vouched for a ring member): written to a temporary file, synced, renamed, then the
 /// record removed and the directory synced, so a crash leaves the marker or nothing.
-pub fn mark_decommissioned(
-    data_dir: &Path,
-    marker: &crate::decide::scale_down::Decommissioned,
-) -> io::Result<()> {
+pub fn mark_decommissioned(data_dir: &Path, marker: &Decommissioned) -> io::Result<()> {
     use std::io::Write;
-    let name = crate::decide::scale_down::DECOMMISSIONED_MARKER;
+    let name = DECOMMISSIONED_MARKER;
     let path = data_dir.join(name);
     let tmp = data_dir.join(format!(".{name}.tmp"));
     let text = serde_json::to_vec(marker).map_err(io::Error::other)?;
@@ -177,5 +303,120 @@ pub fn mark_decommissioned(
     match remove_joined_marker(data_dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::File::open(data_dir)?.sync_all(),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn dirs(root: &Path, local_system: bool) -> DataDirs {
+        DataDirs {
+            data: vec![root.join("data"), root.join("data2")],
+            commitlog: root.join("commitlog"),
+            hints: root.join("hints"),
+            saved_caches: root.join("saved_caches"),
+            cdc_raw: root.join("cdc_raw"),
+            local_system: local_system.then(|| root.join("system_local")),
+        }
+    }
+
+    #[test]
+    fn a_clear_keeps_snapshots_and_backups_and_empties_every_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let d = dirs(root, true);
+        let kept_files = [
+            "data/app/dropped-1a/snapshots/dropped-1700-dropped/nb-1-big-Data.db",
+            "data/app/dropped-1a/snapshots/dropped-1700-dropped/schema.cql",
+            "data2/app/kv-2b/backups/nb-3-big-Data.db",
+            "data/app/kv-2b/.kv_idx/backups/nb-4-big-Data.db",
+            "system_local/system/local-3c/snapshots/s1/nb-5-big-Data.db",
+        ];
+        for (i, f) in kept_files.iter().enumerate() {
+            write(&root.join(f), &format!("kept {i}"));
+        }
+        for f in [
+            "data/app/kv-2b/nb-1-big-Data.db",
+            "data/system/local-1/nb-1-big-Data.db",
+            "commitlog/CommitLog-7-1.log",
+            "hints/h-1.hints",
+            "saved_caches/KeyCache-b.db",
+            "cdc_raw/CommitLog-7-1.log",
+            "system_local/system/local-3c/nb-6-big-Data.db",
+        ] {
+            write(&root.join(f), "state");
+        }
+        write(&root.join("lost+found/x"), "fs");
+        write(&root.join("mine.txt"), "not cassandra's");
+        write(&root.join(DECOMMISSIONED_MARKER), "{}");
+        write(&root.join(JOINED_MARKER), "x");
+        within_volume(&d, root).unwrap();
+
+        let moved = clear_decommissioned(&d, root, "h-1700").unwrap();
+        assert_eq!(moved.len(), 4, "{moved:?}");
+        let kept = root.join(KEPT_DIR).join("h-1700");
+        for (i, f) in kept_files.iter().enumerate() {
+            assert_eq!(
+                std::fs::read_to_string(kept.join(f)).unwrap(),
+                format!("kept {i}"),
+                "{f}"
+            );
+        }
+        for (_, dir) in d.all() {
+            let left: Vec<_> = read_dir_or_empty(dir).unwrap().collect();
+            assert!(left.is_empty(), "{}: {left:?}", dir.display());
+        }
+        assert!(!root.join(DECOMMISSIONED_MARKER).exists());
+        assert!(!root.join(JOINED_MARKER).exists());
+        assert!(root.join("lost+found/x").exists() && root.join("mine.txt").exists());
+        // What was kept is no node's state.
+        let listing = list(&d, root).unwrap();
+        assert_eq!(
+            (listing.system_local_sstables, listing.other_entries),
+            (0, 0)
+        );
+
+        // A second node's clear (the same ordinal, later) keeps beside the first.
+        write(&root.join(kept_files[0]), "again");
+        write(&root.join(DECOMMISSIONED_MARKER), "{}");
+        clear_decommissioned(&d, root, "h-1700").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(kept.join(format!(
+                "{}.1/dropped-1700-dropped/nb-1-big-Data.db",
+                "data/app/dropped-1a/snapshots"
+            )))
+            .unwrap(),
+            "again"
+        );
+    }
+
+    #[test]
+    fn a_directory_whose_real_path_leaves_the_volume_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("volume");
+        let outside = tmp.path().join("elsewhere");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("hints")).unwrap();
+        let err = within_volume(&dirs(&root, false), &root).unwrap_err();
+        assert!(
+            err.contains("hints_directory") && err.contains("elsewhere"),
+            "{err}"
+        );
+        // Through a link whose target does not exist yet: the part that exists decides.
+        std::fs::remove_file(root.join("hints")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("data")).unwrap();
+        let mut d = dirs(&root, false);
+        d.data = vec![root.join("data/not-yet")];
+        let err = within_volume(&d, &root).unwrap_err();
+        assert!(err.contains("data_file_directories"), "{err}");
+        std::fs::remove_file(root.join("data")).unwrap();
+        within_volume(&dirs(&root, true), &root).unwrap();
     }
 }
