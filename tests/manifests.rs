@@ -125,10 +125,8 @@ const ROLE_RULES: &[Rule] = &[
     ("apps", "statefulsets", &["get"], &[]),
     // lifecycle Events; patch when an Event repeats
     ("events.k8s.io", "events", &["create", "patch"], &[]),
-    // the identity record, that one ConfigMap only
+    // the identity record, that one ConfigMap only (shipped in identity.yaml: no create)
     ("", "configmaps", &["get", "patch"], &["cassandra-identity"]),
-    // ... created by the first pod to join (create cannot name an object)
-    ("", "configmaps", &["create"], &[]),
 ];
 
 /// The optional ClusterRole: the node's region and zone labels, for DC and rack.
@@ -400,6 +398,12 @@ fn rbac_grants_exactly_what_ringkeeper_uses() {
         .unwrap_or("default");
     assert_binding(&file, binding, "Role", "ringkeeper", account);
     base.object("ServiceAccount", account);
+    // The identity record is shipped, under the name the Role grants, owned by no one.
+    let (file, record) = base.object("ConfigMap", "cassandra-identity");
+    assert!(
+        at(record, &["metadata", "ownerReferences"]).is_none(),
+        "{file}: the identity record must outlive the StatefulSet"
+    );
     assert_eq!(
         at(base.pod_spec(), &["automountServiceAccountToken"]),
         Some(&Value::Bool(true)),

@@ -1,18 +1,21 @@
 //! Pure. The identity record in the Kubernetes API: which node each pod of the
 //! StatefulSet was, kept where it outlives any pod and any volume.
 //!
-//! One ConfigMap per set, `<set>-identity`, owned by the StatefulSet (it goes when the set
-//! goes), one key per pod: `<pod name>` → this pod's last known node as JSON (host ID,
+//! One ConfigMap per set, `<set>-identity`, shipped empty with the manifests (so that
+//! kustomize renames it with the set and the Role's `resourceNames` together) and owned
+//! by nothing but the user: it outlives the StatefulSet, whose volumes are retained too.
+//! One key per pod: `<pod name>` → this pod's last known node as JSON (host ID,
 //! address, DC, rack, token count, cluster name, when last seen NORMAL). Each pod writes
 //! only its own key, with the ConfigMap's `resourceVersion` as a precondition, so two pods
 //! writing at once never undo each other's entry.
 //!
 //! What the boot plan takes from it ([`RecordFacts`]):
 //!
-//! * **the cluster exists**: some node of this set was NORMAL once. Then ordinal 0 with an
+//! * **the cluster exists**: some node of this set was NORMAL once, or the record holds
+//!   entries this version cannot use (it fails closed), or it is missing. Then ordinal 0 with an
 //!   empty disk never founds a new cluster, whatever DNS and CQL answer at boot (the other
 //!   pods may all be away, in a zone outage or a restore); and, the other way round, when
-//!   the API answers that no record exists, ordinal 0 may found without waiting out
+//!   the API answers that the record exists and is empty, ordinal 0 may found without waiting out
 //!   `--seed-wait` for pods that resolve but were never members;
 //! * **who this pod was**: with an empty disk, the host ID and address of its previous
 //!   incarnation, which the boot plan replaces only once the ring confirms that host is
@@ -119,6 +122,14 @@ pub enum Recorded {
     /// Not known (no API access, denied, no answer in time): the rules without it apply.
     #[default]
     Unknown,
+    /// The record is missing although the manifests ship it, or holds entries and none
+    /// this version can use (a newer format after a rollback, another cluster's, no
+    /// UUID): the cluster may exist. Ordinal 0 never founds at once, only once
+    /// `--seed-wait` is over, as without a record.
+    Unusable {
+        /// What could not be used, and why.
+        entries: Vec<String>,
+    },
 }
 
 /// What the boot plan takes from the record, and what was left out of it.
@@ -154,9 +165,20 @@ pub fn facts(
 ) -> RecordFacts {
     let data = match data {
         Fact::Known(Some(data)) => data,
+        // The manifests ship the record (empty): one the API says is missing was deleted,
+        // or never applied, and cannot say that the cluster was never formed.
         Fact::Known(None) => {
+            let why = "the ConfigMap itself: the API answers that it does not exist; the \
+                     manifests ship it (empty), so it was deleted or never applied: the \
+                     cluster may exist, and ordinal 0 does not found at once (apply \
+                     manifests/base/identity.yaml, renamed as your kustomization renames \
+                     the set)"
+                .to_owned();
             return RecordFacts {
-                recorded: Recorded::Absent,
+                recorded: Recorded::Unusable {
+                    entries: vec![why.clone()],
+                },
+                ignored: vec![why],
                 ..RecordFacts::default()
             };
         }
@@ -202,10 +224,17 @@ pub fn facts(
         pods.push(key.clone());
     }
     RecordFacts {
-        recorded: if pods.is_empty() {
+        // Entries that cannot be used still say that something was recorded (after a
+        // rollback, a newer format; a copy from elsewhere): "never formed" only when
+        // the record holds nothing at all.
+        recorded: if !pods.is_empty() {
+            Recorded::Exists { pods }
+        } else if ignored.is_empty() {
             Recorded::Absent
         } else {
-            Recorded::Exists { pods }
+            Recorded::Unusable {
+                entries: ignored.clone(),
+            }
         },
         previous,
         ignored,
@@ -269,6 +298,7 @@ mod tests {
                     .collect(),
             ))
         };
+        let unusable = || Recorded::Unusable { entries: vec![] };
         let exists = |pods: &[&str]| Recorded::Exists {
             pods: pods.iter().map(|p| (*p).to_owned()).collect(),
         };
@@ -288,11 +318,11 @@ mod tests {
                 0,
             ),
             (
-                "no ConfigMap: absent",
+                "no ConfigMap (the manifests ship one): unusable, and said so",
                 Fact::Known(None),
-                Recorded::Absent,
+                unusable(),
                 None,
-                0,
+                1,
             ),
             (
                 "an empty ConfigMap: absent",
@@ -329,9 +359,9 @@ mod tests {
                 1,
             ),
             (
-                "only entries of another cluster: absent for this one",
+                "only entries of another cluster: may exist, fails closed",
                 data(&[("c-1", entry("other", H1, "10.0.0.2"))]),
-                Recorded::Absent,
+                unusable(),
                 None,
                 1,
             ),
@@ -345,14 +375,19 @@ mod tests {
                     ),
                     ("c-2", entry("c", "not-a-uuid", "10.0.0.3")),
                 ]),
-                Recorded::Absent,
+                unusable(),
                 None,
                 3,
             ),
         ];
         for (name, data, recorded, previous, ignored) in cases {
             let got = facts(&data, "c-1", Some("c"));
-            assert_eq!(got.recorded, recorded, "{name}");
+            match (&got.recorded, &recorded) {
+                (Recorded::Unusable { entries }, Recorded::Unusable { .. }) => {
+                    assert_eq!(entries, &got.ignored, "{name}")
+                }
+                (got, want) => assert_eq!(got, want, "{name}"),
+            }
             assert_eq!(
                 got.previous,
                 previous.map(|(h, a)| PreviousSelf {

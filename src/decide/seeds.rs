@@ -864,6 +864,22 @@ fn decide(
         return wait_or_refuse_founding(facts, pods, no_seed_why);
     }
     let never_formed = *facts.recorded == Recorded::Absent;
+    // A record that is missing or holds nothing usable may stand for a cluster that
+    // exists: no founding at once, even with every other name absent (they may all be
+    // away); only once the wait is over, as without a record.
+    if may_found
+        && all_absent
+        && !facts.wait_over
+        && let Recorded::Unusable { entries } = facts.recorded
+    {
+        return Verdict::Wait {
+            reason: format!(
+                "no other pod exists, but the identity record cannot say that this cluster \
+                 was never formed ({}): ordinal 0 does not found before --seed-wait is over",
+                entries.join("; ")
+            ),
+        };
+    }
     if may_found && (all_absent || facts.wait_over || never_formed) {
         if never_formed && !all_absent && !facts.wait_over {
             *record = Some(RecordUse::FoundingEarly);
@@ -2267,6 +2283,9 @@ mod tests {
         let was_h2 = previous(H2, "10.0.0.3");
         let unknown = Recorded::Unknown;
         let absent = Recorded::Absent;
+        let unusable = Recorded::Unusable {
+            entries: vec!["c-1: entry format 9 is newer than this version reads (1)".into()],
+        };
         let h1_at_me = [("10.0.0.1", H0), (ME, H1), ("10.0.0.3", H2)];
         type Row<'a> = (
             &'static str,
@@ -2344,6 +2363,15 @@ mod tests {
             ("no record, but a member answers: join it", 0, Empty, (&absent, None),
              vec![pod(0, Lookup::Absent), up(1, "10.0.0.2")],
              false, None, Want::Seeds(BootMode::Join, &["10.0.0.2"]), None),
+            ("record unusable, every other name absent: no founding at once", 0, Empty, (&unusable, None),
+             vec![pod(0, Lookup::Absent), pod(1, Lookup::Absent)],
+             false, None, Want::Wait, None),
+            ("record unusable, pods that resolve: wait out --seed-wait", 0, Empty, (&unusable, None),
+             vec![pod(0, Lookup::Absent), silent(1, "10.0.0.2")],
+             false, None, Want::Wait, None),
+            ("record unusable, every other name absent: wait out --seed-wait", 0, Empty, (&unusable, None),
+             vec![pod(0, Lookup::Absent), pod(1, Lookup::Absent)],
+             true, None, Want::Seeds(BootMode::Found, &[ME]), None),
             ("record unknown: wait out --seed-wait as before", 0, Empty, (&unknown, None),
              vec![pod(0, Lookup::Absent), silent(1, "10.0.0.2")],
              false, None, Want::Wait, None),

@@ -26,9 +26,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -365,9 +364,12 @@ impl Kube {
         names.iter().cloned().zip(facts).collect()
     }
 
-    /// Writes this pod's entry into the identity record of `set`, creating the ConfigMap
-    /// (owned by the set, so it goes when the set goes) if there is none. Only this pod's
-    /// key is written, and only over the version just read (`resourceVersion` as the
+    /// Writes this pod's entry into the identity record of `set`. The ConfigMap is shipped
+    /// with the manifests and never created here: a pod that could create it could make
+    /// one that nothing else expects, and one owned by the StatefulSet would go with it.
+    /// A record an earlier version created (owned by the set) is released from its owner
+    /// on the first write, so it outlives the set from then on. Only this pod's key is
+    /// written, and only over the version just read (`resourceVersion` as the
     /// precondition): when another pod wrote in between, the API answers 409 and the
     /// write starts again from a fresh read, so no pod's entry is ever lost.
     pub async fn write_identity(&self, set: &SetFacts, entry: &PodEntry) -> Result<(), String> {
@@ -377,61 +379,32 @@ impl Kube {
         };
         let name = configmap_name(&set.name);
         let maps: Api<ConfigMap> = Api::namespaced(api.client.clone(), &api.namespace);
-        // The set as owner, when its UID is known; no `blockOwnerDeletion` (it would need
-        // a permission on the set's finalizers, and nothing needs to block).
-        let owner = set.uid.as_ref().map(|uid| OwnerReference {
-            api_version: "apps/v1".into(),
-            kind: "StatefulSet".into(),
-            name: set.name.clone(),
-            uid: uid.clone(),
-            ..OwnerReference::default()
-        });
         let text = entry.render();
         for _ in 0..IDENTITY_WRITE_ATTEMPTS {
-            let current = api.get(&maps, "configmaps", &name).await?;
-            let (what, written) = match current {
-                None => {
-                    let map = ConfigMap {
-                        metadata: ObjectMeta {
-                            name: Some(name.clone()),
-                            owner_references: owner.clone().map(|o| vec![o]),
-                            labels: Some(
-                                [("app.kubernetes.io/part-of".to_owned(), REPORTER.to_owned())]
-                                    .into(),
-                            ),
-                            ..ObjectMeta::default()
-                        },
-                        data: Some([(self.pod.clone(), text.clone())].into()),
-                        ..ConfigMap::default()
-                    };
-                    let what = "create configmaps".to_owned();
-                    let sent = tokio::time::timeout(
-                        API_TIMEOUT,
-                        maps.create(&PostParams::default(), &map),
-                    )
-                    .await;
-                    (what, sent)
-                }
-                Some(map) => {
-                    let mut metadata = serde_json::json!({
-                        "resourceVersion": map.metadata.resource_version,
-                    });
-                    if let Some(owner) = &owner {
-                        metadata["ownerReferences"] = serde_json::json!([owner]);
-                    }
-                    let patch = serde_json::json!({
-                        "metadata": metadata,
-                        "data": { self.pod.as_str(): text },
-                    });
-                    let what = format!("patch configmaps/{name}");
-                    let sent = tokio::time::timeout(
-                        API_TIMEOUT,
-                        maps.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)),
-                    )
-                    .await;
-                    (what, sent)
-                }
+            let Some(map) = api.get(&maps, "configmaps", &name).await? else {
+                return Err(format!(
+                    "configmaps/{name} does not exist: the manifests ship it (empty, in \
+                     manifests/base/identity.yaml); apply it, renamed as your kustomization \
+                     renames the set"
+                ));
             };
+            let mut metadata = serde_json::json!({
+                "resourceVersion": map.metadata.resource_version,
+            });
+            let owners = map.metadata.owner_references.unwrap_or_default();
+            if !owners.is_empty() && owners.iter().all(|o| o.kind == "StatefulSet") {
+                metadata["ownerReferences"] = serde_json::Value::Null;
+            }
+            let patch = serde_json::json!({
+                "metadata": metadata,
+                "data": { self.pod.as_str(): text },
+            });
+            let what = format!("patch configmaps/{name}");
+            let written = tokio::time::timeout(
+                API_TIMEOUT,
+                maps.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)),
+            )
+            .await;
             match written {
                 Ok(Ok(_)) => return Ok(()),
                 // Another pod wrote first (or created it first): read again.
@@ -1011,7 +984,6 @@ mod tests {
     }
 
     const RECORD: &str = "/api/v1/namespaces/db/configmaps/cassandra-identity";
-    const CONFIGMAPS: &str = "/api/v1/namespaces/db/configmaps";
 
     fn record_wants() -> Wants {
         Wants {
@@ -1076,33 +1048,48 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_first_pod_creates_the_record_owned_by_the_set() {
+    async fn the_record_is_never_created_and_is_released_from_the_set() {
+        // Missing: said so, nothing created.
         let (kube, handle) = kube();
+        let server = serve(handle, vec![(Method::GET, RECORD, Answer::Status(404))]);
+        let err = kube
+            .write_identity(&owned_set(), &entry())
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("does not exist") && err.contains("identity.yaml"),
+            "{err}"
+        );
+        drop(kube);
+        assert_eq!(server.await.unwrap().len(), 1);
+
+        // Owned by the set (an earlier version created it): the write releases it.
+        let map = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cassandra-identity", "namespace": "db", "resourceVersion": "3",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet",
+                    "name": "cassandra", "uid": "s-1"}]},
+        });
+        let (kube, handle) = self::kube();
         let server = serve(
             handle,
             vec![
-                (Method::GET, RECORD, Answer::Status(404)),
-                (
-                    Method::POST,
-                    CONFIGMAPS,
-                    Answer::Object(serde_json::json!({
-                        "apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": "cassandra-identity", "namespace": "db"}
-                    })),
-                ),
+                (Method::GET, RECORD, Answer::Object(map.clone())),
+                (Method::PATCH, RECORD, Answer::Object(map)),
             ],
         );
         kube.write_identity(&owned_set(), &entry()).await.unwrap();
         drop(kube);
         let asked = server.await.unwrap();
-        assert_eq!(asked.len(), 2);
         let body = asked[1].2.clone().unwrap();
-        assert_eq!(body["metadata"]["name"], "cassandra-identity");
-        assert_eq!(
-            body["metadata"]["ownerReferences"][0]["kind"],
-            "StatefulSet"
+        assert!(body["metadata"]["ownerReferences"].is_null(), "{body}");
+        assert!(
+            body["metadata"]
+                .as_object()
+                .unwrap()
+                .contains_key("ownerReferences"),
+            "{body}"
         );
-        assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "s-1");
         assert_eq!(
             serde_json::from_str::<PodEntry>(body["data"]["cassandra-1"].as_str().unwrap())
                 .unwrap(),
