@@ -252,7 +252,7 @@ pub async fn run(
         data_dir: identity.data_dir.clone(),
         last: record.clone(),
         joined: None,
-        identity: IdentityWriter::new(&kube, &facts, &identity.pod.set),
+        identity: IdentityWriter::new(&kube, &facts, &identity.pod.set, &events),
     };
 
     // Refusals that other pods can end are waited out here, never exited on (see
@@ -586,26 +586,45 @@ struct Recorder {
 }
 
 /// This pod's entry in the identity record (`decide::cluster_record`): written once the
-/// node is NORMAL (its join confirmed) at each start, and again when what it says changes
-/// (an address, a rack); failures are logged and retried at the next refresh, never fatal.
+/// node is NORMAL (its join confirmed) at each start, again when what it says changes (an
+/// address, a rack), and every `IDENTITY_REFRESH` in any case (so an entry someone removed
+/// comes back, and `last_seen` stays current). Whether or not the record could be read at
+/// boot in time: an API server that was slow then must not leave this pod without an entry for its
+/// whole run (had it then lost its disk, nothing would replace it). A failed write is
+/// retried at each of the Recorder's refreshes, logged once and raised once as a Warning
+/// Event, and a write that succeeds after failures is raised as a Normal Event.
 struct IdentityWriter {
     kube: Kube,
     set: SetFacts,
-    /// The entry last written by this process.
-    written: Option<PodEntry>,
-    /// A failure was logged at warn (later ones at debug until a write succeeds).
-    warned: bool,
+    events: Events,
+    /// The entry last written by this process, and when.
+    written: Option<(PodEntry, tokio::time::Instant)>,
+    /// Writes that failed since the last one that succeeded.
+    failures: u32,
 }
 
+/// How often this pod's entry is written again although it did not change.
+const IDENTITY_REFRESH: Duration = Duration::from_secs(600);
+
 impl IdentityWriter {
-    /// A writer when the record could be read at boot; the set as the API described it,
-    /// or by the name parsed from the pod name (then without an owner reference).
-    fn new(kube: &Kube, facts: &ApiFacts, parsed_set: &str) -> Option<IdentityWriter> {
-        // Not read (no access, denied, no answer): the one line about the API's gaps said
-        // "no identity record", and a write would only fail the same way.
-        if !matches!(kube.access(), crate::decide::api_facts::Access::Connected)
-            || !matches!(facts.record, Fact::Known(_))
-        {
+    /// A writer whenever the API can be asked; the set as the API described it, or by the
+    /// name parsed from the pod name (the record's name is all a write needs).
+    fn new(
+        kube: &Kube,
+        facts: &ApiFacts,
+        parsed_set: &str,
+        events: &Events,
+    ) -> Option<IdentityWriter> {
+        // No client at all (not in a cluster, no token, off), or a definite "no" to the
+        // read (denied): the one line about the API's gaps said "no identity record", and
+        // a write would only fail the same way. A read that came late or not at all is no
+        // answer: the writes go on in the background.
+        let readable = match &facts.record {
+            Fact::Known(_) => true,
+            Fact::Unknown(why) => crate::edge::kube::answered_late(why),
+            Fact::NotAsked => false,
+        };
+        if !readable || !matches!(kube.access(), crate::decide::api_facts::Access::Connected) {
             return None;
         }
         let set = match &facts.set {
@@ -618,8 +637,9 @@ impl IdentityWriter {
         Some(IdentityWriter {
             kube: kube.again(),
             set,
+            events: events.clone(),
             written: None,
-            warned: false,
+            failures: 0,
         })
     }
 
@@ -631,24 +651,45 @@ impl IdentityWriter {
             debug!("no cluster name or address yet: identity record not written");
             return;
         };
-        if self.written.as_ref().is_some_and(|w| w.same_node(&entry)) {
+        if self
+            .written
+            .as_ref()
+            .is_some_and(|(w, at)| w.same_node(&entry) && at.elapsed() < IDENTITY_REFRESH)
+        {
             return;
         }
+        let configmap = crate::decide::cluster_record::configmap_name(&self.set.name);
         match self.kube.write_identity(&self.set, &entry).await {
             Ok(()) => {
-                info!(
-                    configmap = %crate::decide::cluster_record::configmap_name(&self.set.name),
-                    host_id = %entry.host_id, address = %entry.address,
-                    "identity record written: a later boot of this pod without its data replaces this node, and ordinal 0 never founds a second cluster"
-                );
-                self.written = Some(entry);
-                self.warned = false;
+                let first = self.written.is_none();
+                if first || self.failures > 0 {
+                    info!(
+                        %configmap, host_id = %entry.host_id, address = %entry.address,
+                        failed_before = self.failures,
+                        "identity record written: a later boot of this pod without its data replaces this node, and ordinal 0 never founds a second cluster"
+                    );
+                } else {
+                    debug!(%configmap, "identity record entry refreshed");
+                }
+                if self.failures > 0 {
+                    let _ = self
+                        .events
+                        .spawn(events::record_written(&configmap, self.failures));
+                }
+                self.written = Some((entry, tokio::time::Instant::now()));
+                self.failures = 0;
             }
-            Err(why) if !self.warned => {
-                warn!(why = %why, "identity record not written; retrying at the next refresh");
-                self.warned = true;
+            Err(why) => {
+                self.failures += 1;
+                if self.failures == 1 {
+                    warn!(why = %why, %configmap, "identity record not written; retrying every 30 s while the node runs");
+                    let _ = self
+                        .events
+                        .spawn(events::record_not_written(&configmap, &why));
+                } else {
+                    debug!(why = %why, failures = self.failures, "identity record still not written");
+                }
             }
-            Err(why) => debug!(why = %why, "identity record still not written"),
         }
     }
 }

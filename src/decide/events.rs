@@ -14,6 +14,8 @@
 //! | `SnapshotsKept` | Normal | before that clear, the node's `snapshots/` and `backups/` were moved to `ringkeeper-kept/` on the volume (never deleted) |
 //! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
 //! | `FoundingRefused` | Warning | ordinal 0 has no data and no ring answers, but the identity record says the cluster exists: it waits instead of founding a second one |
+//! | `RecordNotWritten` | Warning | this pod's entry in the identity record could not be written (retried every 30 s while the node runs) |
+//! | `RecordWritten` | Normal | the entry was written after failed attempts |
 //! | `RecordIgnored` | Warning | the identity record was not acted on (an entry that does not parse, names another cluster, or that the ring does not confirm) |
 //! | `Draining` | Normal | `drain` starts draining (or waits for a drain someone else started) |
 //! | `Drained` | Normal | `drain` drained and verified the node |
@@ -199,6 +201,33 @@ pub fn snapshots_kept(folder: &std::path::Path, count: usize) -> LifecycleEvent 
              folder when they are no longer needed",
             if count == 1 { "y" } else { "ies" },
             folder.display()
+        ),
+    )
+}
+
+/// This pod's entry in the identity record could not be written (raised once per run of
+/// failures; the writes go on in the background).
+pub fn record_not_written(configmap: &str, why: &str) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "RecordNotWritten",
+        "Record",
+        format!(
+            "this pod's entry in configmaps/{configmap} could not be written ({why}); retried \
+             every 30 s while the node runs. Until it is, a loss of this pod's disk is not \
+             replaced automatically"
+        ),
+    )
+}
+
+/// The entry was written after failed attempts.
+pub fn record_written(configmap: &str, failures: u32) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "RecordWritten",
+        "Record",
+        format!(
+            "this pod's entry in configmaps/{configmap} was written after {failures} failed attempts"
         ),
     )
 }
