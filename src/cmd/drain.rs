@@ -143,10 +143,9 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
         d.done(Stage::NotReady, since, "an earlier drain completed");
         return Ok(finish(d, Outcome::AlreadyDrained, None, None));
     }
-    if let Some(m) = previous
-        .as_ref()
-        .filter(|m| m.outcome.is_none() && m.pid != std::process::id() && alive(m.pid))
-    {
+    if let Some(m) = previous.as_ref().filter(|m| {
+        m.outcome.is_none() && m.pid != std::process::id() && crate::edge::rundir::drain_running(m)
+    }) {
         // Another `ringkeeper drain` runs (the kubelet's and one by hand): wait for its
         // outcome rather than race it, since Cassandra's drain cannot run twice.
         let other = m.pid;
@@ -179,6 +178,7 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
     run.write_marker(&Marker {
         started_at_ms,
         pid: std::process::id(),
+        start_ticks: crate::edge::rundir::own_start_ticks(),
         grace_period_ms: u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
         outcome: None,
     })?;
@@ -1012,6 +1012,7 @@ fn finish_marked(
     let marker = Marker {
         started_at_ms,
         pid: std::process::id(),
+        start_ticks: crate::edge::rundir::own_start_ticks(),
         grace_period_ms: u64::try_from(d.cfg.settings.grace_period.as_millis()).unwrap_or(0),
         outcome: Some(outcome.clone()),
     };
@@ -1081,10 +1082,6 @@ fn nothing_text(why: &Nothing) -> String {
         }
         Nothing::Decommissioned => "the node has left the ring".into(),
     }
-}
-
-fn alive(pid: u32) -> bool {
-    i32::try_from(pid).is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
 }
 
 fn unix_ms() -> u64 {

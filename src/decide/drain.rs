@@ -366,6 +366,11 @@ pub struct Marker {
     pub started_at_ms: u64,
     /// The drain's own PID.
     pub pid: u32,
+    /// Its start time (`/proc/<pid>/stat` field 22): with the PID, it tells the drain from
+    /// a process that reused the PID. `None` in a marker of an older version, or where
+    /// `/proc` is not the PID namespace's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ticks: Option<u64>,
     /// The grace period the drain was given, in milliseconds.
     pub grace_period_ms: u64,
     /// How it ended; `None` while it runs.
@@ -599,6 +604,7 @@ mod tests {
         let marker = |outcome| Marker {
             started_at_ms: 1,
             pid: 2,
+            start_ticks: None,
             grace_period_ms: 30_000,
             outcome,
         };
@@ -660,6 +666,7 @@ mod tests {
         let m = Marker {
             started_at_ms: 1_700_000_000_000,
             pid: 42,
+            start_ticks: None,
             grace_period_ms: 30_000,
             outcome: Some(Outcome::CutShort {
                 stage: Stage::ClientsQuiet,

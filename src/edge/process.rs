@@ -211,7 +211,7 @@ fn begin_shutdown(plan: &StopPlan, pid: Pid, sig: Signal) -> Stopping {
     let marker = plan.run.marker().ok().flatten();
     let drain_alive = marker
         .as_ref()
-        .is_some_and(|m| Path::new(&format!("/proc/{}", m.pid)).exists());
+        .is_some_and(crate::edge::rundir::drain_running);
     // The kubelet's grace period began with the preStop hook, if one ran.
     let elapsed = marker.as_ref().map_or(Duration::ZERO, |m| {
         let now = std::time::SystemTime::now()

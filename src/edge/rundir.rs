@@ -80,6 +80,30 @@ impl ProcessRecord {
     }
 }
 
+/// Whether the drain a marker names still runs: its PID shows in `/proc` with the start
+/// time the marker recorded (a PID alone may have been reused by then, and a preStop that
+/// waited on such a process would wait out its grace period and stop Cassandra without a
+/// drain). A marker without a start time (an older version's) is judged by its PID.
+pub fn drain_running(marker: &Marker) -> bool {
+    let Ok(pid) = i32::try_from(marker.pid) else {
+        return false;
+    };
+    if pid == 0 {
+        return false;
+    }
+    match (ProcessRecord::of(pid), marker.start_ticks) {
+        (Ok(now), Some(ticks)) => now.start_ticks == ticks && !zombie(pid),
+        (Ok(_), None) => !zombie(pid),
+        (Err(_), _) => false,
+    }
+}
+
+/// This process's start time, for a marker; `None` where `/proc` is not this PID
+/// namespace's own.
+pub fn own_start_ticks() -> Option<u64> {
+    ProcessRecord::of_self().ok().map(|r| r.start_ticks)
+}
+
 /// Fields 4 (parent PID) and 22 (start time) of `/proc/<pid>/stat`; the command name
 /// (field 2) may hold spaces and parentheses, so fields are counted after its last `)`.
 fn parse_stat(stat: &str) -> Option<(i32, u64)> {
@@ -180,6 +204,7 @@ impl RunDir {
             Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or(Marker {
                 started_at_ms: 0,
                 pid: 0,
+                start_ticks: None,
                 grace_period_ms: 0,
                 outcome: None,
             }))),
@@ -243,6 +268,27 @@ mod tests {
     }
 
     #[test]
+    fn a_drain_is_running_only_with_its_pid_and_start_time() {
+        let own = ProcessRecord::of_self().unwrap();
+        let marker = |pid: u32, start_ticks| Marker {
+            started_at_ms: 0,
+            pid,
+            start_ticks,
+            grace_period_ms: 0,
+            outcome: None,
+        };
+        let pid = std::process::id();
+        assert!(drain_running(&marker(pid, Some(own.start_ticks))));
+        assert_eq!(own_start_ticks(), Some(own.start_ticks));
+        // The PID reused by another process: not the drain.
+        assert!(!drain_running(&marker(pid, Some(own.start_ticks + 1))));
+        // An older marker: the PID alone.
+        assert!(drain_running(&marker(pid, None)));
+        assert!(!drain_running(&marker(0, None)));
+        assert!(!drain_running(&marker(u32::MAX, None)));
+    }
+
+    #[test]
     fn reset_clears_what_an_earlier_start_left() {
         let tmp = tempfile::tempdir().unwrap();
         let run = RunDir::new(&tmp.path().join("run"));
@@ -251,6 +297,7 @@ mod tests {
         run.write_marker(&Marker {
             started_at_ms: 1,
             pid: 1,
+            start_ticks: None,
             grace_period_ms: 1,
             outcome: None,
         })
