@@ -5,8 +5,9 @@
 //!
 //! * ordinal 1 loses its volume: the identity record and the ring lead to a replace of
 //!   its old self, with no `--replace-address`; then it alone serves every row;
-//! * the whole set stopped (scale to 0) and ordinal 0's volume lost: started alone, it
-//!   does not found a second cluster; once the others are back it replaces its old self;
+//! * the whole set deleted and ordinal 0's volume lost: the set applied again with ordinal
+//!   0 alone, it does not found a second cluster (the identity record outlived the set);
+//!   once the others are back it replaces its old self;
 //! * without API access (the RoleBinding removed), a lost volume waits as before the
 //!   identity record and says what to do; the manual path (read `ringkeeper status`, set
 //!   `--replace-address` on the StatefulSet) is timed against the automatic one.
@@ -306,11 +307,26 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         }),
     );
 
-    // Scenario 5: the whole set stopped, ordinal 0's volume lost, ordinal 0 started alone.
+    // Scenario 5: the whole StatefulSet deleted (its volumes and the identity record stay:
+    // nothing owns the record), ordinal 0's volume lost, the set applied again with ordinal
+    // 0 alone. On the record of an earlier version (owned by the set, so collected with
+    // it) ordinal 0 would have found no record and founded a second ring at once.
     let ids = host_ids(&c, NS);
     let old_ip_0 = pod_ip(&c, "cassandra-0").unwrap();
     let old_uid_0 = uid_of(&c, "cassandra-0");
-    scale(&c, 0, Duration::from_secs(300));
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "statefulset",
+        "cassandra",
+        "--wait=false",
+    ])
+    .unwrap();
+    c.wait_for("every pod gone", Duration::from_secs(300), |c| {
+        Ok(pods(c, NS).is_empty().then_some(()))
+    })
+    .unwrap();
     c.kubectl(&[
         "-n",
         NS,
@@ -324,15 +340,25 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         Ok((!pvcs(c).contains(&"data-cassandra-0".to_owned())).then_some(()))
     })
     .unwrap();
-    c.kubectl(&[
-        "-n",
-        NS,
-        "scale",
-        "statefulset",
-        "cassandra",
-        "--replicas=1",
-    ])
-    .unwrap();
+    let record = c
+        .kubectl(&[
+            "-n",
+            NS,
+            "get",
+            "configmap",
+            "cassandra-identity",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+    assert!(json(&record)["data"]["cassandra-0"].is_string(), "{record}");
+    let rendered = c
+        .kubectl(&["kustomize", dir.to_str().unwrap()])
+        .unwrap()
+        .replace("replicas: 3", "replicas: 1");
+    let file = c.dir().join("applied-again.yaml");
+    std::fs::write(&file, rendered).unwrap();
+    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).unwrap();
     new_pod(&c, "cassandra-0", &old_uid_0);
     let uid_0 = uid_of(&c, "cassandra-0");
     c.wait_for("FoundingRefused", Duration::from_secs(180), |c| {

@@ -517,6 +517,89 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         "scenario 1's and the two removed together"
     );
     assert_eq!(pvcs(&c).len(), 3, "{:?}", pvcs(&c));
+    // The identity record outlives the set (nothing owns it), with every entry.
+    let record = json(
+        &c.kubectl(&[
+            "-n",
+            NS,
+            "get",
+            "configmap",
+            "cassandra-identity",
+            "-o",
+            "json",
+        ])
+        .unwrap(),
+    );
+    assert!(
+        record["metadata"]["ownerReferences"].is_null(),
+        "{}",
+        record["metadata"]
+    );
+    assert!(record["data"]["cassandra-0"].is_string(), "{record}");
+
+    // Under another name, in another namespace: a kustomization with `namePrefix: west-`
+    // renames the set, the record and the Role's resourceNames together; one pod founds,
+    // writes and reads its entry in `west-cassandra-identity`, and the API server never
+    // denied the pods anything.
+    let west = "west";
+    restricted_namespace(&c, west);
+    let dir = user_kustomization(&c, west, &[]);
+    let kustomization = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomization).unwrap();
+    std::fs::write(&kustomization, format!("namePrefix: west-\n{text}")).unwrap();
+    let rendered = c
+        .kubectl(&["kustomize", dir.to_str().unwrap()])
+        .unwrap()
+        .replace("replicas: 3", "replicas: 1");
+    assert!(rendered.contains("west-cassandra-identity"), "{rendered}");
+    let file = c.dir().join("west.yaml");
+    std::fs::write(&file, &rendered).unwrap();
+    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+    c.run_pods(west);
+    wait_ready(&c, west, 1, UP);
+    c.wait_for("west-cassandra-0's entry", Duration::from_secs(120), |c| {
+        let map = json(
+            &c.kubectl(&[
+                "-n",
+                west,
+                "get",
+                "configmap",
+                "west-cassandra-identity",
+                "-o",
+                "json",
+            ])
+            .unwrap(),
+        );
+        Ok(map["data"]["west-cassandra-0"].is_string().then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, west)));
+    let role = json(
+        &c.kubectl(&["-n", west, "get", "role", "west-ringkeeper", "-o", "json"])
+            .unwrap(),
+    );
+    for rule in role["rules"].as_array().unwrap() {
+        let verbs = rule["verbs"].to_string();
+        assert!(
+            !verbs.contains("create") || rule["resources"] == serde_json::json!(["events"]),
+            "an unrestricted create: {rule}"
+        );
+    }
+    let user = format!("system:serviceaccount:{west}:west-cassandra");
+    let requests: Vec<_> = c
+        .plane
+        .audit()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.user == user)
+        .collect();
+    assert!(
+        requests.iter().any(|r| r.resource == "configmaps"
+            && r.name == "west-cassandra-identity"
+            && r.verb == "get"),
+        "{requests:?}"
+    );
+    let denied: Vec<_> = requests.iter().filter(|r| r.code == 403).collect();
+    assert!(denied.is_empty(), "denied: {denied:?}");
     record_figure("scale_down_suite_s", suite.elapsed().as_secs_f64().into());
 }
 
