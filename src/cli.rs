@@ -196,6 +196,12 @@ pub struct DrainSettingsArgs {
     /// was announced, before the native transport is closed.
     #[arg(long, env = env::CLIENT_WAIT, value_name = "DURATION", default_value = "10s")]
     pub client_wait: String,
+    /// How long a pod scaled away waits before it reads spec.replicas again and
+    /// decommissions only if it is still scaled away (a count corrected within it, or a
+    /// re-apply that restores it, decommissions no one); at most a quarter of the time the
+    /// drain has.
+    #[arg(long, env = env::SCALE_DOWN_SETTLE, value_name = "DURATION", default_value = "30s")]
+    pub scale_down_settle: String,
     /// The nodetool command (a path, or a name looked up in PATH).
     #[arg(long, env = env::NODETOOL, value_name = "PATH", default_value = "nodetool")]
     pub nodetool: PathBuf,

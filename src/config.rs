@@ -408,6 +408,8 @@ pub struct DrainSettings {
     pub exit_margin: Duration,
     /// Longest wait for clients to go quiet.
     pub client_wait: Duration,
+    /// A scale-down's settle delay before spec.replicas is read again.
+    pub scale_down_settle: Duration,
     /// How to run nodetool.
     pub jmx: Jmx,
 }
@@ -428,6 +430,9 @@ pub struct Jmx {
 /// Longest `--grace-period` (and margin, client wait): a day is far beyond any drain, so
 /// only the absurd is refused.
 pub const MAX_GRACE_PERIOD: Duration = Duration::from_secs(24 * 3600);
+/// Longest `--scale-down-settle`: a count corrected within minutes; a longer delay would
+/// only eat the time a decommission needs.
+pub const MAX_SCALE_DOWN_SETTLE: Duration = Duration::from_secs(600);
 /// The least time a drain must have after the margin: below this nothing can complete.
 pub const MIN_DRAIN_TIME: Duration = Duration::from_secs(1);
 
@@ -438,6 +443,7 @@ impl DrainSettings {
             grace_period,
             exit_margin,
             client_wait,
+            scale_down_settle,
             nodetool,
             jmx_host,
             jmx_port,
@@ -474,6 +480,12 @@ impl DrainSettings {
             env::CLIENT_WAIT,
             &client_wait,
             MAX_GRACE_PERIOD,
+        )?;
+        let scale_down_settle = duration(
+            "--scale-down-settle",
+            env::SCALE_DOWN_SETTLE,
+            &scale_down_settle,
+            MAX_SCALE_DOWN_SETTLE,
         )?;
         if grace < margin + MIN_DRAIN_TIME {
             return Err(ConfigError(format!(
@@ -517,6 +529,7 @@ impl DrainSettings {
             grace_period: grace,
             exit_margin: margin,
             client_wait,
+            scale_down_settle,
             jmx: Jmx {
                 nodetool,
                 host,
@@ -622,6 +635,8 @@ impl DrainSettings {
             ms(self.exit_margin).into(),
             "--client-wait".into(),
             ms(self.client_wait).into(),
+            "--scale-down-settle".into(),
+            ms(self.scale_down_settle).into(),
             "--nodetool".into(),
             self.jmx.nodetool.clone().into(),
             "--jmx-host".into(),

@@ -598,6 +598,16 @@ fn drain_flags_are_validated() {
             vec!["--client-wait", "RINGKEEPER_CLIENT_WAIT", "\"2 minutes\""],
         ),
         (
+            vec!["drain", "--scale-down-settle", "an hour"],
+            vec![],
+            vec![
+                "--scale-down-settle",
+                "RINGKEEPER_SCALE_DOWN_SETTLE",
+                "\"an hour\"",
+                "at most 600s",
+            ],
+        ),
+        (
             vec!["drain", "--jmx-port", "0"],
             vec![],
             vec!["--jmx-port", "RINGKEEPER_JMX_PORT", "\"0\"", "1 to 65535"],

@@ -357,12 +357,27 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         "--replicas=3",
     ])
     .unwrap();
+    // (An earlier incarnation's wait may have said the same while the node was leaving:
+    // only this pod object's Events count.)
     c.wait_for("pod 2 waits for the ring", Duration::from_secs(180), |c| {
-        Ok(events(c, NS)
-            .into_iter()
-            .find(|e| e.0 == "cassandra-2" && e.1 == "Waiting" && e.2.contains("still list")))
+        let Some(uid) = pods(c, NS)
+            .iter()
+            .find(|p| name_of(p) == "cassandra-2")
+            .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_owned))
+        else {
+            return Ok(None);
+        };
+        let v = json(&c.kubectl(&["-n", NS, "get", "events.events.k8s.io", "-o", "json"])?);
+        Ok(v["items"].as_array().into_iter().flatten().find_map(|e| {
+            (e["regarding"]["uid"] == uid.as_str()
+                && e["reason"] == "Waiting"
+                && e["note"].as_str().is_some_and(|n| n.contains("still list")))
+            .then_some(())
+        }))
     })
     .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    // Past a few more rounds: still waiting, nothing touched.
+    std::thread::sleep(Duration::from_secs(15));
     assert!(marker.exists());
     assert_eq!(
         std::fs::read_dir(volume.join("data")).unwrap().count(),

@@ -574,35 +574,8 @@ async fn scale_down_inner(
         .as_ref()
         .ok()
         .and_then(|p| p.name.parse::<PodName>().ok());
-    let mut set = announcer.set().await;
-    // A pod scaled away that drains instead stays in the ring as a down member, so an API
-    // server that did not answer (a busy node or API server: the 2 s bound) is asked
-    // again, a few times (`ASK_AGAIN_PAUSES`), with the "did not answer" mark cleared. A
-    // definite answer (denied, not found) is not asked again. The retries are not logged
-    // unless one changes the answer.
-    if let (Some(kube), Some(pod)) = (&announcer.kube, &pod) {
-        for pause in ASK_AGAIN_PAUSES {
-            let Fact::Unknown(why) = &set else { break };
-            if !answered_late(why) {
-                break;
-            }
-            tokio::time::sleep(pause.min(d.left())).await;
-            let again = kube
-                .again()
-                .own_facts(&Wants {
-                    set: Some(pod.set.clone()),
-                    ..Wants::default()
-                })
-                .await;
-            debug!(set = ?again.set, "the StatefulSet asked again");
-            if again.set.known().is_some() {
-                info!(
-                    "the StatefulSet was read on a later attempt: the decommission on scale-down applies after all"
-                );
-            }
-            set = again.set;
-        }
-    }
+    let first = announcer.set().await;
+    let set = ask_again_if_late(d, announcer, pod.as_ref(), first).await;
     let sd: ScaleDown = match (
         &pod,
         scale_down::intent(pod.as_ref().map_or(0, |p| p.ordinal), &set),
@@ -628,6 +601,12 @@ async fn scale_down_inner(
         }
         (Some(_), Intent::ScaleDown(sd)) => sd,
     };
+    // The count is read again after a settle delay: a typo corrected within it (6 -> 3
+    // -> 6), or a re-apply that restores the count, decommissions no one.
+    let settle = scale_down::settle_delay(d.cfg.settings.scale_down_settle, d.left());
+    if let Some(decision) = recheck_set(d, announcer, pod.as_ref(), sd.ordinal, settle).await {
+        return (decision, None);
+    }
     // Its own connection, with room for a busy node: the look before the drain allows
     // 2 s, this decision reads more and matters more.
     let node = match settings {
@@ -731,6 +710,13 @@ async fn scale_down_inner(
                 tokio::time::sleep(TURN_POLL).await;
             }
             Decision::Decommission { .. } => {
+                // Once more right before anything leaves: the wait for a turn may have
+                // been long, and the count may have changed meanwhile.
+                if let Some(decision) =
+                    recheck_set(d, announcer, pod.as_ref(), sd.ordinal, Duration::ZERO).await
+                {
+                    return (decision, None);
+                }
                 let plan = DecommissionPlan {
                     pvc_when_scaled: sd.pvc_when_scaled.clone(),
                     local,
@@ -740,6 +726,83 @@ async fn scale_down_inner(
             other => return (other, None),
         }
     }
+}
+
+/// The StatefulSet, asked again when the API server did not answer (a busy node or API
+/// server: the 2 s bound), a few times (`ASK_AGAIN_PAUSES`), with the "did not answer"
+/// mark cleared: a pod scaled away that drains instead stays in the ring as a down
+/// member. A definite answer (denied, not found) is not asked again. The retries are not
+/// logged unless one changes the answer.
+async fn ask_again_if_late(
+    d: &Drain<'_>,
+    announcer: &Announcer,
+    pod: Option<&PodName>,
+    mut set: Fact<SetFacts>,
+) -> Fact<SetFacts> {
+    let (Some(kube), Some(pod)) = (&announcer.kube, pod) else {
+        return set;
+    };
+    for pause in ASK_AGAIN_PAUSES {
+        let Fact::Unknown(why) = &set else { break };
+        if !answered_late(why) {
+            break;
+        }
+        tokio::time::sleep(pause.min(d.left())).await;
+        let again = kube
+            .again()
+            .own_facts(&Wants {
+                set: Some(pod.set.clone()),
+                ..Wants::default()
+            })
+            .await;
+        debug!(set = ?again.set, "the StatefulSet asked again");
+        if again.set.known().is_some() {
+            info!(
+                "the StatefulSet was read on a later attempt: the decommission on scale-down applies after all"
+            );
+        }
+        set = again.set;
+    }
+    set
+}
+
+/// Waits `settle`, then reads the StatefulSet again: `Some` when this pod is no longer
+/// scaled away, or the set cannot be read (`scale_down::recheck`).
+async fn recheck_set(
+    d: &Drain<'_>,
+    announcer: &Announcer,
+    pod: Option<&PodName>,
+    ordinal: u32,
+    settle: Duration,
+) -> Option<Decision> {
+    let (Some(kube), Some(pod)) = (&announcer.kube, pod) else {
+        return Some(Decision::RefuseDecommission {
+            why: "the StatefulSet cannot be read again".into(),
+        });
+    };
+    let when = if settle.is_zero() {
+        "right before the decommission".to_owned()
+    } else {
+        info!(
+            settle_s = settle.as_secs_f64(),
+            "this pod is scaled away: reading spec.replicas again after the settle delay"
+        );
+        tokio::time::sleep(settle).await;
+        format!("after the {:.0}s settle delay", settle.as_secs_f64())
+    };
+    let facts = kube
+        .again()
+        .own_facts(&Wants {
+            set: Some(pod.set.clone()),
+            ..Wants::default()
+        })
+        .await;
+    let set = ask_again_if_late(d, announcer, Some(pod), facts.set).await;
+    let decision = scale_down::recheck(ordinal, &set, &when);
+    if let Some(decision) = &decision {
+        info!(why = %decision.why(), "the scale-down was not confirmed");
+    }
+    decision
 }
 
 /// The ring as the node sees it, with liveness (two reads of `gossip_info`).

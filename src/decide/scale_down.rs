@@ -159,6 +159,38 @@ pub fn intent(ordinal: u32, set: &Fact<SetFacts>) -> Intent {
     })
 }
 
+/// The settle delay actually waited: the configured one, but at most a quarter of the time
+/// the drain has, so that it never eats the time a decommission needs.
+pub fn settle_delay(configured: Duration, left: Duration) -> Duration {
+    configured.min(left / 4)
+}
+
+/// Whether a pod found scaled away is still scaled away when the StatefulSet is read
+/// again (`when`: after the settle delay, right before the decommission starts). `None`:
+/// go on. A count that no longer scales this pod away (a typo corrected, a re-apply that
+/// restores it, the set being deleted) drains; a set that cannot be read again is no
+/// confirmation, so nothing is decommissioned on it.
+pub fn recheck(ordinal: u32, set: &Fact<SetFacts>, when: &str) -> Option<Decision> {
+    match intent(ordinal, set) {
+        Intent::ScaleDown(_) => None,
+        Intent::Drain {
+            why,
+            protection_off: false,
+        } => Some(Decision::Drain {
+            why: format!("{when}, the StatefulSet no longer scales this pod away: {why}"),
+        }),
+        Intent::Drain {
+            why,
+            protection_off: true,
+        } => Some(Decision::RefuseDecommission {
+            why: format!(
+                "{when}, the StatefulSet could not be read again ({why}); no decommission on a \
+                 count that was not confirmed"
+            ),
+        }),
+    }
+}
+
 /// The drain's API gaps as one log line says them: without the StatefulSet, what the
 /// drain loses is the decommission on scale-down (not an ordinal bound, as for `seeds`).
 pub fn drain_gaps(gaps: Vec<Gap>) -> Vec<Gap> {
@@ -1127,5 +1159,42 @@ mod tests {
         assert_eq!(ring_delay(Some("x")), DEFAULT_RING_DELAY);
         assert_eq!(bytes_text(5), "5 bytes");
         assert_eq!(bytes_text(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn a_scale_down_is_confirmed_before_anything_leaves() {
+        let cases: &[(&str, Fact<SetFacts>, Option<&str>)] = &[
+            ("still 2: go on", Fact::Known(set(Some(2), Some(3))), None),
+            (
+                "back to 3 within the delay (a typo corrected): drain",
+                Fact::Known(set(Some(3), Some(3))),
+                Some("drain"),
+            ),
+            (
+                "now 6 (a re-apply): drain",
+                Fact::Known(set(Some(6), Some(3))),
+                Some("drain"),
+            ),
+            (
+                "the set cannot be read again: refuse",
+                Fact::Unknown("the Kubernetes API did not answer".into()),
+                Some("refused"),
+            ),
+        ];
+        for (name, facts, want) in cases {
+            let got = recheck(2, facts, "after the 30s settle delay");
+            assert_eq!(got.as_ref().map(Decision::kind), *want, "{name}: {got:?}");
+            if let Some(d) = got {
+                assert!(d.why().starts_with("after the 30s settle delay"), "{name}");
+            }
+        }
+        assert_eq!(
+            settle_delay(Duration::from_secs(30), Duration::from_secs(1195)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            settle_delay(Duration::from_secs(30), Duration::from_secs(25)),
+            Duration::from_millis(6250)
+        );
     }
 }
