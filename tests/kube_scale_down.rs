@@ -148,6 +148,60 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert_eq!(host_ids(&c, NS), before);
     settled(&c);
 
+    // A scale-down corrected within the settle delay (3 -> 2 -> 3, as a typo fixed): pod 2
+    // is deleted by the controller, but its drain reads spec.replicas again after the
+    // delay, drains, and the node comes back as itself. Nobody is decommissioned.
+    let uid = uid_of(&c, "cassandra-2");
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        "--replicas=2",
+    ])
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        "--replicas=3",
+    ])
+    .unwrap();
+    c.wait_for("cassandra-2 back", UP, |c| {
+        let back = pods(c, NS)
+            .into_iter()
+            .find(|p| name_of(p) == "cassandra-2" && p["metadata"]["uid"] != uid.as_str());
+        Ok(back.filter(is_ready).map(|_| ()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    let (log, summary) = prestop(&c, "cassandra-2", &uid);
+    assert_eq!(
+        (&summary["outcome"], &summary["decision"]),
+        (&"drained".into(), &"drain".into()),
+        "{summary}\n{log}"
+    );
+    let reason = summary["decision_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("settle delay") && reason.contains("no longer scales this pod away"),
+        "{reason}"
+    );
+    let settle_ms = stage_ms(&summary, "scale_down");
+    assert_eq!(host_ids(&c, NS), before, "the node came back as itself");
+    c.wait_for(
+        "3 UN after the corrected scale",
+        Duration::from_secs(120),
+        |c| {
+            let ring = ring_of(c, NS, "cassandra-0");
+            Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN")).then_some(()))
+        },
+    )
+    .unwrap();
+    settled(&c);
+
     // A table dropped before the scale-down: with `auto_snapshot` as Cassandra ships it,
     // each node keeps the table's files in a snapshot, the only copy left once pod 2's
     // volume is reused. Its files on pod 2's volume, to find byte for byte later.
@@ -245,6 +299,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
             "load": load,
             "rows": ROWS,
             "scale_to_2_ready_s": scale_down_s,
+            "corrected_scale_down_stage_ms": settle_ms,
             "drain_elapsed_s": summary["elapsed_s"],
             "stages_ms": {
                 "scale_down": stage_ms(&summary, "scale_down"),
