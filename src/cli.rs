@@ -332,6 +332,11 @@ pub struct SeedingArgs {
     /// -Dcassandra.replace_address_first_boot=<IP> (never as a seed). It must be a ring member.
     #[arg(long, env = env::REPLACE_ADDRESS, value_name = "IP")]
     pub replace_address: Option<String>,
+    /// How long this pod's previous node (from the identity record) must have been seen
+    /// down, continuously, by every ring member that answers before it is replaced
+    /// automatically (30s to 1h).
+    #[arg(long, env = env::REPLACE_AFTER_DOWN, value_name = "DURATION", default_value = "180s")]
+    pub replace_after_down: String,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub cql: CqlArgs,

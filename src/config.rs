@@ -121,6 +121,9 @@ pub struct Seeding {
     pub cluster_name: Option<String>,
     /// Explicit evidence for a replace: the old address.
     pub replace_address: Option<IpAddr>,
+    /// How long the identity record's previous node must have been seen down before it is
+    /// replaced automatically.
+    pub replace_after_down: Duration,
     /// How to reach candidates over CQL.
     pub cql: CqlConfig,
 }
@@ -873,6 +876,11 @@ impl Identity {
     }
 }
 
+/// The shortest `--replace-after-down`: Cassandra refuses to replace a node whose gossip
+/// was heard from within its ring delay (30 s by default), and a shorter wait would take
+/// a node that merely restarted, or is partitioned for a moment, for lost.
+pub const MIN_REPLACE_AFTER_DOWN: Duration = Duration::from_secs(30);
+
 impl Seeding {
     /// Validates the seed flags.
     pub fn from_args(args: SeedingArgs, id: &Identity) -> Result<Self, ConfigError> {
@@ -883,6 +891,7 @@ impl Seeding {
             seed_wait,
             cluster_name,
             replace_address,
+            replace_after_down,
             cql,
         } = args;
         let seed_count = parse_count(&seed_count, 1, MAX_SEED_COUNT).ok_or_else(|| {
@@ -981,6 +990,16 @@ impl Seeding {
                 Some(ip)
             }
         };
+        let replace_after_down = parse_duration(&replace_after_down)
+            .filter(|d| (MIN_REPLACE_AFTER_DOWN..=MAX_SEED_WAIT).contains(d))
+            .ok_or_else(|| {
+                invalid(
+                    "--replace-after-down",
+                    env::REPLACE_AFTER_DOWN,
+                    &replace_after_down,
+                    "expected a duration from 30s to 1h, like 180s or 5m",
+                )
+            })?;
         Ok(Seeding {
             seed_count,
             replicas,
@@ -988,6 +1007,7 @@ impl Seeding {
             wait,
             cluster_name,
             replace_address,
+            replace_after_down,
             cql: CqlConfig::from_args(cql)?,
         })
     }

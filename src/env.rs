@@ -73,6 +73,8 @@ pub const GRACE_PERIOD: &str = "RINGKEEPER_GRACE_PERIOD";
 pub const EXIT_MARGIN: &str = "RINGKEEPER_EXIT_MARGIN";
 /// Equivalent to `--client-wait`.
 pub const CLIENT_WAIT: &str = "RINGKEEPER_CLIENT_WAIT";
+/// Equivalent to `--replace-after-down`.
+pub const REPLACE_AFTER_DOWN: &str = "RINGKEEPER_REPLACE_AFTER_DOWN";
 /// Equivalent to `--scale-down-settle`.
 pub const SCALE_DOWN_SETTLE: &str = "RINGKEEPER_SCALE_DOWN_SETTLE";
 /// Equivalent to `--nodetool`.

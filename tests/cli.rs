@@ -598,6 +598,26 @@ fn drain_flags_are_validated() {
             vec!["--client-wait", "RINGKEEPER_CLIENT_WAIT", "\"2 minutes\""],
         ),
         (
+            vec![
+                "seeds",
+                "--pod-name",
+                "cassandra-1",
+                "--pod-ip",
+                "10.0.0.2",
+                "--namespace",
+                "db",
+                "--replace-after-down",
+                "10s",
+            ],
+            vec![],
+            vec![
+                "--replace-after-down",
+                "RINGKEEPER_REPLACE_AFTER_DOWN",
+                "\"10s\"",
+                "from 30s to 1h",
+            ],
+        ),
+        (
             vec!["drain", "--scale-down-settle", "an hour"],
             vec![],
             vec![

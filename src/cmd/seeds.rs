@@ -249,6 +249,9 @@ pub async fn resolve(
     let mut waited_past_deadline = false;
     let mut last_lookups: Vec<Lookup> = Vec::new();
     let mut record_uses: Vec<RecordUse> = Vec::new();
+    // Since when every member that answers has seen this pod's previous node down, round
+    // after round without a break (`RecordUse::ReplaceNotYet::awaiting_down_time`).
+    let mut previous_down_since: Option<Instant> = None;
     loop {
         // The ordinal bound read again from the StatefulSet (the entrypoint's wait).
         if let Some(rx) = bound.as_mut()
@@ -305,7 +308,19 @@ pub async fn resolve(
             saved_peers: &saved_peers,
             recorded: &api_record.recorded,
             previous: api_record.previous.as_ref(),
+            previous_down_for: previous_down_since.map_or(Duration::ZERO, |s| now - s),
+            replace_after_down: seeding.replace_after_down,
         });
+        match &plan.record {
+            Some(RecordUse::Replace { .. })
+            | Some(RecordUse::ReplaceNotYet {
+                awaiting_down_time: true,
+                ..
+            }) => {
+                previous_down_since.get_or_insert(now);
+            }
+            _ => previous_down_since = None,
+        }
         // What the identity record decided, logged (and handed on) once per decision.
         if let Some(used) = &plan.record
             && !record_uses.contains(used)
@@ -598,6 +613,20 @@ async fn probe_saved(
 ) -> anyhow::Result<Vec<SavedPeer>> {
     let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
     let mut set = JoinSet::new();
+    // A saved address is one that neither DNS nor the API attributes to this set now:
+    // after a cold restart any pod, or anything else, may hold it. The CQL password goes
+    // there only over TLS (whose certificate check names the node); without TLS the
+    // address is asked without credentials, so a password never travels in clear text
+    // to a stranger (a ring with authentication then cannot be read there: not judged).
+    let withheld = settings.credentials.is_some() && settings.tls.is_none();
+    let settings = if withheld {
+        &CqlSettings {
+            credentials: None,
+            ..settings.clone()
+        }
+    } else {
+        settings
+    };
     for peer in record.peers.iter().flatten() {
         let Some(address) = peer
             .address
@@ -623,7 +652,11 @@ async fn probe_saved(
         // other credentials): a rejected login there cannot be judged, but is no error
         // of this node's settings.
         let cql = result.unwrap_or_else(|e| {
-            warn!(%address, error = %e, "a saved peer's address answers but cannot be read: not judged");
+            if withheld {
+                debug!(%address, error = %e, "a saved peer's address asks for credentials, which are not sent there without TLS: not judged");
+            } else {
+                warn!(%address, error = %e, "a saved peer's address answers but cannot be read: not judged");
+            }
             Cql::NoAnswer {
                 detail: e.to_string(),
             }

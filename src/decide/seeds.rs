@@ -205,6 +205,11 @@ pub struct Facts<'a> {
     pub recorded: &'a Recorded,
     /// This pod's previous node, from that record (acted on only without data).
     pub previous: Option<&'a PreviousSelf>,
+    /// How long, as this boot observed it round after round, every member that answers has
+    /// seen that previous node down (zero at first).
+    pub previous_down_for: Duration,
+    /// How long it must have been seen down before it is replaced (`--replace-after-down`).
+    pub replace_after_down: Duration,
 }
 
 /// Why a candidate did or did not make it into the list.
@@ -358,12 +363,17 @@ pub enum RecordUse {
         confirmed_by: Vec<String>,
     },
     /// Not yet: the ring has not confirmed the previous node down (too few members
-    /// answer, they disagree, or one sees it alive).
+    /// answer, they disagree, or one sees it alive), another range movement runs, or it
+    /// has not been seen down for long enough yet.
     ReplaceNotYet {
         /// Its host ID.
         host_id: String,
         /// Why not yet.
         why: String,
+        /// True when only the time remains: every member confirms it down now, and the
+        /// edge keeps counting how long.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        awaiting_down_time: bool,
     },
     /// The record names a previous node the ring does not confirm: not acted on, the
     /// rules without the record apply.
@@ -482,12 +492,17 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
         .filter(|c| c.probe_address() != Some(facts.pod_ip))
         .filter_map(|c| match &c.cql {
             Cql::Member {
-                ring, down, gone, ..
+                ring,
+                down,
+                gone,
+                movements,
+                ..
             } => Some(Asked {
                 name: &c.name,
                 ring,
                 down,
                 gone,
+                movements,
             }),
             _ => None,
         })
@@ -530,6 +545,7 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
         Some(RecordUse::ReplaceNotYet {
             host_id: host_id.clone(),
             why,
+            awaiting_down_time: false,
         })
     };
     if !unlisted.is_empty() {
@@ -573,6 +589,38 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
             names(&listed)
         ));
     }
+    // One range movement at a time, as for a join: a replace beside another replace, a
+    // join, a decommission or a move could leave two nodes streaming the same ranges.
+    let moving: Vec<String> = listed
+        .iter()
+        .flat_map(|m| m.movements.iter())
+        .filter(|a| **a != address)
+        .map(IpAddr::to_string)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !moving.is_empty() {
+        return not_yet(format!(
+            "another range movement is in progress ({}: joining, replacing, leaving or \
+             moving): this pod's previous node {host_id} is replaced once it is over",
+            moving.join(", ")
+        ));
+    }
+    // Seen down long enough: Cassandra refuses to replace a node heard from within its
+    // ring delay ("Cannot replace a live node"), and a node partitioned away from the
+    // members (a force-deleted pod whose container still runs) may still take writes.
+    if facts.previous_down_for < facts.replace_after_down {
+        return Some(RecordUse::ReplaceNotYet {
+            why: format!(
+                "every member that answers sees this pod's previous node {host_id} at \
+                 {address} down; it is replaced once it has been seen down for {}s \
+                 continuously (--replace-after-down)",
+                facts.replace_after_down.as_secs()
+            ),
+            host_id,
+            awaiting_down_time: true,
+        });
+    }
     Some(RecordUse::Replace {
         host_id,
         address,
@@ -586,6 +634,7 @@ struct Asked<'a> {
     ring: &'a [RingMember],
     down: &'a [IpAddr],
     gone: &'a [String],
+    movements: &'a [IpAddr],
 }
 
 fn names(members: &[&Asked]) -> String {
@@ -1583,6 +1632,8 @@ mod tests {
             saved_peers: saved,
             recorded: api.0,
             previous: api.1,
+            previous_down_for: Duration::from_secs(3600),
+            replace_after_down: Duration::from_secs(180),
         };
         let plan = plan(&facts);
         match (&plan.verdict, &want) {
@@ -2105,6 +2156,8 @@ mod tests {
             saved_peers: &[],
             recorded: &Recorded::Unknown,
             previous: None,
+            previous_down_for: Duration::from_secs(3600),
+            replace_after_down: Duration::from_secs(180),
         });
         let Verdict::Refuse { reason, .. } = plan.verdict else {
             panic!("expected a refusal")
@@ -2157,6 +2210,8 @@ mod tests {
             saved_peers: &[],
             recorded: &Recorded::Unknown,
             previous: None,
+            previous_down_for: Duration::from_secs(3600),
+            replace_after_down: Duration::from_secs(180),
         });
         let Verdict::Refuse { reason, .. } = plan.verdict else {
             panic!("expected a refusal")
@@ -2192,6 +2247,8 @@ mod tests {
                 saved_peers: &[],
                 recorded: &Recorded::Unknown,
                 previous: None,
+                previous_down_for: Duration::from_secs(3600),
+                replace_after_down: Duration::from_secs(180),
             })
         };
         // Pods started at once: ordinal 0 resolves but does not answer yet.
@@ -2256,6 +2313,93 @@ mod tests {
             oldest_start: None,
             gone: gone.iter().map(|h| (*h).into()).collect(),
         }
+    }
+
+    #[test]
+    fn a_replace_waits_for_the_down_time_and_for_other_range_movements() {
+        const H0: &str = "00000000-0000-0000-0000-000000000000";
+        const H1: &str = "11111111-1111-1111-1111-111111111111";
+        const H2: &str = "22222222-2222-2222-2222-222222222222";
+        let ring3 = [("10.0.0.1", H0), ("10.0.0.2", H1), ("10.0.0.3", H2)];
+        let member = |ordinal: u32, addr: &str, movements: &[&str]| {
+            let mut cql = member_ids(&ring3, &["10.0.0.2"], &[]);
+            if let Cql::Member { movements: m, .. } = &mut cql {
+                *m = movements.iter().map(|a| ip(a)).collect();
+            }
+            Candidate {
+                cql,
+                ..pod(ordinal, at(&[addr]))
+            }
+        };
+        let exists = Recorded::Exists {
+            pods: vec!["c-0".into(), "c-1".into(), "c-2".into()],
+        };
+        let was_h1 = PreviousSelf {
+            host_id: H1.into(),
+            address: ip("10.0.0.2"),
+        };
+        let run = |candidates: Vec<Candidate>, down_for: u64| {
+            plan(&Facts {
+                own_ordinal: 1,
+                pod_ip: ip(ME),
+                data: DataState::Empty,
+                candidates: &candidates,
+                wait_over: true,
+                cluster_name: Some("c"),
+                replace_address: None,
+                record: None,
+                saved_peers: &[],
+                recorded: &exists,
+                previous: Some(&was_h1),
+                previous_down_for: Duration::from_secs(down_for),
+                replace_after_down: Duration::from_secs(180),
+            })
+        };
+        let quiet = || vec![member(0, "10.0.0.1", &[]), member(2, "10.0.0.3", &[])];
+        // Seen down, but not for long enough: wait, and the edge keeps counting.
+        for down_for in [0, 179] {
+            let p = run(quiet(), down_for);
+            assert!(
+                matches!(&p.record, Some(RecordUse::ReplaceNotYet { awaiting_down_time: true, why, .. }) if why.contains("180s")),
+                "{down_for}: {:?}",
+                p.record
+            );
+            assert!(
+                !matches!(p.verdict, Verdict::Seeds { .. }),
+                "never a plain join beside the down node: {:?}",
+                p.verdict
+            );
+        }
+        // Long enough: replace.
+        let p = run(quiet(), 180);
+        assert!(
+            matches!(
+                p.verdict,
+                Verdict::Seeds {
+                    mode: BootMode::Replace { .. },
+                    ..
+                }
+            ),
+            "{:?}",
+            p.verdict
+        );
+        // Another node joining (or replacing, leaving, moving): wait, and the count starts
+        // again (not awaiting the time).
+        let busy = vec![
+            member(0, "10.0.0.1", &["10.0.0.9"]),
+            member(2, "10.0.0.3", &[]),
+        ];
+        let p = run(busy, 3600);
+        assert!(
+            matches!(&p.record, Some(RecordUse::ReplaceNotYet { awaiting_down_time: false, why, .. }) if why.contains("10.0.0.9")),
+            "{:?}",
+            p.record
+        );
+        assert!(
+            !matches!(p.verdict, Verdict::Seeds { .. }),
+            "{:?}",
+            p.verdict
+        );
     }
 
     #[test]
