@@ -889,6 +889,79 @@ fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
 }
 
 #[test]
+fn an_unfinished_replace_is_never_restarted_as_a_plain_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template");
+    std::fs::create_dir(&template).unwrap();
+    std::fs::write(template.join("cassandra.yaml"), "cluster_name: c\n").unwrap();
+    let data = dir.path().join("data");
+    let marker = data.join("ringkeeper-replacing");
+    let started = dir.path().join("started");
+    let touch = format!("touch {}", started.display());
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let (t, o, d, r) = (
+        p(&template),
+        p(&dir.path().join("out")),
+        p(&data),
+        p(&dir.path().join("run")),
+    );
+    let mut args: Vec<&str> = vec!["--kube-api", "off", "entrypoint"];
+    args.extend(ID);
+    args.extend([
+        "--data-dir",
+        &d,
+        "--conf-template",
+        &t,
+        "--conf-out",
+        &o,
+        "--run-dir",
+        &r,
+        "--",
+        "sh",
+        "-c",
+        &touch,
+    ]);
+    // What a replace cut short mid-stream leaves: partial system tables, no join record.
+    std::fs::create_dir_all(data.join("data/system/local-1")).unwrap();
+    std::fs::write(data.join("data/system/local-1/nb-1-big-Data.db"), "x").unwrap();
+
+    // An unreadable marker: a person must look.
+    std::fs::write(&marker, "not json").unwrap();
+    let out = ringkeeper(&args, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a person must act:") && err.contains("cannot be read"),
+        "{err}"
+    );
+
+    // A readable one, and no ring to ask: the pod waits, not ready; nothing is cleared,
+    // and Cassandra is not started as a plain bootstrap.
+    std::fs::write(&marker, r#"{"address":"10.0.0.7","started_at":1700000000}"#).unwrap();
+    let mut child = command(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(
+        marker.exists() && data.join("data/system/local-1/nb-1-big-Data.db").exists(),
+        "{err}"
+    );
+    assert!(
+        err.contains("waiting to start cassandra (not ready)")
+            && err.contains("did not finish")
+            && err.contains("10.0.0.7"),
+        "{err}"
+    );
+    assert!(!started.exists(), "cassandra was started");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn a_decommissioned_volume_never_starts_cassandra_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template");

@@ -23,6 +23,7 @@ use crate::decide::drain::shutdown_verdict;
 use crate::decide::events;
 use crate::decide::heap::{self, Heap};
 use crate::decide::placement::{self, Decision, Topology};
+use crate::decide::replacing::{self, ReplaceCheck, Replacing, Unfinished};
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::{BootMode, Cql, DataState, RecordUse, Verdict, Waiting};
 use crate::decide::supervise::{self, Signal};
@@ -204,6 +205,89 @@ pub async fn run(
     };
     let listing = datadir::list(&dirs, &identity.data_dir)?;
     let data = classify_logged(&listing);
+    // A replace that did not finish is resumed as a replace, never restarted as a plain
+    // bootstrap beside the member it should have replaced (`decide::replacing`).
+    let replacing = datadir::read_replacing(&identity.data_dir)?;
+    let (listing, data) = match replacing::boot_check(replacing.as_ref(), data) {
+        ReplaceCheck::Go => (listing, data),
+        ReplaceCheck::RemoveStale => {
+            datadir::remove_replacing(&identity.data_dir)?;
+            info!(
+                "the replace recorded on the volume finished (its join is confirmed): marker removed"
+            );
+            (listing, data)
+        }
+        ReplaceCheck::Refuse(reason) => {
+            return Ok(Outcome::Refused {
+                stdout: None,
+                reason,
+            });
+        }
+        ReplaceCheck::ClearPartial(why) => {
+            if let Err(e) = datadir::within_volume(&dirs, &identity.data_dir) {
+                return Ok(Outcome::Refused {
+                    stdout: None,
+                    reason: format!(
+                        "a person must act: {why}, but {e}; cassandra was not started and \
+                         nothing was deleted"
+                    ),
+                });
+            }
+            let Some(Ok(marker)) = replacing.clone() else {
+                unreachable!("ClearPartial is decided from a readable marker");
+            };
+            // Cleared only while the ring still lists the replaced node: a replace that
+            // finished (its join record not written before the pod stopped) keeps its data.
+            let events = kube.events(&facts.own_pod);
+            let cluster = expected_cluster.clone().unwrap_or_default();
+            let judged = tokio::select! {
+                judged = ask_ring(&identity, &seeding, &dns, &cql, &events, |candidates| {
+                    match replacing::unfinished(&marker, identity.pod_ip, identity.pod.ordinal, &cluster, candidates) {
+                        Unfinished::Wait(reason) => Err(reason),
+                        other => Ok(other),
+                    }
+                }) => judged?,
+                sig = signals.stop_requested() => {
+                    warn!(signal = ?sig, "stopped while waiting for the ring to tell whether the unfinished replace finished; nothing was deleted, cassandra was not started");
+                    return Ok(Outcome::Exit(supervise::exit_code(supervise::ChildEnd::Signaled(signal_number(sig)))));
+                }
+            };
+            match judged {
+                Unfinished::Refuse(reason) => {
+                    return Ok(Outcome::Refused {
+                        stdout: None,
+                        reason,
+                    });
+                }
+                Unfinished::Finished { by } => {
+                    datadir::remove_replacing(&identity.data_dir)?;
+                    warn!(seen = ?by, "the replace recorded on the volume finished (the replaced address left the ring); only its join was not recorded: the data is kept and the node restarts with it");
+                    (listing, data)
+                }
+                Unfinished::Clear { by } => {
+                    let moved = datadir::clear_unfinished_replace(
+                        &dirs,
+                        &identity.data_dir,
+                        &format!("unfinished-replace-{}", marker.started_at),
+                    )
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "clearing what an unfinished replace wrote in --data-dir {}: {e}",
+                            identity.data_dir.display()
+                        )
+                    })?;
+                    warn!(
+                        %why, seen = ?by, kept = moved.len(),
+                        "the replaced node is still in the ring: cleared what the unfinished replace wrote; the boot plan decides again (it replaces again once the ring still confirms the old node down, and never bootstraps beside it)"
+                    );
+                    let listing = datadir::list(&dirs, &identity.data_dir)?;
+                    let data = classify_logged(&listing);
+                    (listing, data)
+                }
+                Unfinished::Wait(_) => unreachable!("ask_ring returns only once judged"),
+            }
+        }
+    };
     if listing.joined.exists() && listing.system_local_sstables == 0 {
         // The state it vouched for is gone (data wiped): left in place, it would vouch for
         // whatever the next first boot leaves behind, even an interrupted bootstrap.
@@ -345,6 +429,17 @@ pub async fn run(
     // by Cassandra once the node has bootstrapped, so a restart after the replace is safe.
     let jvm_opts: Vec<String> = match mode {
         BootMode::Replace { address } => {
+            // Remembered on the volume until the join is confirmed: a start cut short
+            // resumes the replace instead of bootstrapping plainly beside the dead node.
+            datadir::write_replacing(
+                &identity.data_dir,
+                &Replacing {
+                    address,
+                    started_at: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                },
+            )?;
             vec![format!("-Dcassandra.replace_address_first_boot={address}")]
         }
         _ => Vec::new(),
@@ -797,6 +892,10 @@ impl Recorder {
                     peers,
                     "node joined the ring: join recorded in --data-dir"
                 );
+                // A replace, if this start was one, is over.
+                if let Err(e) = datadir::remove_replacing(&self.data_dir) {
+                    warn!(error = %e, "cannot remove the replace marker: the next start removes it (the join record shows the replace finished)");
+                }
                 if let Some((events, mode)) = &self.joined
                     && let Some(event) = events::joined(mode, &record.host_id, peers)
                 {
@@ -931,20 +1030,19 @@ fn signal_number(sig: Signal) -> i32 {
     }
 }
 
-/// Asks the other pods of the set, round after round, whether the host a decommission
-/// marker names left the ring (`decommissioned::left`), until one confirms it and none
-/// lists it. Never gives up: while the ring cannot confirm it the pod waits, not ready,
-/// with a report every `WAIT_REPORT_EVERY` (log and a `Waiting` Event), and nothing on
-/// the volume is touched. Returns what each confirming member showed.
-async fn confirm_left(
+/// Asks the other pods of the set over CQL, round after round, until `judge` can tell
+/// from their answers (`Err(reason)`: not yet). Never gives up: meanwhile the pod waits,
+/// not ready, with a report every `WAIT_REPORT_EVERY` (log and a `Waiting` Event), and
+/// Cassandra is not started. Used where the boot must not act on a volume before the ring
+/// confirms what it holds (`decide::decommissioned`, `decide::replacing`).
+async fn ask_ring<T>(
     identity: &crate::config::Identity,
     seeding: &Seeding,
     dns: &Dns,
     cql: &CqlSettings,
-    host_id: &str,
-    cluster: &str,
     events: &Events,
-) -> anyhow::Result<Vec<String>> {
+    mut judge: impl FnMut(&[crate::decide::seeds::Candidate]) -> Result<T, String>,
+) -> anyhow::Result<T> {
     let names = std::sync::Arc::new(seeding.candidates(identity));
     let start = std::time::Instant::now();
     let mut next_report = start;
@@ -954,38 +1052,62 @@ async fn confirm_left(
             crate::cmd::seeds::lookup_all(dns, &names, Duration::from_secs(5)).await;
         crate::cmd::seeds::probe_all(&mut candidates, identity, cql, false).await?;
         rounds += 1;
-        match decommissioned::left(host_id, cluster, identity.pod.ordinal, &candidates) {
-            LeftCheck::Left { by } => {
-                info!(%host_id, confirmed_by = ?by, rounds, "the ring confirms that the volume's node left");
-                return Ok(by);
-            }
-            LeftCheck::Wait { reason } => {
-                let now = std::time::Instant::now();
-                if now >= next_report {
-                    let waiting = Waiting {
-                        reason,
-                        seen: candidates
-                            .iter()
-                            .filter(|c| c.ordinal != Some(identity.pod.ordinal))
-                            .map(|c| {
-                                let answer = match &c.cql {
-                                    Cql::Member { .. } => "member",
-                                    Cql::NoAnswer { .. } => "no CQL answer",
-                                    Cql::NotAsked => "not resolved",
-                                };
-                                format!("{}: {answer}", c.name)
-                            })
-                            .collect(),
-                        seed_wait_over: false,
-                        waited: now.duration_since(start),
-                        rounds,
-                    };
-                    report_waiting(&waiting);
-                    let _ = events.spawn(events::waiting(&waiting));
-                    next_report = now + crate::cmd::seeds::WAIT_REPORT_EVERY;
-                }
-                tokio::time::sleep(crate::decide::retry::KEEP_WAITING).await;
-            }
+        let reason = match judge(&candidates) {
+            Ok(answer) => return Ok(answer),
+            Err(reason) => reason,
+        };
+        let now = std::time::Instant::now();
+        if now >= next_report {
+            let waiting = Waiting {
+                reason,
+                seen: candidates
+                    .iter()
+                    .filter(|c| c.ordinal != Some(identity.pod.ordinal))
+                    .map(|c| {
+                        let answer = match &c.cql {
+                            Cql::Member { .. } => "member",
+                            Cql::NoAnswer { .. } => "no CQL answer",
+                            Cql::NotAsked => "not resolved",
+                        };
+                        format!("{}: {answer}", c.name)
+                    })
+                    .collect(),
+                seed_wait_over: false,
+                waited: now.duration_since(start),
+                rounds,
+            };
+            report_waiting(&waiting);
+            let _ = events.spawn(events::waiting(&waiting));
+            next_report = now + crate::cmd::seeds::WAIT_REPORT_EVERY;
         }
+        tokio::time::sleep(crate::decide::retry::KEEP_WAITING).await;
     }
+}
+
+/// Waits until the ring confirms that the host a decommission marker names left
+/// (`decommissioned::left`); returns what each confirming member showed.
+async fn confirm_left(
+    identity: &crate::config::Identity,
+    seeding: &Seeding,
+    dns: &Dns,
+    cql: &CqlSettings,
+    host_id: &str,
+    cluster: &str,
+    events: &Events,
+) -> anyhow::Result<Vec<String>> {
+    let by = ask_ring(
+        identity,
+        seeding,
+        dns,
+        cql,
+        events,
+        |candidates| match decommissioned::left(host_id, cluster, identity.pod.ordinal, candidates)
+        {
+            LeftCheck::Left { by } => Ok(by),
+            LeftCheck::Wait { reason } => Err(reason),
+        },
+    )
+    .await?;
+    info!(%host_id, confirmed_by = ?by, "the ring confirms that the volume's node left");
+    Ok(by)
 }

@@ -14,6 +14,7 @@ pub mod events;
 pub mod heap;
 pub mod identity;
 pub mod placement;
+pub mod replacing;
 pub mod replicas;
 pub mod retry;
 pub mod ring;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::decide::data::{DataListing, JOINED_MARKER, JoinRecord, Joined};
 use crate::decide::decommissioned::{DECOMMISSIONED_MARKER, Decommissioned, KEPT_DIR, is_kept};
+use crate::decide::replacing::{REPLACING_MARKER, Replacing};
 use crate::render::DataDirs;
 
 /// Lists the state directories, and whether `data_dir` holds the joined marker. Missing
@@ -179,6 +180,31 @@ pub fn clear_decommissioned(
     data_dir: &Path,
     kept: &str,
 ) -> io::Result<Vec<PathBuf>> {
+    let moved = clear_state(dirs, data_dir, kept)?;
+    let marker = data_dir.join(DECOMMISSIONED_MARKER);
+    std::fs::remove_file(&marker).map_err(|e| {
+        io::Error::new(e.kind(), format!("cannot remove {}: {e}", marker.display()))
+    })?;
+    std::fs::File::open(data_dir)?.sync_all()?;
+    Ok(moved)
+}
+
+/// Clears what an unfinished replace wrote (`decide::replacing::ReplaceCheck::
+/// ClearPartial`), as for a decommissioned node: snapshots and backups kept, the join
+/// record removed, the replace marker left in place (the next replace rewrites it).
+pub fn clear_unfinished_replace(
+    dirs: &DataDirs,
+    data_dir: &Path,
+    kept: &str,
+) -> io::Result<Vec<PathBuf>> {
+    let moved = clear_state(dirs, data_dir, kept)?;
+    std::fs::File::open(data_dir)?.sync_all()?;
+    Ok(moved)
+}
+
+/// Keeps (moves) every table's `snapshots/` and `backups/`, then clears every Cassandra
+/// directory and the join record; markers, `lost+found` and what was kept stay.
+fn clear_state(dirs: &DataDirs, data_dir: &Path, kept: &str) -> io::Result<Vec<PathBuf>> {
     let kept_root = data_dir.join(KEPT_DIR).join(kept);
     let mut keep = Vec::new();
     for dir in dirs.data.iter().chain(&dirs.local_system) {
@@ -232,6 +258,7 @@ pub fn clear_decommissioned(
             // the filesystem's; what was kept stays.
             let name = entry.file_name();
             if name == DECOMMISSIONED_MARKER
+                || name == REPLACING_MARKER
                 || name == JOINED_MARKER
                 || name == KEPT_DIR
                 || name == "lost+found"
@@ -253,12 +280,54 @@ pub fn clear_decommissioned(
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let marker = data_dir.join(DECOMMISSIONED_MARKER);
-    std::fs::remove_file(&marker).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot remove {}: {e}", marker.display()))
-    })?;
-    std::fs::File::open(data_dir)?.sync_all()?;
     Ok(moved)
+}
+
+/// Reads the marker of an unfinished replace (`decide::replacing`): `None` when there is
+/// none; its contents, or why they cannot be read. An error reading the directory is
+/// returned.
+pub fn read_replacing(data_dir: &Path) -> io::Result<Option<Result<Replacing, String>>> {
+    let path = data_dir.join(REPLACING_MARKER);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Writes the marker of a replace about to start: temporary file, synced, renamed.
+pub fn write_replacing(data_dir: &Path, marker: &Replacing) -> io::Result<()> {
+    use std::io::Write;
+    let path = data_dir.join(REPLACING_MARKER);
+    let tmp = data_dir.join(format!(".{REPLACING_MARKER}.tmp"));
+    let text = serde_json::to_vec(marker).map_err(io::Error::other)?;
+    let write = || -> io::Result<()> {
+        std::fs::create_dir_all(data_dir)?;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&text)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(data_dir)?.sync_all()
+    };
+    write().map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
+}
+
+/// Removes the marker of a replace that finished (missing is fine).
+pub fn remove_replacing(data_dir: &Path) -> io::Result<()> {
+    let path = data_dir.join(REPLACING_MARKER);
+    match std::fs::remove_file(&path) {
+        Ok(()) => std::fs::File::open(data_dir)?.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot remove {}: {e}", path.display()),
+        )),
+    }
 }
 
 /// Collects the kept directories (`decommissioned::is_kept`) below `dir`; `below` is the
