@@ -308,6 +308,7 @@ pub async fn resolve(
             saved_peers: &saved_peers,
             recorded: &api_record.recorded,
             previous: api_record.previous.as_ref(),
+            others_previous: &api_record.others,
             previous_down_for: previous_down_since.map_or(Duration::ZERO, |s| now - s),
             replace_after_down: seeding.replace_after_down,
         });

@@ -139,6 +139,9 @@ pub struct RecordFacts {
     pub recorded: Recorded,
     /// This pod's previous node, when the record has a usable entry for it.
     pub previous: Option<PreviousSelf>,
+    /// The other pods' nodes, by ordinal (usable entries of this cluster whose key is a
+    /// pod of this set): who else may be about to replace its previous node.
+    pub others: Vec<(u32, PreviousSelf)>,
     /// Entries not acted on, and why (`<pod>: <why>`): logged and raised as an Event.
     pub ignored: Vec<String>,
 }
@@ -186,6 +189,7 @@ pub fn facts(
     };
     let mut pods = Vec::new();
     let mut previous = None;
+    let mut others = Vec::new();
     let mut ignored = Vec::new();
     for (key, text) in data {
         let entry = match serde_json::from_str::<PodEntry>(text) {
@@ -215,11 +219,18 @@ pub fn facts(
             ignored.push(format!("{key}: host ID {:?} is not a UUID", entry.host_id));
             continue;
         }
+        let node = PreviousSelf {
+            host_id: entry.host_id.clone(),
+            address: entry.address,
+        };
         if key == pod {
-            previous = Some(PreviousSelf {
-                host_id: entry.host_id.clone(),
-                address: entry.address,
-            });
+            previous = Some(node);
+        } else if let (Ok(this), Ok(that)) = (
+            pod.parse::<super::identity::PodName>(),
+            key.parse::<super::identity::PodName>(),
+        ) && this.set == that.set
+        {
+            others.push((that.ordinal, node));
         }
         pods.push(key.clone());
     }
@@ -237,6 +248,7 @@ pub fn facts(
             }
         },
         previous,
+        others,
         ignored,
     }
 }
@@ -255,6 +267,7 @@ mod tests {
                 host_id: "h2".into(),
                 address: "10.0.0.2".parse().unwrap(),
             }),
+            others: Vec::new(),
             ignored: Vec::new(),
         };
         let forgot = with.clone().without_decommissioned(Some("h2"));
@@ -380,6 +393,26 @@ mod tests {
                 3,
             ),
         ];
+        let both = facts(
+            &data(&[
+                ("c-0", entry("c", H0, "10.0.0.1")),
+                ("c-1", entry("c", H1, "10.0.0.2")),
+                ("other-2", entry("c", H1, "10.0.0.3")),
+            ]),
+            "c-1",
+            Some("c"),
+        );
+        assert_eq!(
+            both.others,
+            vec![(
+                0,
+                PreviousSelf {
+                    host_id: H0.into(),
+                    address: "10.0.0.1".parse().unwrap()
+                }
+            )],
+            "only this set's other pods"
+        );
         for (name, data, recorded, previous, ignored) in cases {
             let got = facts(&data, "c-1", Some("c"));
             match (&got.recorded, &recorded) {

@@ -205,6 +205,9 @@ pub struct Facts<'a> {
     pub recorded: &'a Recorded,
     /// This pod's previous node, from that record (acted on only without data).
     pub previous: Option<&'a PreviousSelf>,
+    /// The other pods' nodes as the identity record names them, by ordinal: a lower
+    /// ordinal whose node is down too replaces first.
+    pub others_previous: &'a [(u32, PreviousSelf)],
     /// How long, as this boot observed it round after round, every member that answers has
     /// seen that previous node down (zero at first).
     pub previous_down_for: Duration,
@@ -575,10 +578,18 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
             names(&alive)
         ));
     }
-    // Members besides the previous node, as the largest view counts them.
+    // Live members besides the previous node, as the largest view counts them: members
+    // that are down themselves (another pod that lost its disk) cannot confirm anything,
+    // and counting them would keep two lost disks in a ring of three from ever being
+    // replaced.
     let others = listed
         .iter()
-        .map(|m| m.ring.len().saturating_sub(1))
+        .map(|m| {
+            m.ring
+                .iter()
+                .filter(|r| r.address != address && !m.down.contains(&r.address))
+                .count()
+        })
         .max()
         .unwrap_or(0);
     let need = others.min(2);
@@ -587,6 +598,30 @@ fn previous_in_ring(facts: &Facts<'_>) -> Option<RecordUse> {
             "only {} confirm(s) this pod's previous node {host_id} at {address} down; a replace \
              needs {need} ring members to agree",
             names(&listed)
+        ));
+    }
+    // One replace at a time across the set, the lowest ordinal first: a lower ordinal
+    // whose recorded node is down too (it lost its disk as well, or is restarting) goes
+    // first, and this pod waits for it. Its replace then shows as a range movement.
+    let first: Vec<String> = facts
+        .others_previous
+        .iter()
+        .filter(|(o, _)| *o < facts.own_ordinal)
+        .filter(|(_, node)| {
+            listed.iter().any(|m| {
+                m.ring.iter().any(|r| {
+                    r.host_id.as_deref() == Some(node.host_id.as_str())
+                        && m.down.contains(&r.address)
+                })
+            })
+        })
+        .map(|(o, node)| format!("ordinal {o} (its node {} is down)", node.host_id))
+        .collect();
+    if !first.is_empty() {
+        return not_yet(format!(
+            "one replace at a time, the lowest ordinal first: waiting for {} before this pod's \
+             previous node {host_id} is replaced",
+            first.join(", ")
         ));
     }
     // One range movement at a time, as for a join: a replace beside another replace, a
@@ -1632,6 +1667,7 @@ mod tests {
             saved_peers: saved,
             recorded: api.0,
             previous: api.1,
+            others_previous: &[],
             previous_down_for: Duration::from_secs(3600),
             replace_after_down: Duration::from_secs(180),
         };
@@ -2156,6 +2192,7 @@ mod tests {
             saved_peers: &[],
             recorded: &Recorded::Unknown,
             previous: None,
+            others_previous: &[],
             previous_down_for: Duration::from_secs(3600),
             replace_after_down: Duration::from_secs(180),
         });
@@ -2210,6 +2247,7 @@ mod tests {
             saved_peers: &[],
             recorded: &Recorded::Unknown,
             previous: None,
+            others_previous: &[],
             previous_down_for: Duration::from_secs(3600),
             replace_after_down: Duration::from_secs(180),
         });
@@ -2247,6 +2285,7 @@ mod tests {
                 saved_peers: &[],
                 recorded: &Recorded::Unknown,
                 previous: None,
+                others_previous: &[],
                 previous_down_for: Duration::from_secs(3600),
                 replace_after_down: Duration::from_secs(180),
             })
@@ -2351,6 +2390,7 @@ mod tests {
                 saved_peers: &[],
                 recorded: &exists,
                 previous: Some(&was_h1),
+                others_previous: &[],
                 previous_down_for: Duration::from_secs(down_for),
                 replace_after_down: Duration::from_secs(180),
             })
@@ -2382,6 +2422,68 @@ mod tests {
             ),
             "{:?}",
             p.verdict
+        );
+        // Two lost disks at once: ordinal 0's recorded node is down too, so ordinal 1 waits
+        // for it (and ordinal 0, seeing ordinal 1's node down, goes first).
+        let h0 = PreviousSelf {
+            host_id: H0.into(),
+            address: ip("10.0.0.1"),
+        };
+        let both_down = || {
+            let cql = member_ids(&ring3, &["10.0.0.1", "10.0.0.2"], &[]);
+            vec![Candidate {
+                cql,
+                ..pod(2, at(&["10.0.0.3"]))
+            }]
+        };
+        let p = plan(&Facts {
+            own_ordinal: 1,
+            pod_ip: ip(ME),
+            data: DataState::Empty,
+            candidates: &both_down(),
+            wait_over: true,
+            cluster_name: Some("c"),
+            replace_address: None,
+            record: None,
+            saved_peers: &[],
+            recorded: &exists,
+            previous: Some(&was_h1),
+            others_previous: &[(0, h0.clone())],
+            previous_down_for: Duration::from_secs(3600),
+            replace_after_down: Duration::from_secs(180),
+        });
+        assert!(
+            matches!(&p.record, Some(RecordUse::ReplaceNotYet { why, .. }) if why.contains("waiting for ordinal 0")),
+            "{:?}",
+            p.record
+        );
+        let p = plan(&Facts {
+            own_ordinal: 0,
+            pod_ip: ip(ME),
+            data: DataState::Empty,
+            candidates: &both_down(),
+            wait_over: true,
+            cluster_name: Some("c"),
+            replace_address: None,
+            record: None,
+            saved_peers: &[],
+            recorded: &exists,
+            previous: Some(&h0),
+            others_previous: &[(1, was_h1.clone())],
+            previous_down_for: Duration::from_secs(3600),
+            replace_after_down: Duration::from_secs(180),
+        });
+        assert!(
+            matches!(
+                p.verdict,
+                Verdict::Seeds {
+                    mode: BootMode::Replace { .. },
+                    ..
+                }
+            ),
+            "the lowest ordinal goes first: {:?} {:?}",
+            p.verdict,
+            p.record
         );
         // Another node joining (or replacing, leaving, moving): wait, and the count starts
         // again (not awaiting the time).
