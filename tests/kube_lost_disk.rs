@@ -3,8 +3,9 @@
 //! goes with its volume once its pod is gone, and the pod comes back on a new, empty
 //! one, on a new IP), real Cassandra nodes. One cluster:
 //!
-//! * ordinal 1 loses its volume: the identity record and the ring lead to a replace of
-//!   its old self, with no `--replace-address`; then it alone serves every row;
+//! * ordinals 1 and 2 lose their volumes at once: the identity record and the ring lead
+//!   each to a replace of its old self, with no `--replace-address`, one after the other
+//!   (the lowest ordinal first); then ordinal 1 alone serves every row;
 //! * the whole set deleted and ordinal 0's volume lost: the set applied again with ordinal
 //!   0 alone, it does not found a second cluster (the identity record outlived the set);
 //!   once the others are back it replaces its old self;
@@ -267,9 +268,11 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     }
     settled(&c);
 
-    // Scenario 4: ordinal 1 loses its volume and comes back empty on a new IP.
+    // Scenario 4: ordinals 1 and 2 lose their volumes at once and come back empty on new
+    // IPs: one replace at a time, the lowest ordinal first (ordinal 2 waits for 1).
     let before = host_ids(&c, NS);
     let old_ip = pod_ip(&c, "cassandra-1").unwrap();
+    let old_ip_2 = pod_ip(&c, "cassandra-2").unwrap();
     let entry = record_entry(&c, "cassandra-1");
     assert_eq!(
         (entry["host_id"].as_str(), entry["address"].as_str()),
@@ -277,8 +280,26 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         "{entry}"
     );
     let old_uid = lose_volume(&c, "cassandra-1");
+    let old_uid_2 = lose_volume(&c, "cassandra-2");
     let started = new_pod(&c, "cassandra-1", &old_uid);
+    new_pod(&c, "cassandra-2", &old_uid_2);
     three_up_without(&c, "cassandra-0", &old_ip, UP);
+    three_up_without(&c, "cassandra-0", &old_ip_2, UP);
+    let uid_2 = uid_of(&c, "cassandra-2");
+    let log_2 = std::fs::read_to_string(c.pod_dir("cassandra-2", &uid_2).join("container-0.log"))
+        .unwrap_or_default();
+    assert!(
+        log_2.contains("waiting for ordinal 1"),
+        "ordinal 2 waited for ordinal 1's replace: {}",
+        &log_2[log_2.len().saturating_sub(3000)..]
+    );
+    assert!(
+        events_of(&c, "cassandra-2", "Replacing")
+            .iter()
+            .any(|n| n.contains(&old_ip_2)),
+        "{:?}",
+        events(&c, NS)
+    );
     let automatic_s = started.elapsed().as_secs_f64();
     wait_ready(&c, NS, 3, UP);
     let new_ip = pod_ip(&c, "cassandra-1").unwrap();
