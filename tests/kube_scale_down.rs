@@ -190,7 +190,6 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         "{reason}"
     );
     let settle_ms = stage_ms(&summary, "scale_down");
-    assert_eq!(host_ids(&c, NS), before, "the node came back as itself");
     c.wait_for(
         "3 UN after the corrected scale",
         Duration::from_secs(120),
@@ -201,6 +200,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     )
     .unwrap();
     settled(&c);
+    assert_eq!(host_ids(&c, NS), before, "the node came back as itself");
 
     // A table dropped before the scale-down: with `auto_snapshot` as Cassandra ships it,
     // each node keeps the table's files in a snapshot, the only copy left once pod 2's
