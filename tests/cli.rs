@@ -888,39 +888,46 @@ fn without_the_kubernetes_api_the_drain_says_so_once_and_drains_as_before() {
     }
 }
 
+/// `entrypoint` for pod cassandra-1 of cluster `c` without the Kubernetes API, on a data
+/// directory under `dir`: the arguments, the data directory, and the file the "Cassandra"
+/// command touches when it is started.
+fn entrypoint_on_a_volume(
+    dir: &std::path::Path,
+) -> (Vec<String>, std::path::PathBuf, std::path::PathBuf) {
+    let template = dir.join("template");
+    std::fs::create_dir(&template).unwrap();
+    std::fs::write(template.join("cassandra.yaml"), "cluster_name: c\n").unwrap();
+    let data = dir.join("data");
+    let started = dir.join("started");
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let mut args: Vec<String> = ["--kube-api", "off", "entrypoint"]
+        .iter()
+        .chain(ID)
+        .map(|a| (*a).to_owned())
+        .collect();
+    args.extend([
+        "--data-dir".into(),
+        p(&data),
+        "--conf-template".into(),
+        p(&template),
+        "--conf-out".into(),
+        p(&dir.join("out")),
+        "--run-dir".into(),
+        p(&dir.join("run")),
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        format!("touch {}", started.display()),
+    ]);
+    (args, data, started)
+}
+
 #[test]
 fn an_unfinished_replace_is_never_restarted_as_a_plain_join() {
     let dir = tempfile::tempdir().unwrap();
-    let template = dir.path().join("template");
-    std::fs::create_dir(&template).unwrap();
-    std::fs::write(template.join("cassandra.yaml"), "cluster_name: c\n").unwrap();
-    let data = dir.path().join("data");
+    let (owned, data, started) = entrypoint_on_a_volume(dir.path());
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let marker = data.join("ringkeeper-replacing");
-    let started = dir.path().join("started");
-    let touch = format!("touch {}", started.display());
-    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
-    let (t, o, d, r) = (
-        p(&template),
-        p(&dir.path().join("out")),
-        p(&data),
-        p(&dir.path().join("run")),
-    );
-    let mut args: Vec<&str> = vec!["--kube-api", "off", "entrypoint"];
-    args.extend(ID);
-    args.extend([
-        "--data-dir",
-        &d,
-        "--conf-template",
-        &t,
-        "--conf-out",
-        &o,
-        "--run-dir",
-        &r,
-        "--",
-        "sh",
-        "-c",
-        &touch,
-    ]);
     // What a replace cut short mid-stream leaves: partial system tables, no join record.
     std::fs::create_dir_all(data.join("data/system/local-1")).unwrap();
     std::fs::write(data.join("data/system/local-1/nb-1-big-Data.db"), "x").unwrap();
@@ -964,36 +971,9 @@ fn an_unfinished_replace_is_never_restarted_as_a_plain_join() {
 #[test]
 fn a_decommissioned_volume_never_starts_cassandra_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
-    let template = dir.path().join("template");
-    std::fs::create_dir(&template).unwrap();
-    std::fs::write(template.join("cassandra.yaml"), "cluster_name: c\n").unwrap();
-    let data = dir.path().join("data");
+    let (owned, data, started) = entrypoint_on_a_volume(dir.path());
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let marker = data.join("ringkeeper-decommissioned");
-    let started = dir.path().join("started");
-    let touch = format!("touch {}", started.display());
-    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
-    let (t, o, d, r) = (
-        p(&template),
-        p(&dir.path().join("out")),
-        p(&data),
-        p(&dir.path().join("run")),
-    );
-    let mut args: Vec<&str> = vec!["--kube-api", "off", "entrypoint"];
-    args.extend(ID);
-    args.extend([
-        "--data-dir",
-        &d,
-        "--conf-template",
-        &t,
-        "--conf-out",
-        &o,
-        "--run-dir",
-        &r,
-        "--",
-        "sh",
-        "-c",
-        &touch,
-    ]);
     let volume = |cluster: &str| {
         let _ = std::fs::remove_dir_all(&data);
         for sub in ["data/system/local-1", "commitlog", "hints", "saved_caches"] {

@@ -387,13 +387,7 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         ])
         .unwrap();
     assert!(json(&record)["data"]["cassandra-0"].is_string(), "{record}");
-    let rendered = c
-        .kubectl(&["kustomize", dir.to_str().unwrap()])
-        .unwrap()
-        .replace("replicas: 3", "replicas: 1");
-    let file = c.dir().join("applied-again.yaml");
-    std::fs::write(&file, rendered).unwrap();
-    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+    apply_with_replicas(&c, &dir, 1);
     new_pod(&c, "cassandra-0", &old_uid_0);
     let uid_0 = uid_of(&c, "cassandra-0");
     c.wait_for("FoundingRefused", Duration::from_secs(180), |c| {

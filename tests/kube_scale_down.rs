@@ -617,14 +617,9 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let kustomization = dir.join("kustomization.yaml");
     let text = std::fs::read_to_string(&kustomization).unwrap();
     std::fs::write(&kustomization, format!("namePrefix: west-\n{text}")).unwrap();
-    let rendered = c
-        .kubectl(&["kustomize", dir.to_str().unwrap()])
-        .unwrap()
-        .replace("replicas: 3", "replicas: 1");
+    let rendered = c.kubectl(&["kustomize", dir.to_str().unwrap()]).unwrap();
     assert!(rendered.contains("west-cassandra-identity"), "{rendered}");
-    let file = c.dir().join("west.yaml");
-    std::fs::write(&file, &rendered).unwrap();
-    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+    apply_with_replicas(&c, &dir, 1);
     c.run_pods(west);
     wait_ready(&c, west, 1, UP);
     c.wait_for("west-cassandra-0's entry", Duration::from_secs(120), |c| {

@@ -2377,9 +2377,13 @@ mod tests {
             host_id: H1.into(),
             address: ip("10.0.0.2"),
         };
-        let run = |candidates: Vec<Candidate>, down_for: u64| {
+        let run_as = |own: u32,
+                      previous: &PreviousSelf,
+                      others: &[(u32, PreviousSelf)],
+                      candidates: Vec<Candidate>,
+                      down_for: u64| {
             plan(&Facts {
-                own_ordinal: 1,
+                own_ordinal: own,
                 pod_ip: ip(ME),
                 data: DataState::Empty,
                 candidates: &candidates,
@@ -2389,11 +2393,14 @@ mod tests {
                 record: None,
                 saved_peers: &[],
                 recorded: &exists,
-                previous: Some(&was_h1),
-                others_previous: &[],
+                previous: Some(previous),
+                others_previous: others,
                 previous_down_for: Duration::from_secs(down_for),
                 replace_after_down: Duration::from_secs(180),
             })
+        };
+        let run = |candidates: Vec<Candidate>, down_for: u64| {
+            run_as(1, &was_h1, &[], candidates, down_for)
         };
         let quiet = || vec![member(0, "10.0.0.1", &[]), member(2, "10.0.0.3", &[])];
         // Seen down, but not for long enough: wait, and the edge keeps counting.
@@ -2436,43 +2443,13 @@ mod tests {
                 ..pod(2, at(&["10.0.0.3"]))
             }]
         };
-        let p = plan(&Facts {
-            own_ordinal: 1,
-            pod_ip: ip(ME),
-            data: DataState::Empty,
-            candidates: &both_down(),
-            wait_over: true,
-            cluster_name: Some("c"),
-            replace_address: None,
-            record: None,
-            saved_peers: &[],
-            recorded: &exists,
-            previous: Some(&was_h1),
-            others_previous: &[(0, h0.clone())],
-            previous_down_for: Duration::from_secs(3600),
-            replace_after_down: Duration::from_secs(180),
-        });
+        let p = run_as(1, &was_h1, &[(0, h0.clone())], both_down(), 3600);
         assert!(
             matches!(&p.record, Some(RecordUse::ReplaceNotYet { why, .. }) if why.contains("waiting for ordinal 0")),
             "{:?}",
             p.record
         );
-        let p = plan(&Facts {
-            own_ordinal: 0,
-            pod_ip: ip(ME),
-            data: DataState::Empty,
-            candidates: &both_down(),
-            wait_over: true,
-            cluster_name: Some("c"),
-            replace_address: None,
-            record: None,
-            saved_peers: &[],
-            recorded: &exists,
-            previous: Some(&h0),
-            others_previous: &[(1, was_h1.clone())],
-            previous_down_for: Duration::from_secs(3600),
-            replace_after_down: Duration::from_secs(180),
-        });
+        let p = run_as(0, &h0, &[(1, was_h1.clone())], both_down(), 3600);
         assert!(
             matches!(
                 p.verdict,

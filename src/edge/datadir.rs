@@ -108,17 +108,7 @@ fn read_dir_or_empty(
 /// presence is what counts). An error reading the directory is returned: guessing "no
 /// marker" could start a node that left the ring.
 pub fn read_decommissioned(data_dir: &Path) -> io::Result<Option<Result<Decommissioned, String>>> {
-    let path = data_dir.join(DECOMMISSIONED_MARKER);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("cannot read {}: {e}", path.display()),
-        )),
-    }
+    read_marker(data_dir, DECOMMISSIONED_MARKER)
 }
 
 /// Checks that every state directory, by its real path (symbolic links followed, for the
@@ -287,7 +277,17 @@ fn clear_state(dirs: &DataDirs, data_dir: &Path, kept: &str) -> io::Result<Vec<P
 /// none; its contents, or why they cannot be read. An error reading the directory is
 /// returned.
 pub fn read_replacing(data_dir: &Path) -> io::Result<Option<Result<Replacing, String>>> {
-    let path = data_dir.join(REPLACING_MARKER);
+    read_marker(data_dir, REPLACING_MARKER)
+}
+
+/// A JSON marker in `data_dir`: `None` when there is none; its contents, or why they
+/// cannot be read (its presence is what counts). An error reading the directory is
+/// returned: guessing "no marker" could start a node as something it is not.
+fn read_marker<T: serde::de::DeserializeOwned>(
+    data_dir: &Path,
+    name: &str,
+) -> io::Result<Option<Result<T, String>>> {
+    let path = data_dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(
             serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
@@ -300,14 +300,14 @@ pub fn read_replacing(data_dir: &Path) -> io::Result<Option<Result<Replacing, St
     }
 }
 
-/// Writes the marker of a replace about to start: temporary file, synced, renamed.
-pub fn write_replacing(data_dir: &Path, marker: &Replacing) -> io::Result<()> {
+/// Writes a JSON marker into `data_dir`: a temporary file, synced, renamed, the directory
+/// synced, so a crash leaves the marker whole or not at all.
+fn write_marker<T: serde::Serialize>(data_dir: &Path, name: &str, marker: &T) -> io::Result<()> {
     use std::io::Write;
-    let path = data_dir.join(REPLACING_MARKER);
-    let tmp = data_dir.join(format!(".{REPLACING_MARKER}.tmp"));
+    let path = data_dir.join(name);
+    let tmp = data_dir.join(format!(".{name}.tmp"));
     let text = serde_json::to_vec(marker).map_err(io::Error::other)?;
     let write = || -> io::Result<()> {
-        std::fs::create_dir_all(data_dir)?;
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(&text)?;
         file.sync_all()?;
@@ -315,6 +315,12 @@ pub fn write_replacing(data_dir: &Path, marker: &Replacing) -> io::Result<()> {
         std::fs::File::open(data_dir)?.sync_all()
     };
     write().map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes the marker of a replace about to start: temporary file, synced, renamed.
+pub fn write_replacing(data_dir: &Path, marker: &Replacing) -> io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    write_marker(data_dir, REPLACING_MARKER, marker)
 }
 
 /// Removes the marker of a replace that finished (missing is fine).
@@ -356,19 +362,7 @@ fn find_kept(dir: &Path, below: &Path, keep: &mut Vec<PathBuf>) -> io::Result<()
 /// vouched for a ring member): written to a temporary file, synced, renamed, then the
 /// record removed and the directory synced, so a crash leaves the marker or nothing.
 pub fn mark_decommissioned(data_dir: &Path, marker: &Decommissioned) -> io::Result<()> {
-    use std::io::Write;
-    let name = DECOMMISSIONED_MARKER;
-    let path = data_dir.join(name);
-    let tmp = data_dir.join(format!(".{name}.tmp"));
-    let text = serde_json::to_vec(marker).map_err(io::Error::other)?;
-    let write = || -> io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&text)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    };
-    write()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))?;
+    write_marker(data_dir, DECOMMISSIONED_MARKER, marker)?;
     match remove_joined_marker(data_dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::File::open(data_dir)?.sync_all(),
         other => other,

@@ -108,6 +108,18 @@ pub fn user_kustomization(c: &Cluster, ns: &str, components: &[&str]) -> std::pa
     dir
 }
 
+/// Applies the kustomization in `dir` as kubectl renders it, with the StatefulSet's
+/// `replicas` set to `replicas` (a set applied again, or started with fewer pods).
+pub fn apply_with_replicas(c: &Cluster, dir: &Path, replicas: u32) {
+    let rendered = c
+        .kubectl(&["kustomize", dir.to_str().unwrap()])
+        .unwrap()
+        .replace("replicas: 3", &format!("replicas: {replicas}"));
+    let file = dir.join("rendered.yaml");
+    std::fs::write(&file, rendered).unwrap();
+    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+}
+
 /// The pods' JSON.
 pub fn pods(c: &Cluster, ns: &str) -> Vec<serde_json::Value> {
     let v = json(&c.kubectl(&["-n", ns, "get", "pods", "-o", "json"]).unwrap());
