@@ -239,10 +239,16 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     c.run_pods(NS);
     wait_ready(&c, NS, 3, UP);
 
-    // Rows at RF 3, written at ALL: every node holds every row.
+    // Rows at RF 3, written at ALL: every node holds every row. The system keyspaces at RF
+    // 3 too: two volumes are lost at once below, and Cassandra refuses a replace with a
+    // range whose every replica is down ("Unable to find sufficient sources"; at their
+    // default RF 2, system_traces has such ranges).
     schema(
         &c,
         &[
+            "ALTER KEYSPACE system_traces WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            "ALTER KEYSPACE system_distributed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            "ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
             "CREATE KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}",
             "CREATE TABLE app.kv (k int PRIMARY KEY, v text)",
         ],
