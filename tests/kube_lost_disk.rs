@@ -198,21 +198,6 @@ fn events_of(c: &Cluster, pod: &str, reason: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reasons of the Events about one pod object (`uid`: one incarnation).
-fn reasons_of_uid(c: &Cluster, uid: &str) -> Vec<String> {
-    let v = json(
-        &c.kubectl(&["-n", NS, "get", "events.events.k8s.io", "-o", "json"])
-            .unwrap(),
-    );
-    v["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["regarding"]["uid"] == uid)
-        .filter_map(|e| e["reason"].as_str().map(str::to_owned))
-        .collect()
-}
-
 #[test]
 #[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
 fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
@@ -397,7 +382,7 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     new_pod(&c, "cassandra-0", &old_uid_0);
     let uid_0 = uid_of(&c, "cassandra-0");
     c.wait_for("FoundingRefused", Duration::from_secs(180), |c| {
-        Ok(reasons_of_uid(c, &uid_0)
+        Ok(reasons_of_uid(c, NS, &uid_0)
             .contains(&"FoundingRefused".to_owned())
             .then_some(()))
     })
@@ -414,7 +399,7 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
             .exists(),
         "Cassandra wrote a system keyspace: it was started"
     );
-    let reasons = reasons_of_uid(&c, &uid_0);
+    let reasons = reasons_of_uid(&c, NS, &uid_0);
     assert!(!reasons.contains(&"Founded".to_owned()), "{reasons:?}");
 
     // The others come back with their data; ordinal 0 then replaces its old self.

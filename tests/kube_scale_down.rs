@@ -256,17 +256,13 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert!(!volume.join("ringkeeper-joined").exists());
     let (log, summary) = prestop(&c, "cassandra-2", &uid);
     assert_decommissioned(&summary, &log);
-    let evs = events(&c, NS);
-    let of_2: Vec<&str> = evs
-        .iter()
-        .filter(|e| e.0 == "cassandra-2")
-        .map(|e| e.1.as_str())
-        .collect();
+    // This pod object's Events (an earlier incarnation drained above).
+    let of_2 = reasons_of_uid(&c, NS, &uid);
     assert!(
-        of_2.contains(&"Decommissioning") && of_2.contains(&"Decommissioned"),
-        "{evs:?}"
+        of_2.contains(&"Decommissioning".to_owned()) && of_2.contains(&"Decommissioned".to_owned()),
+        "{of_2:?}"
     );
-    assert!(!of_2.contains(&"Draining"), "{evs:?}");
+    assert!(!of_2.contains(&"Draining".to_owned()), "{of_2:?}");
     for (pod, ring) in views(&c) {
         assert_eq!(ring.len(), 2, "{pod}: {ring:?}");
         assert!(ring.iter().all(|m| m.0 == "UN"), "{pod}: {ring:?}");

@@ -237,6 +237,21 @@ pub fn events(c: &Cluster, ns: &str) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+/// Reasons of the Events about one pod object (`uid`: one incarnation).
+pub fn reasons_of_uid(c: &Cluster, ns: &str, uid: &str) -> Vec<String> {
+    let v = json(
+        &c.kubectl(&["-n", ns, "get", "events.events.k8s.io", "-o", "json"])
+            .unwrap(),
+    );
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["regarding"]["uid"] == uid)
+        .filter_map(|e| e["reason"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Figures for BENCHMARKS.md (scripts/bench-kube prints them).
 pub fn record_figure(name: &str, value: serde_json::Value) {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kube-figures.json");
