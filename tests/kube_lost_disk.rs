@@ -209,17 +209,7 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     // The least --replace-after-down allowed (30 s) instead of the default 180 s: what is
     // proven is the rule (a replace only after the old node was seen down continuously for
     // the setting); the default would only add 2.5 minutes to each replace here.
-    let kustomization = dir.join("kustomization.yaml");
-    let text = std::fs::read_to_string(&kustomization).unwrap();
-    std::fs::write(
-        &kustomization,
-        format!(
-            "{text}patches:\n- target: {{kind: StatefulSet, name: cassandra}}\n  patch: |-\n    \
-             - op: add\n      path: /spec/template/spec/containers/0/env/-\n      \
-             value: {{name: RINGKEEPER_REPLACE_AFTER_DOWN, value: 30s}}\n"
-        ),
-    )
-    .unwrap();
+    set_env(&dir, "RINGKEEPER_REPLACE_AFTER_DOWN", "30s");
     c.kubectl(&["apply", "-k", dir.to_str().unwrap()]).unwrap();
     c.run_pods(NS);
     wait_ready(&c, NS, 3, UP);

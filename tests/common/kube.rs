@@ -120,6 +120,22 @@ pub fn apply_with_replicas(c: &Cluster, dir: &Path, replicas: u32) {
     c.kubectl(&["apply", "-f", file.to_str().unwrap()]).unwrap();
 }
 
+/// Adds `name=value` to the Cassandra container's environment in the kustomization in
+/// `dir` (a test-friendly setting, justified where it is used).
+pub fn set_env(dir: &Path, name: &str, value: &str) {
+    let kustomization = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomization).unwrap();
+    std::fs::write(
+        &kustomization,
+        format!(
+            "{text}patches:\n- target: {{kind: StatefulSet, name: cassandra}}\n  patch: |-\n    \
+             - op: add\n      path: /spec/template/spec/containers/0/env/-\n      \
+             value: {{name: {name}, value: \"{value}\"}}\n"
+        ),
+    )
+    .unwrap();
+}
+
 /// The pods' JSON.
 pub fn pods(c: &Cluster, ns: &str) -> Vec<serde_json::Value> {
     let v = json(&c.kubectl(&["-n", ns, "get", "pods", "-o", "json"]).unwrap());
