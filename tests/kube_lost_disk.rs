@@ -266,6 +266,11 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     new_pod(&c, "cassandra-2", &old_uid_2);
     three_up_without(&c, "cassandra-0", &old_ip, UP);
     three_up_without(&c, "cassandra-0", &old_ip_2, UP);
+    // Each came back seconds after its old pod drained, and replaced it at the first try:
+    // no replace refused ("Cannot replace a live node"), no restart.
+    for p in pods(&c, NS) {
+        assert_eq!(restarts(&p), 0, "{} restarted", name_of(&p));
+    }
     let uid_2 = uid_of(&c, "cassandra-2");
     let log_2 = std::fs::read_to_string(c.pod_dir("cassandra-2", &uid_2).join("container-0.log"))
         .unwrap_or_default();
