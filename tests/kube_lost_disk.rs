@@ -174,18 +174,7 @@ fn missing_through_alone(c: &Cluster, pod: &str) -> Vec<i32> {
 
 /// The identity record's entry of `pod`.
 fn record_entry(c: &Cluster, pod: &str) -> serde_json::Value {
-    let map = json(
-        &c.kubectl(&[
-            "-n",
-            NS,
-            "get",
-            "configmap",
-            "cassandra-identity",
-            "-o",
-            "json",
-        ])
-        .unwrap(),
-    );
+    let map = configmap(c, NS, "cassandra-identity");
     json(map["data"][pod].as_str().unwrap_or("null"))
 }
 
@@ -361,18 +350,8 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         Ok((!pvcs(c).contains(&"data-cassandra-0".to_owned())).then_some(()))
     })
     .unwrap();
-    let record = c
-        .kubectl(&[
-            "-n",
-            NS,
-            "get",
-            "configmap",
-            "cassandra-identity",
-            "-o",
-            "json",
-        ])
-        .unwrap();
-    assert!(json(&record)["data"]["cassandra-0"].is_string(), "{record}");
+    let record = configmap(&c, NS, "cassandra-identity");
+    assert!(record["data"]["cassandra-0"].is_string(), "{record}");
     apply_with_replicas(&c, &dir, 1);
     new_pod(&c, "cassandra-0", &old_uid_0);
     let uid_0 = uid_of(&c, "cassandra-0");

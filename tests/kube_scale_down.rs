@@ -125,13 +125,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let uid = uid_of(&c, "cassandra-1");
     c.kubectl(&["-n", NS, "delete", "pod", "cassandra-1", "--wait=false"])
         .unwrap();
-    c.wait_for("cassandra-1 replaced", UP, |c| {
-        let back = pods(c, NS)
-            .into_iter()
-            .find(|p| name_of(p) == "cassandra-1" && p["metadata"]["uid"] != uid.as_str());
-        Ok(back.filter(is_ready).map(|_| ()))
-    })
-    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    back_ready(&c, "cassandra-1", &uid);
     let (_, summary) = prestop(&c, "cassandra-1", &uid);
     assert_eq!(
         (&summary["outcome"], &summary["decision"]),
@@ -176,13 +170,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         "--replicas=3",
     ])
     .unwrap();
-    c.wait_for("cassandra-2 back", UP, |c| {
-        let back = pods(c, NS)
-            .into_iter()
-            .find(|p| name_of(p) == "cassandra-2" && p["metadata"]["uid"] != uid.as_str());
-        Ok(back.filter(is_ready).map(|_| ()))
-    })
-    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    back_ready(&c, "cassandra-2", &uid);
     let (log, summary) = prestop(&c, "cassandra-2", &uid);
     assert_eq!(
         (&summary["outcome"], &summary["decision"]),
@@ -589,18 +577,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     );
     assert_eq!(pvcs(&c).len(), 3, "{:?}", pvcs(&c));
     // The identity record outlives the set (nothing owns it), with every entry.
-    let record = json(
-        &c.kubectl(&[
-            "-n",
-            NS,
-            "get",
-            "configmap",
-            "cassandra-identity",
-            "-o",
-            "json",
-        ])
-        .unwrap(),
-    );
+    let record = configmap(&c, NS, "cassandra-identity");
     assert!(
         record["metadata"]["ownerReferences"].is_null(),
         "{}",
@@ -624,18 +601,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     c.run_pods(west);
     wait_ready(&c, west, 1, UP);
     c.wait_for("west-cassandra-0's entry", Duration::from_secs(120), |c| {
-        let map = json(
-            &c.kubectl(&[
-                "-n",
-                west,
-                "get",
-                "configmap",
-                "west-cassandra-identity",
-                "-o",
-                "json",
-            ])
-            .unwrap(),
-        );
+        let map = configmap(c, west, "west-cassandra-identity");
         Ok(map["data"]["west-cassandra-0"].is_string().then_some(()))
     })
     .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, west)));

@@ -136,6 +136,26 @@ pub fn set_env(dir: &Path, name: &str, value: &str) {
     .unwrap();
 }
 
+/// The ConfigMap `name` in `ns`, as JSON (the identity record).
+pub fn configmap(c: &Cluster, ns: &str, name: &str) -> serde_json::Value {
+    json(
+        &c.kubectl(&["-n", ns, "get", "configmap", name, "-o", "json"])
+            .unwrap(),
+    )
+}
+
+/// Waits until a pod `pod` other than the object `old_uid` is Ready (a pod deleted and
+/// made again by the StatefulSet).
+pub fn back_ready(c: &Cluster, pod: &str, old_uid: &str) {
+    c.wait_for(&format!("{pod} back"), UP, |c| {
+        let back = pods(c, NS)
+            .into_iter()
+            .find(|p| name_of(p) == pod && p["metadata"]["uid"] != old_uid);
+        Ok(back.filter(is_ready).map(|_| ()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, NS)));
+}
+
 /// The pods' JSON.
 pub fn pods(c: &Cluster, ns: &str) -> Vec<serde_json::Value> {
     let v = json(&c.kubectl(&["-n", ns, "get", "pods", "-o", "json"]).unwrap());
