@@ -748,22 +748,27 @@ async fn ask_again_if_late(
             break;
         }
         tokio::time::sleep(pause.min(d.left())).await;
-        let again = kube
-            .again()
-            .own_facts(&Wants {
-                set: Some(pod.set.clone()),
-                ..Wants::default()
-            })
-            .await;
-        debug!(set = ?again.set, "the StatefulSet asked again");
-        if again.set.known().is_some() {
+        let again = read_set(kube, pod).await;
+        debug!(set = ?again, "the StatefulSet asked again");
+        if again.known().is_some() {
             info!(
                 "the StatefulSet was read on a later attempt: the decommission on scale-down applies after all"
             );
         }
-        set = again.set;
+        set = again;
     }
     set
+}
+
+/// The pod's StatefulSet, read anew (one `get`, on a fresh client).
+async fn read_set(kube: &Kube, pod: &PodName) -> Fact<SetFacts> {
+    kube.again()
+        .own_facts(&Wants {
+            set: Some(pod.set.clone()),
+            ..Wants::default()
+        })
+        .await
+        .set
 }
 
 /// Waits `settle`, then reads the StatefulSet again: `Some` when this pod is no longer
@@ -790,14 +795,8 @@ async fn recheck_set(
         tokio::time::sleep(settle).await;
         format!("after the {:.0}s settle delay", settle.as_secs_f64())
     };
-    let facts = kube
-        .again()
-        .own_facts(&Wants {
-            set: Some(pod.set.clone()),
-            ..Wants::default()
-        })
-        .await;
-    let set = ask_again_if_late(d, announcer, Some(pod), facts.set).await;
+    let first = read_set(kube, pod).await;
+    let set = ask_again_if_late(d, announcer, Some(pod), first).await;
     let decision = scale_down::recheck(ordinal, &set, &when);
     if let Some(decision) = &decision {
         info!(why = %decision.why(), "the scale-down was not confirmed");
