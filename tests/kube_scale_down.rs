@@ -160,7 +160,23 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         "--replicas=2",
     ])
     .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // Scaled back once pod 2's preStop has seen the scale-down and waits out the delay
+    // (a preStop that started after the second scale would see no scale-down at all).
+    c.wait_for("pod 2's drain settles", Duration::from_secs(120), |c| {
+        let dir = c.pod_dir("cassandra-2", &uid);
+        let settling = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name().to_string_lossy().starts_with("prestop-")
+                    && std::fs::read_to_string(e.path()).is_ok_and(|l| {
+                        l.contains("reading spec.replicas again after the settle delay")
+                    })
+            });
+        Ok(settling.then_some(()))
+    })
+    .unwrap();
     c.kubectl(&[
         "-n",
         NS,
