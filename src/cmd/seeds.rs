@@ -641,7 +641,7 @@ async fn probe_saved(
             (
                 host_id,
                 address,
-                cql::probe(address, &settings, false).await,
+                cql::probe_unverified(address, &settings).await,
             )
         });
     }
