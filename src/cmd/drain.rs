@@ -15,12 +15,14 @@ use std::sync::Arc;
 
 use crate::config::{DrainConfig, KubeApi, PodRef};
 use crate::decide::api_facts::{ApiFacts, Fact, Gap, NO_EVENTS, SetFacts, Wants, gaps};
+use crate::decide::cluster_record;
 use crate::decide::drain::{
     self, ClientSample, Clients, Marker, Mode, ModeRead, Nothing, Outcome, Process, Stage, Start,
 };
 use crate::decide::events::{self, LifecycleEvent};
 use crate::decide::identity::PodName;
 use crate::decide::ring::{self, LocalRow, Member, Readiness, readiness};
+use crate::decide::room::Room;
 use crate::decide::scale_down::{self, Decision, Intent, NO_SCALE_DOWN, ScaleDown};
 use crate::edge::cql::{self, CqlError, CqlSettings, LIVENESS_WINDOW, Node};
 use crate::edge::datadir;
@@ -690,6 +692,9 @@ async fn scale_down_inner(
             Ok(Err(e)) => return refuse(format!("the ring could not be read: {e}")),
             Err(_) => return refuse("the ring could not be read in time".into()),
         };
+        // Read at each look: a pod that left before this one streamed its data to the
+        // members that remain, and their reports follow within a refresh.
+        let rooms = rooms(announcer, &set_name, local.cluster_name.as_deref()).await;
         let decision = scale_down::decide(&scale_down::Facts {
             scale_down: &sd,
             members: &members,
@@ -698,6 +703,8 @@ async fn scale_down_inner(
             load_bytes,
             ring_delay,
             left: d.left(),
+            rooms: &rooms,
+            now: unix_ms() / 1000,
         });
         match decision {
             Decision::WaitForTurn { why } => {
@@ -725,6 +732,32 @@ async fn scale_down_inner(
             }
             other => return (other, None),
         }
+    }
+}
+
+/// The free-space reports of the set's pods (`decide::room`), from the identity record,
+/// asked again when the API server answered late.
+async fn rooms(announcer: &Announcer, set: &str, cluster: Option<&str>) -> Fact<Vec<Room>> {
+    let Some(kube) = &announcer.kube else {
+        return Fact::Unknown("no access to the Kubernetes API".into());
+    };
+    let wants = Wants {
+        record: Some(set.to_owned()),
+        ..Wants::default()
+    };
+    let kube = kube.again();
+    let first = kube.own_facts(&wants).await;
+    let (_, facts) = kube.ask_again_if_late(&wants, first).await;
+    match facts.record {
+        Fact::Known(Some(data)) => {
+            Fact::Known(cluster_record::rooms(&data, cluster.unwrap_or_default()))
+        }
+        Fact::Known(None) => Fact::Unknown(format!(
+            "the ConfigMap {} is missing",
+            cluster_record::configmap_name(set)
+        )),
+        Fact::Unknown(why) => Fact::Unknown(why),
+        Fact::NotAsked => Fact::NotAsked,
     }
 }
 

@@ -682,7 +682,8 @@ struct Recorder {
 
 /// This pod's entry in the identity record (`decide::cluster_record`): written once the
 /// node is NORMAL (its join confirmed) at each start, again when what it says changes (an
-/// address, a rack), and every `IDENTITY_REFRESH` in any case (so an entry someone removed
+/// address, a rack) or its data volume's free space moved by 1 % of the volume (a
+/// scale-down judges the room there from it, `decide::room`), and every `IDENTITY_REFRESH` in any case (so an entry someone removed
 /// comes back, and `last_seen` stays current). Whether or not the record could be read at
 /// boot in time: an API server that was slow then must not leave this pod without an entry for its
 /// whole run (had it then lost its disk, nothing would replace it). A failed write is
@@ -738,7 +739,7 @@ impl IdentityWriter {
         })
     }
 
-    async fn keep(&mut self, record: &JoinRecord, tokens: usize) {
+    async fn keep(&mut self, record: &JoinRecord, tokens: usize, space: Option<(u64, u64)>) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -746,11 +747,10 @@ impl IdentityWriter {
             debug!("no cluster name or address yet: identity record not written");
             return;
         };
-        if self
-            .written
-            .as_ref()
-            .is_some_and(|(w, at)| w.same_node(&entry) && at.elapsed() < IDENTITY_REFRESH)
-        {
+        let entry = entry.with_space(space);
+        if self.written.as_ref().is_some_and(|(w, at)| {
+            w.same_node(&entry) && !entry.space_moved(w) && at.elapsed() < IDENTITY_REFRESH
+        }) {
             return;
         }
         let configmap = crate::decide::cluster_record::configmap_name(&self.set.name);
@@ -824,7 +824,12 @@ impl Recorder {
                         Some(record) => {
                             self.keep(record);
                             if let (Some(writer), Some(kept)) = (&mut self.identity, &self.last) {
-                                writer.keep(kept, local.tokens).await;
+                                let space = datadir::space(&self.data_dir)
+                                    .inspect_err(
+                                        |e| debug!(error = %e, "the data volume's free space"),
+                                    )
+                                    .ok();
+                                writer.keep(kept, local.tokens, space).await;
                             }
                         }
                         None => debug!("the local node reports no host ID yet"),

@@ -31,6 +31,20 @@ use serde::{Deserialize, Serialize};
 
 use super::api_facts::Fact;
 use super::data::JoinRecord;
+use super::room::Room;
+
+/// A change of free space, in percent of the volume, that is written at once.
+pub const SPACE_MOVE_PERCENT: u64 = 1;
+
+/// The free-space reports of the entries of cluster `cluster` in the record's `data`
+/// (entries that do not parse, or carry no report, give none).
+pub fn rooms(data: &BTreeMap<String, String>, cluster: &str) -> Vec<Room> {
+    data.values()
+        .filter_map(|text| serde_json::from_str::<PodEntry>(text).ok())
+        .filter(|e| e.format == ENTRY_FORMAT && e.cluster_name == cluster)
+        .filter_map(|e| e.room())
+        .collect()
+}
 
 /// The entry format this version writes and understands.
 pub const ENTRY_FORMAT: u32 = 1;
@@ -62,6 +76,13 @@ pub struct PodEntry {
     pub tokens: usize,
     /// When it was last seen NORMAL, Unix seconds.
     pub last_seen: u64,
+    /// Bytes available on its data volume then (`decide::room`); absent from entries
+    /// older versions wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_bytes: Option<u64>,
+    /// Its data volume's size then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_bytes: Option<u64>,
 }
 
 impl PodEntry {
@@ -77,6 +98,40 @@ impl PodEntry {
             rack: record.rack.clone(),
             tokens,
             last_seen: now,
+            free_bytes: None,
+            volume_bytes: None,
+        })
+    }
+
+    /// The entry with its data volume's space, as measured now.
+    pub fn with_space(self, space: Option<(u64, u64)>) -> PodEntry {
+        PodEntry {
+            free_bytes: space.map(|(free, _)| free),
+            volume_bytes: space.map(|(_, size)| size),
+            ..self
+        }
+    }
+
+    /// Whether the free space moved by [`SPACE_MOVE_PERCENT`] of the volume or more
+    /// since `other` (or is reported by one of the two only): worth writing before the
+    /// periodic refresh, so that a scale-down judges the room there on a recent figure.
+    pub fn space_moved(&self, other: &PodEntry) -> bool {
+        match (self.free_bytes, other.free_bytes, self.volume_bytes) {
+            (Some(now), Some(before), Some(size)) => {
+                now.abs_diff(before) >= size / 100 * SPACE_MOVE_PERCENT
+            }
+            (None, None, _) => false,
+            _ => true,
+        }
+    }
+
+    /// Its free-space report, when it has one.
+    pub fn room(&self) -> Option<Room> {
+        Some(Room {
+            host_id: self.host_id.clone(),
+            free_bytes: self.free_bytes?,
+            volume_bytes: self.volume_bytes?,
+            measured_at: self.last_seen,
         })
     }
 
@@ -88,13 +143,13 @@ impl PodEntry {
     /// Whether writing `self` over `other` would change what a boot decides from it (the
     /// last-seen time alone does not).
     pub fn same_node(&self, other: &PodEntry) -> bool {
-        PodEntry {
+        let node = |e: &PodEntry| PodEntry {
             last_seen: 0,
-            ..self.clone()
-        } == PodEntry {
-            last_seen: 0,
-            ..other.clone()
-        }
+            free_bytes: None,
+            volume_bytes: None,
+            ..e.clone()
+        };
+        node(self) == node(other)
     }
 }
 
@@ -290,6 +345,8 @@ mod tests {
             rack: Some("rack1".into()),
             tokens: 16,
             last_seen: 1_700_000_000,
+            free_bytes: None,
+            volume_bytes: None,
         }
         .render()
     }
@@ -459,5 +516,58 @@ mod tests {
             ..record
         };
         assert_eq!(PodEntry::of(&no_name, 16, 100), None);
+    }
+
+    #[test]
+    fn free_space_is_reported_and_written_early_only_when_it_moved() {
+        let record = JoinRecord {
+            format: 2,
+            host_id: H0.into(),
+            cluster_name: Some("c".into()),
+            address: Some("10.0.0.1".parse().unwrap()),
+            peers: None,
+            recorded_at: None,
+            dc: None,
+            rack: None,
+        };
+        let at = |free: u64| {
+            PodEntry::of(&record, 16, 100)
+                .unwrap()
+                .with_space(Some((free, 1000)))
+        };
+        let old = PodEntry::of(&record, 16, 100).unwrap();
+        // An older version's entry (no report) reads back without one.
+        assert_eq!(old.room(), None);
+        assert!(!old.render().contains("free_bytes"));
+        assert!(at(500).same_node(&old), "space is no part of the node");
+        for (before, now, moved) in [
+            (500, 500, false),
+            (500, 491, false),
+            (500, 490, true),
+            (0, 1000, true),
+        ] {
+            assert_eq!(at(now).space_moved(&at(before)), moved, "{before} -> {now}");
+        }
+        assert!(at(500).space_moved(&old));
+        assert!(!old.space_moved(&old));
+        let other_cluster = PodEntry {
+            cluster_name: "other".into(),
+            ..at(7)
+        };
+        let data = BTreeMap::from([
+            ("p-0".to_owned(), at(500).render()),
+            ("p-1".to_owned(), old.render()),
+            ("p-2".to_owned(), other_cluster.render()),
+            ("p-3".to_owned(), "not json".to_owned()),
+        ]);
+        assert_eq!(
+            rooms(&data, "c"),
+            vec![Room {
+                host_id: H0.into(),
+                free_bytes: 500,
+                volume_bytes: 1000,
+                measured_at: 100
+            }]
+        );
     }
 }

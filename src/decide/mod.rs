@@ -18,6 +18,7 @@ pub mod replacing;
 pub mod replicas;
 pub mod retry;
 pub mod ring;
+pub mod room;
 pub mod scale_down;
 pub mod seeds;
 pub mod status;

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use super::api_facts::{Fact, Gap, NO_REPLICAS, SetFacts};
 use super::ring::{Liveness, Member, Status};
+use super::room::{self, Room};
 
 /// The rate at which the decommission is assumed to stream this node's data away:
 /// 10 MiB/s. Cassandra throttles outbound streaming per node at
@@ -278,6 +279,11 @@ pub struct Facts<'a> {
     pub ring_delay: Duration,
     /// Time left before the drain's deadline.
     pub left: Duration,
+    /// The free space each pod of the set reported in the identity record (`decide::room`):
+    /// `Unknown` when the record could not be read.
+    pub rooms: &'a Fact<Vec<Room>>,
+    /// Now, Unix seconds (the reports' age).
+    pub now: u64,
 }
 
 /// What the drain does about a scale-down.
@@ -479,10 +485,14 @@ pub fn decide(f: &Facts<'_>) -> Decision {
 
     // Streaming needs every remaining member that may receive ranges: those of this DC,
     // and with SimpleStrategy keyspaces every member.
-    let down: Vec<String> = remaining
+    let receivers: Vec<&Member> = remaining
+        .iter()
+        .copied()
+        .filter(|m| ring_wide || m.dc.as_deref() == Some(dc))
+        .collect();
+    let down: Vec<String> = receivers
         .iter()
         .filter(|m| m.liveness != Liveness::Up || m.status == Status::Shutdown)
-        .filter(|m| ring_wide || m.dc.as_deref() == Some(dc))
         .map(|m| who(m))
         .collect();
     if !down.is_empty() {
@@ -562,6 +572,22 @@ pub fn decide(f: &Facts<'_>) -> Decision {
             f.left.as_secs()
         ));
     }
+    let room = match f.rooms {
+        Fact::Known(rooms) => room::check(load, &receivers, rooms, f.now),
+        Fact::Unknown(why) => Err(format!(
+            "the identity record cannot be read ({why}), so the free space of the members \
+             that remain is not known"
+        )),
+        Fact::NotAsked => Err(
+            "the identity record was not read, so the free space of the \
+                               members that remain is not known"
+                .into(),
+        ),
+    };
+    let room = match room {
+        Ok(summary) => summary,
+        Err(why) => return refuse(why),
+    };
     if !first.is_empty() {
         return Decision::WaitForTurn {
             why: format!(
@@ -574,7 +600,7 @@ pub fn decide(f: &Facts<'_>) -> Decision {
         why: format!(
             "ordinal {} >= spec.replicas {}: {in_dc} member(s) remain in {dc} ({in_ring} in the \
              ring), all up, enough for every keyspace's replication; {} to stream, about {}s \
-             at most of {}s left",
+             at most of {}s left; {room}",
             sd.ordinal,
             sd.replicas,
             bytes_text(load),
@@ -802,6 +828,8 @@ mod tests {
         keyspaces: Vec<Keyspace>,
         load: Option<u64>,
         left: u64,
+        /// `None`: every member reports plenty of room.
+        rooms: Option<Fact<Vec<Room>>>,
         want: &'static str,
         says: &'static [&'static str],
     }
@@ -817,9 +845,28 @@ mod tests {
             keyspaces: keyspaces("2", "2"),
             load: Some(100 * 1024 * 1024),
             left: 1195,
+            rooms: None,
             want: "decommission",
             says: &[],
         }
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn plenty(members: &[Member]) -> Fact<Vec<Room>> {
+        Fact::Known(
+            members
+                .iter()
+                .filter_map(|m| {
+                    Some(Room {
+                        host_id: m.host_id.clone()?,
+                        free_bytes: 500 << 30,
+                        volume_bytes: 1000 << 30,
+                        measured_at: NOW - 60,
+                    })
+                })
+                .collect(),
+        )
     }
 
     #[test]
@@ -1080,6 +1127,44 @@ mod tests {
                 ..case("a refusal is not waited for")
             },
             Case {
+                rooms: Some(Fact::Known(vec![
+                    Room {
+                        host_id: un(1).host_id.unwrap(),
+                        free_bytes: 500 << 30,
+                        volume_bytes: 1000 << 30,
+                        measured_at: NOW,
+                    },
+                    Room {
+                        host_id: un(2).host_id.unwrap(),
+                        free_bytes: 50 << 20,
+                        volume_bytes: 1 << 30,
+                        measured_at: NOW,
+                    },
+                ])),
+                want: "refused",
+                says: &["would not fit", "10.0.0.2 has 50.0 MiB free", "missing"],
+                ..case("a remaining volume without room for the stream")
+            },
+            Case {
+                rooms: Some(Fact::Unknown("forbidden".into())),
+                want: "refused",
+                says: &["identity record cannot be read (forbidden)"],
+                ..case("the room cannot be told without the record")
+            },
+            Case {
+                members: vec![
+                    me(3),
+                    un(1),
+                    un(2),
+                    member(4, "dc2", Status::Normal, Liveness::Up),
+                ],
+                keyspaces: vec![ks("app", &[("class", NTS), ("dc1", "2"), ("dc2", "1")])],
+                rooms: Some(plenty(&[un(1), un(2)])),
+                want: "decommission",
+                says: &["to spare"],
+                ..case("another DC's member receives nothing and needs no report")
+            },
+            Case {
                 ordinal: 3,
                 members: vec![me(4), un(1), un(2), un(3), un(5)],
                 others: vec![(2, Fact::Known(Some(ip(3)))), (4, Fact::Known(Some(ip(5))))],
@@ -1104,6 +1189,8 @@ mod tests {
                 load_bytes: c.load,
                 ring_delay: Duration::from_secs(3),
                 left: Duration::from_secs(c.left),
+                rooms: &c.rooms.clone().unwrap_or_else(|| plenty(&c.members)),
+                now: NOW,
             });
             assert_eq!(got.kind(), c.want, "{}: {}", c.name, got.why());
             for s in c.says {

@@ -9,6 +9,17 @@ use crate::decide::decommissioned::{DECOMMISSIONED_MARKER, Decommissioned, KEPT_
 use crate::decide::replacing::{REPLACING_MARKER, Replacing};
 use crate::render::DataDirs;
 
+/// The data volume's free space (bytes available to Cassandra, not root's reserve) and
+/// size, for this pod's identity-record entry (`decide::room`).
+pub fn space(data_dir: &Path) -> io::Result<(u64, u64)> {
+    let stat = nix::sys::statvfs::statvfs(data_dir).map_err(io::Error::from)?;
+    let block = stat.fragment_size();
+    Ok((
+        u64::from(stat.blocks_available()).saturating_mul(block),
+        u64::from(stat.blocks()).saturating_mul(block),
+    ))
+}
+
 /// Lists the state directories, and whether `data_dir` holds the joined marker. Missing
 /// directories count as empty; any other error (permissions, I/O) is returned, because
 /// guessing "empty" could make a node with data bootstrap as new.

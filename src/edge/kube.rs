@@ -1036,6 +1036,8 @@ mod tests {
             rack: None,
             tokens: 16,
             last_seen: 1,
+            free_bytes: None,
+            volume_bytes: None,
         }
     }
 
