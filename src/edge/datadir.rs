@@ -15,8 +15,8 @@ pub fn space(data_dir: &Path) -> io::Result<(u64, u64)> {
     let stat = nix::sys::statvfs::statvfs(data_dir).map_err(io::Error::from)?;
     let block = stat.fragment_size();
     Ok((
-        u64::from(stat.blocks_available()).saturating_mul(block),
-        u64::from(stat.blocks()).saturating_mul(block),
+        stat.blocks_available().saturating_mul(block),
+        stat.blocks().saturating_mul(block),
     ))
 }
 
