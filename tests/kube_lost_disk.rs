@@ -178,6 +178,19 @@ fn record_entry(c: &Cluster, pod: &str) -> serde_json::Value {
     json(map["data"][pod].as_str().unwrap_or("null"))
 }
 
+/// The time of day, in seconds, of a JSON log line (`"timestamp":"...T20:31:02.123Z"`).
+fn log_seconds(line: &str) -> Option<f64> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let time = v["timestamp"]
+        .as_str()?
+        .split('T')
+        .nth(1)?
+        .trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
 /// Notes of the Events with `reason` about `pod` (any incarnation).
 fn events_of(c: &Cluster, pod: &str, reason: &str) -> Vec<String> {
     events(c, NS)
@@ -259,6 +272,32 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     // no replace refused ("Cannot replace a live node"), no restart.
     for p in pods(&c, NS) {
         assert_eq!(restarts(&p), 0, "{} restarted", name_of(&p));
+    }
+    // No replace while the old node answered within --replace-after-down (30 s here): the
+    // new pod first saw its old self down seconds after that node's drain, and decided to
+    // replace only 30 s of continuous "down" later.
+    let uid_1 = uid_of(&c, "cassandra-1");
+    let log_1 = std::fs::read_to_string(c.pod_dir("cassandra-1", &uid_1).join("container-0.log"))
+        .unwrap_or_default();
+    let first_down = log_1
+        .lines()
+        .find(|l| l.contains("seen down for 30s continuously"))
+        .and_then(log_seconds);
+    let decided = log_1
+        .lines()
+        .find(|l| l.contains("boot decided from the identity record") && l.contains("Replace"))
+        .and_then(log_seconds);
+    match (first_down, decided) {
+        (Some(down), Some(decided)) => assert!(
+            // (A wait across midnight UTC wraps the time of day.)
+            (decided - down).rem_euclid(86400.0) >= 29.0,
+            "replace decided {:.1} s after the old node was first seen down",
+            decided - down
+        ),
+        _ => panic!(
+            "no down-time wait, or no replace decision, in {}",
+            &log_1[log_1.len().saturating_sub(4000)..]
+        ),
     }
     let uid_2 = uid_of(&c, "cassandra-2");
     let log_2 = std::fs::read_to_string(c.pod_dir("cassandra-2", &uid_2).join("container-0.log"))
@@ -376,7 +415,13 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     let reasons = reasons_of_uid(&c, NS, &uid_0);
     assert!(!reasons.contains(&"Founded".to_owned()), "{reasons:?}");
 
-    // The others come back with their data; ordinal 0 then replaces its old self.
+    // The others come back with their data; ordinal 0 then replaces its old self. The
+    // replace is interrupted: once Cassandra on ordinal 0 is joining (its system tables
+    // written as the replacing node's, its stream about to start), the container is
+    // killed (SIGKILL of its PID 1: an OOM kill, a node crash). The next start finds the
+    // replace marker and the attempt's partial state, clears what the attempt wrote (the
+    // ring still lists the old node), and replaces again: no plain bootstrap beside its
+    // old self, no restart loop.
     c.kubectl(&[
         "-n",
         NS,
@@ -386,7 +431,37 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         "--replicas=3",
     ])
     .unwrap();
+    let system_log = c
+        .pod_dir("cassandra-0", &uid_0)
+        .join("volumes/logs/system.log");
+    c.wait_for("ordinal 0 joining as a replacement", UP, |_| {
+        Ok(std::fs::read_to_string(&system_log)
+            .unwrap_or_default()
+            .contains("JOINING:")
+            .then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    let (pid, _) = c.container_of(NS, "cassandra-0").unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     wait_ready(&c, NS, 3, UP);
+    let resumed = std::fs::read_to_string(c.pod_dir("cassandra-0", &uid_0).join("container-1.log"))
+        .unwrap_or_default();
+    assert!(
+        resumed.contains("cleared what the unfinished replace wrote")
+            && resumed.contains("boot decided from the identity record"),
+        "the restart did not resume the replace: {}",
+        &resumed[resumed.len().saturating_sub(4000)..]
+    );
+    let p0 = pods(&c, NS)
+        .into_iter()
+        .find(|p| name_of(p) == "cassandra-0")
+        .unwrap();
+    assert_eq!(p0["metadata"]["uid"], uid_0.as_str(), "the same pod object");
+    assert_eq!(restarts(&p0), 1, "one restart: the kill");
     three_up_without(&c, "cassandra-1", &old_ip_0, UP);
     let after = host_ids(&c, NS);
     for pod in ["cassandra-1", "cassandra-2"] {

@@ -15,6 +15,28 @@ use ringkeeper_testkit::cluster::Cluster;
 /// Rows written before the scale-downs (1 KiB each).
 const ROWS: i32 = 1000;
 
+/// The size of pod 0's volume (a tmpfs).
+const SIZED_VOLUME: u64 = 1 << 30;
+
+/// Fills the volume at `dir` with a file until `leave` bytes remain free; returns it.
+fn fill(dir: &std::path::Path, leave: u64) -> std::path::PathBuf {
+    use std::io::Write;
+    let stat = nix::sys::statvfs::statvfs(dir).unwrap();
+    let free = stat.blocks_available() * stat.fragment_size();
+    let path = dir.join("ballast");
+    let mut f = std::fs::File::create(&path).unwrap();
+    // Written, not sized: a sparse file takes no room on a tmpfs.
+    let chunk = vec![1u8; 1 << 20];
+    let mut left = free.saturating_sub(leave);
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        f.write_all(&chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.sync_all().unwrap();
+    path
+}
+
 /// Keys of `app.kv` that do not read back at QUORUM.
 fn missing_rows(c: &Cluster) -> Vec<i32> {
     cql(c, |s| {
@@ -71,6 +93,12 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let _turn = common::turn();
     let suite = Instant::now();
     let mut c = cluster("scale", "rkd");
+    // Pod 0's claim is a volume of 1 GiB (the others are the host's disk): the scale-down
+    // that would overfill it is refused.
+    let _sized = c
+        .shared
+        .sized_volume(NS, "data-cassandra-0", SIZED_VOLUME)
+        .unwrap();
     restricted_namespace(&c, NS);
     let dir = user_kustomization(&c, NS, &[]);
     // A 10 s settle delay instead of the default 30 s: what is proven is the rule (the
@@ -351,6 +379,138 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
             .any(|e| e.0 == "cassandra-2" && e.1 == "RecordIgnored"),
         "{evs:?}"
     );
+    // Scenario 2b: the volume of a member that would receive the stream (pod 0's, 1 GiB)
+    // is filled up to 80 MiB free, under the 10 % each receiver keeps: its entry in the
+    // identity record reports it within a refresh, and 3 -> 2 is refused with the Event,
+    // saying how much is missing; nothing leaves. Room made, pod 2 comes back as itself.
+    let volume_0 = c.shared.pvc_dir(NS, "data-cassandra-0");
+    let ballast = fill(&volume_0, 80 << 20);
+    let reported = c
+        .wait_for(
+            "pod 0 reports its full volume",
+            Duration::from_secs(120),
+            |c| {
+                let record = configmap(c, NS, "cassandra-identity");
+                let entry: serde_json::Value = record["data"]["cassandra-0"]
+                    .as_str()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or_default();
+                Ok(entry["free_bytes"]
+                    .as_u64()
+                    .filter(|free| *free < 100 << 20))
+            },
+        )
+        .unwrap();
+    let id_2 = host_ids(&c, NS)["cassandra-2"].clone();
+    let uid = uid_of(&c, "cassandra-2");
+    scale(&c, 2, Duration::from_secs(300));
+    let (log, summary) = prestop(&c, "cassandra-2", &uid);
+    std::fs::remove_file(&ballast).unwrap();
+    assert_eq!(
+        (&summary["outcome"], &summary["decision"]),
+        (&"drained".into(), &"refused".into()),
+        "{summary}\n{log}"
+    );
+    let reason = summary["decision_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("would not fit") && reason.contains("missing"),
+        "{reason}"
+    );
+    assert_eq!(stage_ms(&summary, "decommission"), None, "{summary}");
+    let warning = events(&c, NS)
+        .into_iter()
+        .find(|e| e.0 == "cassandra-2" && e.1 == "DecommissionRefused")
+        .unwrap_or_else(|| panic!("{:?}", events(&c, NS)));
+    assert!(warning.2.contains("would not fit"), "{}", warning.2);
+    assert!(
+        reason.contains("10.0 %") || reason.contains("10%"),
+        "{reported}: {reason}"
+    );
+
+    // A pod whose identity-record read and first write time out still gets its entry
+    // written while it runs: pod 2's entry removed (as if never written), and the pods'
+    // way to the API held (new connections accepted, never answered; the runner and
+    // kubectl go on) while it comes back, until its first write has failed.
+    c.kubectl(&[
+        "-n",
+        NS,
+        "patch",
+        "configmap",
+        "cassandra-identity",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/data/cassandra-2"}]"#,
+    ])
+    .unwrap();
+    c.shared.api_gate.hold(true);
+    c.kubectl(&[
+        "-n",
+        NS,
+        "scale",
+        "statefulset",
+        "cassandra",
+        "--replicas=3",
+    ])
+    .unwrap();
+    let log_2 = c
+        .wait_for("pod 2's first record write fails", UP, |c| {
+            let Some(uid) = pods(c, NS)
+                .iter()
+                .find(|p| name_of(p) == "cassandra-2")
+                .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_owned))
+            else {
+                return Ok(None);
+            };
+            let log = c.pod_dir("cassandra-2", &uid).join("container-0.log");
+            Ok(std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("identity record not written")
+                .then_some(log))
+        })
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    c.shared.api_gate.hold(false);
+    wait_ready(&c, NS, 3, UP);
+    c.wait_for(
+        "pod 2's entry written once the API answers",
+        Duration::from_secs(120),
+        |c| {
+            let record = configmap(c, NS, "cassandra-identity");
+            let entry: serde_json::Value = record["data"]["cassandra-2"]
+                .as_str()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default();
+            Ok((entry["host_id"] == id_2.as_str()).then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:#}\n{}",
+            std::fs::read_to_string(&log_2).unwrap_or_default()
+        )
+    });
+    let boot = std::fs::read_to_string(&log_2).unwrap();
+    let retried = boot
+        .lines()
+        .filter(|l| l.contains("identity record written"))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .any(|v| v["failed_before"].as_u64().is_some_and(|n| n >= 1));
+    assert!(
+        boot.contains("did not answer") && retried,
+        "the boot read was not late, or the write not retried: {boot}"
+    );
+    c.wait_for("RecordWritten", Duration::from_secs(60), |c| {
+        Ok(events(c, NS)
+            .iter()
+            .any(|e| e.0 == "cassandra-2" && e.1 == "RecordWritten")
+            .then_some(()))
+    })
+    .unwrap();
+    assert_eq!(
+        host_ids(&c, NS)["cassandra-2"],
+        id_2,
+        "pod 2 came back as itself"
+    );
+
     schema(
         &c,
         &["ALTER KEYSPACE app WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3}"],
@@ -379,12 +539,12 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     );
     // Refused before anything started: no decommission stage ran.
     assert_eq!(stage_ms(&summary, "decommission"), None, "{summary}");
+    // (Scenario 2b's refusal is an Event on the same pod name.)
     let warning = events(&c, NS)
         .into_iter()
-        .find(|e| e.0 == "cassandra-2" && e.1 == "DecommissionRefused")
+        .find(|e| e.0 == "cassandra-2" && e.1 == "DecommissionRefused" && e.2.contains("app"))
         .unwrap_or_else(|| panic!("{:?}", events(&c, NS)));
     assert_eq!(warning.3, "Warning");
-    assert!(warning.2.contains("app"), "{}", warning.2);
     let ring = ring_of(&c, NS, "cassandra-0");
     let ghost = ring.iter().find(|m| m.1 == ip_2).cloned();
     assert_eq!(

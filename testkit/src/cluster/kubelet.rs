@@ -661,8 +661,9 @@ async fn environment(
 ) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
     // What the kubelet defines: the service variables, then the manifest's `env` in order.
     // `$(NAME)` expands only against these (never the image's ENV), as in Kubernetes.
+    // Through the gate a test can hold (`api_gate`), to the API server.
     let host = GATEWAY.to_string();
-    let port = super::control_plane::API_PORT.to_string();
+    let port = super::api_gate::GATE_PORT.to_string();
     let mut defined: Vec<(String, String)> = vec![
         ("KUBERNETES_SERVICE_HOST".into(), host.clone()),
         ("KUBERNETES_SERVICE_PORT".into(), port.clone()),

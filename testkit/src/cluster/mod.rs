@@ -8,6 +8,7 @@
 //! The runner lives on a tokio runtime whose threads joined the node's network namespace,
 //! so every connection it opens (to the API server, to pods) is made there.
 
+pub mod api_gate;
 pub mod control_plane;
 pub mod gc;
 pub mod image;
@@ -84,6 +85,8 @@ pub struct Shared {
     pub testkit: PathBuf,
     /// See [`ClusterSpec::cassandra`].
     pub cassandra: Cassandra,
+    /// The pods' way to the API server, which a test can hold.
+    pub api_gate: api_gate::ApiGate,
     nodes: Vec<String>,
     network: Mutex<Network>,
     zone_file: PathBuf,
@@ -137,6 +140,26 @@ impl Shared {
     /// The host directory that holds a PVC's data (outlives pods).
     pub fn pvc_dir(&self, namespace: &str, claim: &str) -> PathBuf {
         self.dir.join("pvc").join(namespace).join(claim)
+    }
+
+    /// Gives claim `claim` a volume of `bytes` (a tmpfs on its directory), for a test
+    /// that must see a volume fill up: the runner otherwise gives every claim a directory
+    /// on the host's disk, whose free space is the machine's. Call it before a pod uses
+    /// the claim (the containers' mount namespaces copy the mounts at their start).
+    /// Unmounted when the guard drops, or by the next run's cleanup.
+    pub fn sized_volume(&self, namespace: &str, claim: &str, bytes: u64) -> Result<SizedVolume> {
+        let dir = self.pvc_dir(namespace, claim);
+        fs::create_dir_all(&dir)?;
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&dir)
+            .status()?;
+        anyhow::ensure!(
+            status.success(),
+            "mount tmpfs on {}: {status}",
+            dir.display()
+        );
+        Ok(SizedVolume { dir })
     }
 
     fn node_for(&self, ordinal: u32) -> String {
@@ -211,8 +234,10 @@ impl Cluster {
             let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
             anyhow::Ok(kube::Client::try_from(config)?)
         }))??;
+        let api_gate = runtime.block_on(runtime.spawn(api_gate::ApiGate::start()))??;
         let shared = Arc::new(Shared {
             client,
+            api_gate,
             dir: spec.dir.clone(),
             domain: spec.domain.clone(),
             ca: plane.ca.clone(),
@@ -443,10 +468,45 @@ impl Drop for Cluster {
     }
 }
 
+/// A claim's volume of a fixed size ([`Shared::sized_volume`]), unmounted when dropped.
+pub struct SizedVolume {
+    dir: PathBuf,
+}
+
+impl Drop for SizedVolume {
+    fn drop(&mut self) {
+        unmount_lazily(&self.dir);
+    }
+}
+
+/// Detaches the mount at `dir` (the files in use by processes still running stay theirs).
+fn unmount_lazily(dir: &Path) {
+    let _ = std::process::Command::new("umount")
+        .arg("-l")
+        .arg(dir)
+        .status();
+}
+
+/// Mount points below `dir`, deepest first.
+fn mounts_below(dir: &Path) -> Vec<PathBuf> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut found: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(PathBuf::from)
+        .filter(|p| p.starts_with(dir) && p != dir)
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    found
+}
+
 /// Kills what an earlier run in `dir` left running when it could not clean up (a test
 /// process killed mid-run): its control plane and containers, each by its recorded PID
-/// and only when that process still is what was recorded.
+/// and only when that process still is what was recorded; and detaches its sized volumes.
 fn reap_leftovers(dir: &Path) {
+    for mount in mounts_below(dir) {
+        unmount_lazily(&mount);
+    }
     let plane = dir.join("control-plane");
     for name in ["kube-apiserver.pid", "etcd.pid"] {
         if let Ok(Ok(pid)) = fs::read_to_string(plane.join(name)).map(|t| t.trim().parse::<i32>()) {
