@@ -754,7 +754,9 @@ impl IdentityWriter {
             return;
         }
         let configmap = crate::decide::cluster_record::configmap_name(&self.set.name);
-        match self.kube.write_identity(&self.set, &entry).await {
+        // A fresh mark each time: a client that once went unanswered sends nothing more
+        // (`Kube::again`), and these writes are the ones that must go on trying.
+        match self.kube.again().write_identity(&self.set, &entry).await {
             Ok(()) => {
                 let first = self.written.is_none();
                 if first || self.failures > 0 {
