@@ -425,10 +425,17 @@ impl Kube {
         ))
     }
 
-    /// Events on this pod, when its object (its UID) is known; otherwise none (the gap was
-    /// logged with the others).
+    /// Events on this pod, when its object (its UID) is known, or when the API answered
+    /// late (the UID is then looked up at the first Event: a pod whose boot met a busy API
+    /// server keeps its Events for the whole run); otherwise none (the gap was logged with
+    /// the others).
     pub fn events(&self, own_pod: &Fact<OwnPod>) -> Events {
-        let (Ok(api), Fact::Known(OwnPod { uid: Some(uid), .. })) = (&self.api, own_pod) else {
+        let uid = match own_pod {
+            Fact::Known(OwnPod { uid: Some(uid), .. }) => Some(uid.clone()),
+            Fact::Unknown(why) if answered_late(why) => None,
+            _ => return Events { target: None },
+        };
+        let Ok(api) = &self.api else {
             return Events { target: None };
         };
         let reporter = Reporter {
@@ -440,15 +447,19 @@ impl Kube {
                 client: api.client.clone(),
                 reporter,
                 recorders: Mutex::default(),
-                regarding: ObjectReference {
+                regarding: Mutex::new(ObjectReference {
                     api_version: Some("v1".into()),
                     kind: Some("Pod".into()),
                     name: Some(self.pod.clone()),
                     namespace: Some(api.namespace.clone()),
-                    uid: Some(uid.clone()),
+                    uid,
                     ..ObjectReference::default()
-                },
-                down: api.down.clone(),
+                }),
+                paused: Mutex::new(
+                    api.down
+                        .get()
+                        .map(|why| (tokio::time::Instant::now() + EVENTS_PAUSE, why.clone())),
+                ),
                 failed: AtomicBool::new(false),
             })),
         }
@@ -721,10 +732,45 @@ struct Target {
     /// old Event, old note and all. Keyed on the note too, the same note patches its series
     /// and a new note creates its own Event.
     recorders: Mutex<HashMap<(&'static str, String), Recorder>>,
-    regarding: ObjectReference,
-    down: Arc<OnceLock<String>>,
+    /// The pod; its UID is looked up at the first Event when the boot did not learn it.
+    regarding: Mutex<ObjectReference>,
+    /// Until when no Event is sent, and why: an API server that did not answer one is
+    /// not asked again for `EVENTS_PAUSE` (a drain's budget), then asked again (a
+    /// long-running entrypoint must not lose its Events to one busy moment).
+    paused: Mutex<Option<(tokio::time::Instant, String)>>,
     /// Whether a failure was logged already.
     failed: AtomicBool,
+}
+
+/// How long Events are not sent after one went unanswered.
+const EVENTS_PAUSE: Duration = Duration::from_secs(30);
+
+/// A lock held only to read, clone or insert: a panic there leaves the value usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Target {
+    /// The pod as Events name it, its UID looked up (one bounded `get`) when not known.
+    async fn regarding(&self) -> Option<ObjectReference> {
+        let known = lock(&self.regarding).clone();
+        if known.uid.is_some() {
+            return Some(known);
+        }
+        let pods: Api<Pod> = Api::namespaced(
+            self.client.clone(),
+            known.namespace.as_deref().unwrap_or_default(),
+        );
+        let name = known.name.clone().unwrap_or_default();
+        let pod = tokio::time::timeout(API_TIMEOUT, pods.get_opt(&name))
+            .await
+            .ok()?
+            .ok()??;
+        let uid = pod.metadata.uid.filter(|u| !u.is_empty())?;
+        let mut regarding = lock(&self.regarding);
+        regarding.uid = Some(uid);
+        Some(regarding.clone())
+    }
 }
 
 impl Events {
@@ -745,10 +791,21 @@ impl Events {
         let Some(target) = &self.target else {
             return;
         };
-        if let Some(why) = target.down.get() {
+        let paused = lock(&target.paused)
+            .as_ref()
+            .filter(|(until, _)| tokio::time::Instant::now() < *until)
+            .map(|(_, why)| why.clone());
+        if let Some(why) = paused {
             debug!(reason = event.reason, why = %why, "Event not published");
             return;
         }
+        let Some(regarding) = target.regarding().await else {
+            debug!(
+                reason = event.reason,
+                "Event not published: this pod's UID is not known yet"
+            );
+            return;
+        };
         let ev = Event {
             type_: match event.severity {
                 Severity::Normal => EventType::Normal,
@@ -759,29 +816,29 @@ impl Events {
             action: event.action.to_owned(),
             secondary: None,
         };
-        let recorder = target
-            .recorders
-            .lock()
-            // Held only to clone or insert; a panic there leaves the map usable.
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let recorder = lock(&target.recorders)
             .entry((event.reason, event.note.clone()))
             .or_insert_with(|| Recorder::new(target.client.clone(), target.reporter.clone()))
             .clone();
-        let why = match tokio::time::timeout(API_TIMEOUT, recorder.publish(&ev, &target.regarding))
-            .await
-        {
+        let why = match tokio::time::timeout(API_TIMEOUT, recorder.publish(&ev, &regarding)).await {
             Ok(Ok(())) => {
                 debug!(reason = event.reason, "Event published");
+                *lock(&target.paused) = None;
                 return;
             }
             Ok(Err(kube::Error::Api(status))) if status.code == 403 => {
                 "Kubernetes API denied create or patch events (events.k8s.io)".to_owned()
             }
             Ok(Err(e)) => format!("the Kubernetes API did not take the Event: {}", chain(&e)),
-            Err(_) => format!(
-                "the Kubernetes API {NO_ANSWER} create events within {}s",
-                API_TIMEOUT.as_secs()
-            ),
+            Err(_) => {
+                let why = format!(
+                    "the Kubernetes API {NO_ANSWER} create events within {}s",
+                    API_TIMEOUT.as_secs()
+                );
+                *lock(&target.paused) =
+                    Some((tokio::time::Instant::now() + EVENTS_PAUSE, why.clone()));
+                why
+            }
         };
         if target.failed.swap(true, Ordering::Relaxed) {
             debug!(reason = event.reason, why = %why, "Event not published");
@@ -1543,6 +1600,47 @@ mod tests {
                 .iter()
                 .all(|(m, _, _)| *m == Method::GET || *m == Method::POST)
         );
+    }
+
+    /// A boot whose read of its own pod came late still publishes Events: the UID is
+    /// looked up at the first one.
+    #[tokio::test]
+    async fn events_learn_the_uid_when_the_boot_read_came_late() {
+        let (kube, handle) = kube();
+        let server = serve(
+            handle,
+            vec![
+                (Method::GET, POD, Answer::Object(pod("cassandra"))),
+                (
+                    Method::POST,
+                    EVENTS,
+                    Answer::Object(
+                        serde_json::json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "x"}, "eventTime": "2026-01-01T00:00:00.000000Z"}),
+                    ),
+                ),
+            ],
+        );
+        let late = Fact::Unknown(format!(
+            "the Kubernetes API {NO_ANSWER} get pods/x within 2s"
+        ));
+        let events = kube.events(&late);
+        assert!(events.enabled());
+        events.publish(&crate::decide::events::draining(30)).await;
+        assert!(
+            !kube
+                .events(&Fact::Unknown("Kubernetes API denied get pods/x".into()))
+                .enabled(),
+            "a denial is not asked again"
+        );
+        drop((kube, events));
+        let asked = server.await.unwrap();
+        let posted: Vec<&serde_json::Value> = asked
+            .iter()
+            .filter(|(m, _, _)| *m == Method::POST)
+            .filter_map(|(_, _, b)| b.as_ref())
+            .collect();
+        assert_eq!(posted.len(), 1, "{asked:?}");
+        assert_eq!(posted[0]["regarding"]["uid"], "u-1");
     }
 
     #[tokio::test(start_paused = true)]

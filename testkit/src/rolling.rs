@@ -20,6 +20,9 @@ use crate::ring::{NodeOpts, PreStop, Ring};
 pub struct PodRestart {
     /// Ordinal.
     pub ordinal: u32,
+    /// When its stop began (the preStop hook started), seconds since the Unix epoch: places
+    /// it against the load's failure timeline.
+    pub stopped_unix: f64,
     /// The preStop hook's exit code.
     pub prestop_code: Option<i32>,
     /// How long the hook ran (s).
@@ -75,6 +78,25 @@ pub struct RollingReport {
     pub pods: Vec<PodRestart>,
 }
 
+impl RollingReport {
+    /// The failures (Unix seconds, kind) that came outside every pod's stop (from its
+    /// preStop hook's start to `after` past its container's exit): failures a drain does
+    /// not explain.
+    pub fn failures_outside_stops(&self, after: f64) -> Vec<(f64, String)> {
+        self.load
+            .failure_timeline
+            .iter()
+            .map(|f| (self.load.started_unix + f.at, f.kind.clone()))
+            .filter(|(t, _)| {
+                !self
+                    .pods
+                    .iter()
+                    .any(|p| *t >= p.stopped_unix && *t <= p.stopped_unix + p.stop_s + after)
+            })
+            .collect()
+    }
+}
+
 /// A short label for a hook.
 pub fn label(prestop: &PreStop) -> String {
     match prestop {
@@ -102,6 +124,9 @@ pub fn rolling_restart(
     let mut order = ordinals.to_vec();
     order.sort_unstable_by(|a, b| b.cmp(a));
     for o in order {
+        let stopped_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let stop = ring.stop_like_kubelet(o, Some(prestop), grace)?;
         let ip = ring.node(o)?.ip;
         let back = Instant::now();
@@ -112,6 +137,7 @@ pub fn rolling_restart(
         let hook = stop.hook.as_ref();
         pods.push(PodRestart {
             ordinal: o,
+            stopped_unix,
             prestop_code: hook.map(|h| h.code),
             prestop_s: hook.map_or(0.0, |h| h.took.as_secs_f64()),
             stop_s: stop.took.as_secs_f64(),
