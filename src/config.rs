@@ -17,8 +17,25 @@ use crate::cli::{
 use crate::decide::heap;
 use crate::decide::identity::{self, PodName, check_domain, check_label};
 use crate::decide::placement::Topology;
-use crate::edge::cql::CqlAccess;
 use crate::env;
+
+/// How to authenticate to nodes and verify them, from the command line: credential and
+/// TLS file paths (read by `edge::cql::load_settings`), and the name node certificates must carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CqlAccess {
+    /// Username file.
+    pub username: Option<PathBuf>,
+    /// Password file.
+    pub password: Option<PathBuf>,
+    /// CA certificate(s), PEM.
+    pub ca: Option<PathBuf>,
+    /// Client certificate chain, PEM.
+    pub cert: Option<PathBuf>,
+    /// Client private key, PEM.
+    pub key: Option<PathBuf>,
+    /// The name to verify in every node's certificate instead of the node's IP address.
+    pub tls_server_name: Option<rustls::pki_types::ServerName<'static>>,
+}
 
 /// Largest `--seed-count`: Cassandra warns above 20 seeds; 1000 leaves room for
 /// benchmarks without letting a typo start thousands of lookups. The same limit bounds a

@@ -13,7 +13,10 @@
 //! * [`render`] — pure rendering of cassandra.yaml and cassandra-rackdc.properties.
 //! * [`edge`] — IO: DNS, CQL, the Kubernetes API (optional), the data and config
 //!   directories, the Cassandra process, the JMX port's RMI handshake.
-//! * [`cmd`] — one module per subcommand: gather → decide → act → report.
+//! * [`gather`] — the boot plan's facts gathered round after round (DNS, CQL, the join
+//!   and identity records), shared by `seeds`, `entrypoint` and `status`.
+//! * [`cmd`] — one module per subcommand: gather → decide → act → report. Commands do
+//!   not import each other.
 //! * [`exit`] — outcomes, printing and exit codes; [`telemetry`] — logging.
 
 pub mod cli;
@@ -23,6 +26,7 @@ pub mod decide;
 pub mod edge;
 pub mod env;
 pub mod exit;
+pub mod gather;
 pub mod render;
 pub mod telemetry;
 

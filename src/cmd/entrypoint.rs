@@ -11,9 +11,6 @@ use anyhow::Context;
 use tracing::{debug, info, warn};
 
 use crate::cli::LogFormat;
-use crate::cmd::seeds::{
-    Until, classify_logged, identity_record, probe_settings, report_waiting, resolve,
-};
 use crate::config::{EntrypointConfig, Inputs, KubeApi, Seeding};
 use crate::decide::api_facts::{ApiFacts, Fact, SetFacts, Wants, gaps};
 use crate::decide::cluster_record::PodEntry;
@@ -34,6 +31,9 @@ use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::edge::{confdir, datadir, dns::Dns};
 use crate::env;
 use crate::exit::Outcome;
+use crate::gather::{
+    Until, classify_logged, identity_record, probe_settings, report_waiting, resolve,
+};
 use crate::render::{self, YamlSettings};
 
 /// Runs the entrypoint.
@@ -1055,9 +1055,8 @@ async fn ask_ring<T>(
     let mut next_report = start;
     let mut rounds = 0;
     loop {
-        let mut candidates =
-            crate::cmd::seeds::lookup_all(dns, &names, Duration::from_secs(5)).await;
-        crate::cmd::seeds::probe_all(&mut candidates, identity, cql, false).await?;
+        let mut candidates = crate::gather::lookup_all(dns, &names, Duration::from_secs(5)).await;
+        crate::gather::probe_all(&mut candidates, identity, cql, false).await?;
         rounds += 1;
         let reason = match judge(&candidates) {
             Ok(answer) => return Ok(answer),
@@ -1085,7 +1084,7 @@ async fn ask_ring<T>(
             };
             report_waiting(&waiting);
             let _ = events.spawn(events::waiting(&waiting));
-            next_report = now + crate::cmd::seeds::WAIT_REPORT_EVERY;
+            next_report = now + crate::gather::WAIT_REPORT_EVERY;
         }
         tokio::time::sleep(crate::decide::retry::KEEP_WAITING).await;
     }

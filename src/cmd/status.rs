@@ -13,7 +13,6 @@ use tokio::time::{Instant, timeout};
 use tracing::debug;
 
 use crate::cli::StatusFormat;
-use crate::cmd::seeds::spawn_bounded;
 use crate::config::{CandidateName, KubeApi, StatusConfig};
 use crate::decide::api_facts::{Fact, PodObject, Wants, gaps, pods_gap};
 use crate::decide::identity::pod_fqdn;
@@ -24,6 +23,7 @@ use crate::edge::cql::{self, CqlSettings};
 use crate::edge::dns::Dns;
 use crate::edge::kube::{Kube, log_gaps, replica_bound};
 use crate::exit::Outcome;
+use crate::gather::spawn_bounded;
 
 /// Bound on reading one other node's view: a node that is up answers in milliseconds.
 const VIEW_TIMEOUT: Duration = Duration::from_secs(2);
@@ -98,7 +98,7 @@ pub async fn run(cfg: StatusConfig, kube_api: KubeApi) -> anyhow::Result<Outcome
             .collect();
         let names = Arc::new(names);
         let (lookups, objects) = tokio::join!(
-            crate::cmd::seeds::lookup_all(&dns, &names, limit / 4),
+            crate::gather::lookup_all(&dns, &names, limit / 4),
             kube.pods(&pod_names)
         );
         if let Some(gap) = pods_gap(&objects, &facts.access) {

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::policies::host_filter::AllowListHostFilter;
 
 use super::frame_guard::{FrameGuard, MAX_UNVERIFIED_BODY};
+use crate::config::CqlAccess;
 use crate::decide::ring::{GossipRow, LocalRow, PeerRow, liveness_settled};
 
 /// How long to watch heartbeats before calling a member down. A live member's heartbeat
@@ -138,24 +139,6 @@ pub fn load_settings(
         credentials,
         tls,
     })
-}
-
-/// How to authenticate to nodes and verify them, from the command line: credential and
-/// TLS file paths (read by `load_settings`), and the name node certificates must carry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CqlAccess {
-    /// Username file.
-    pub username: Option<PathBuf>,
-    /// Password file.
-    pub password: Option<PathBuf>,
-    /// CA certificate(s), PEM.
-    pub ca: Option<PathBuf>,
-    /// Client certificate chain, PEM.
-    pub cert: Option<PathBuf>,
-    /// Client private key, PEM.
-    pub key: Option<PathBuf>,
-    /// The name to verify in every node's certificate instead of the node's IP address.
-    pub tls_server_name: Option<ServerName<'static>>,
 }
 
 fn tls_config(

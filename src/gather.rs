@@ -1,0 +1,681 @@
+//! Gathering the boot plan's facts, shared by `seeds`, `entrypoint` and `status`: the
+//! candidates' DNS names looked up and their nodes asked over CQL round after round, the
+//! saved peers of the join record, the identity record's reading, until
+//! `decide::seeds::plan` decides. IO orchestration: what is decided is in `decide::seeds`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::config::{CandidateName, Identity, Seeding};
+use crate::decide::api_facts::{ApiFacts, Fact};
+use crate::decide::cluster_record::{self, RecordFacts};
+use crate::decide::data::{self, DataListing, JoinRecord};
+use crate::decide::retry;
+use crate::decide::seeds::{
+    self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, RecordUse, SavedPeer, Verdict,
+    Waiting,
+};
+use crate::edge::cql::{self, CqlSettings};
+use crate::edge::dns::Dns;
+
+/// Shortest budget for one round of lookups, even when the wait is over or zero: one
+/// round always gets a fair chance to hear back from a slow server.
+const MIN_ROUND: Duration = Duration::from_secs(1);
+/// Most lookups in flight at once. A burst of hundreds of UDP queries overflows a DNS
+/// server's socket buffer and costs re-sends; a few dozen keep the server busy without that
+/// (measured in BENCHMARKS.md), and are polite to a cluster DNS that every pod asks at boot.
+const MAX_IN_FLIGHT: usize = 32;
+/// Longest budget for one round: beyond it a silent server counts as a timeout for this
+/// round, and the next round asks again.
+const MAX_ROUND: Duration = Duration::from_secs(5);
+
+/// The decision with what it was made from, as `--format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct SeedReport {
+    /// The pod name.
+    pub pod: String,
+    /// The pod IP.
+    pub pod_ip: std::net::IpAddr,
+    /// What the data directory holds.
+    pub data: DataState,
+    /// How many lookup rounds ran.
+    pub rounds: u32,
+    /// Time spent, in milliseconds.
+    pub elapsed_ms: u128,
+    /// The decision and per-candidate reasons.
+    #[serde(flatten)]
+    pub plan: Plan,
+}
+
+impl SeedReport {
+    /// The seed list as Cassandra's `seeds` parameter wants it, if there is one.
+    pub fn seed_line(&self) -> Option<String> {
+        match &self.plan.verdict {
+            Verdict::Seeds { seeds, .. } => Some(
+                seeds
+                    .iter()
+                    .map(|ip| ip.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// What the identity record of this pod's StatefulSet (`decide::cluster_record`, read
+/// once at boot with the other API facts) tells the boot plan; logs what it holds, and
+/// each entry left out. Not read, the one line about the API's gaps said so.
+pub fn identity_record(
+    facts: &ApiFacts,
+    identity: &Identity,
+    cluster_name: Option<&str>,
+) -> RecordFacts {
+    let record = cluster_record::facts(&facts.record, &identity.pod.to_string(), cluster_name);
+    if let Fact::Known(data) = &facts.record {
+        info!(
+            configmap = %cluster_record::configmap_name(&identity.pod.set),
+            exists = data.is_some(),
+            recorded = ?record.recorded,
+            previous = ?record.previous,
+            "identity record read"
+        );
+    }
+    for why in &record.ignored {
+        warn!(entry = %why, "identity record entry not acted on");
+    }
+    record
+}
+
+/// Bounds on each CQL probe of a seed candidate: short, because a member answers at once
+/// and a pod that is not up refuses the connection at once; only unroutable addresses
+/// take the full bound.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Candidates probed over CQL at once.
+const MAX_PROBES_IN_FLIGHT: usize = 16;
+
+/// CQL settings for probing candidates (reads the credential and TLS files).
+pub fn probe_settings(seeding: &Seeding) -> anyhow::Result<CqlSettings> {
+    cql::load_settings(
+        seeding.cql.port,
+        PROBE_TIMEOUT,
+        PROBE_TIMEOUT,
+        &seeding.cql.access,
+    )
+}
+
+/// How long `resolve` goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Until the plan decides or refuses: one answer within `--seed-wait` (`seeds`).
+    Answer,
+    /// Until the plan decides, or refuses in a way only a person can end. A refusal that
+    /// other pods can end (`Refusal::KeepWaiting`) is waited out, looking again every
+    /// `retry::KEEP_WAITING` (the entrypoint: an exit would only have the kubelet restart
+    /// the container, with a growing back-off, to see the same thing).
+    StartOrPersonMustAct,
+}
+
+/// How often a wait is reported (the log line, and the hook for a Kubernetes Event):
+/// often enough to see that a pod still waits and why, seldom enough that an hour of
+/// waiting is 120 lines.
+pub const WAIT_REPORT_EVERY: Duration = Duration::from_secs(30);
+
+/// Reports one wait: the one place a wait is logged, called every `WAIT_REPORT_EVERY`
+/// while `resolve` waits (and at once when the wait begins, and when `--seed-wait` ends).
+pub fn report_waiting(w: &Waiting) {
+    let seen = w.seen.join("; ");
+    let waited_s = w.waited.as_secs();
+    if w.seed_wait_over {
+        warn!(
+            reason = %w.reason, %seen, waited_s, rounds = w.rounds,
+            "still waiting to start cassandra (not ready): --seed-wait is over, and other pods \
+             can still end this wait, so the pod keeps waiting instead of exiting"
+        );
+    } else {
+        info!(
+            reason = %w.reason, %seen, waited_s, rounds = w.rounds,
+            "waiting to start cassandra (not ready)"
+        );
+    }
+}
+
+/// Looks up (and probes) the candidates round after round until the boot plan decides
+/// (see `Until`). Never returns `Verdict::Wait`: the rounds after `--seed-wait` are made
+/// with `wait_over` set. `on_wait` gets the wait report when a wait begins, every
+/// `WAIT_REPORT_EVERY` while it lasts, and when `--seed-wait` ends.
+#[allow(clippy::too_many_arguments)] // gather: every input the plan's facts come from
+pub async fn resolve(
+    identity: &Identity,
+    seeding: &Seeding,
+    cluster_name: Option<&str>,
+    data: DataState,
+    record: Option<&JoinRecord>,
+    api_record: &RecordFacts,
+    mut bound: Option<tokio::sync::watch::Receiver<Option<u32>>>,
+    dns: &Dns,
+    cql: &CqlSettings,
+    until: Until,
+    on_wait: &mut dyn FnMut(&Waiting),
+    on_record: &mut dyn FnMut(&RecordUse),
+) -> anyhow::Result<SeedReport> {
+    // With data, the record counts only when it vouches for the data (`Present`).
+    let record = record.filter(|_| data == DataState::Present);
+    let mut names = Arc::new(seeding.candidates(identity));
+    let (timeout, attempts) = dns.timeouts();
+    info!(
+        pod = %identity.pod, pod_ip = %identity.pod_ip, ?data,
+        candidates = names.len(), seed_wait = ?seeding.wait,
+        dns_timeout = ?timeout, dns_attempts = attempts,
+        "looking up seed candidates"
+    );
+    let start = Instant::now();
+    let deadline = start + seeding.wait;
+    let mut rounds = 0;
+    let mut warned = Vec::new();
+    // When the next wait report is due: at once when a wait begins.
+    let mut next_report = start;
+    let mut waited_past_deadline = false;
+    let mut last_lookups: Vec<Lookup> = Vec::new();
+    let mut record_uses: Vec<RecordUse> = Vec::new();
+    // Since when every member that answers has seen this pod's previous node down, round
+    // after round without a break (`RecordUse::ReplaceNotYet::awaiting_down_time`).
+    let mut previous_down_since: Option<Instant> = None;
+    loop {
+        // The ordinal bound read again from the StatefulSet (the entrypoint's wait).
+        if let Some(rx) = bound.as_mut()
+            && rx.has_changed().unwrap_or(false)
+        {
+            let replicas = *rx.borrow_and_update();
+            names = Arc::new(
+                Seeding {
+                    replicas,
+                    ..seeding.clone()
+                }
+                .candidates(identity),
+            );
+            info!(
+                ?replicas,
+                candidates = names.len(),
+                "the StatefulSet's replica count changed: ordinal bound updated"
+            );
+        }
+        let budget = deadline
+            .saturating_duration_since(Instant::now())
+            .clamp(MIN_ROUND, MAX_ROUND);
+        let mut candidates = lookup_all(dns, &names, budget).await;
+        // The saved peers are asked alongside the candidates, at the addresses no
+        // candidate is asked at.
+        let asked: Vec<IpAddr> = candidates
+            .iter()
+            .filter_map(Candidate::probe_address)
+            .collect();
+        let saved = async {
+            match record {
+                Some(record) => probe_saved(record, &asked, identity, cql).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (probes, saved_peers) = tokio::join!(
+            probe_all(&mut candidates, identity, cql, data != DataState::Present),
+            saved
+        );
+        probes?;
+        let saved_peers = saved_peers?;
+        rounds += 1;
+        let now = Instant::now();
+        let wait_over = now >= deadline;
+        let plan = seeds::plan(&Facts {
+            own_ordinal: identity.pod.ordinal,
+            pod_ip: identity.pod_ip,
+            data,
+            candidates: &candidates,
+            wait_over,
+            cluster_name,
+            replace_address: seeding.replace_address,
+            record,
+            saved_peers: &saved_peers,
+            recorded: &api_record.recorded,
+            previous: api_record.previous.as_ref(),
+            others_previous: &api_record.others,
+            previous_down_for: previous_down_since.map_or(Duration::ZERO, |s| now - s),
+            replace_after_down: seeding.replace_after_down,
+        });
+        match &plan.record {
+            Some(RecordUse::Replace { .. })
+            | Some(RecordUse::ReplaceNotYet {
+                awaiting_down_time: true,
+                ..
+            }) => {
+                previous_down_since.get_or_insert(now);
+            }
+            _ => previous_down_since = None,
+        }
+        // What the identity record decided, logged (and handed on) once per decision.
+        if let Some(used) = &plan.record
+            && !record_uses.contains(used)
+        {
+            match used {
+                RecordUse::Replace { .. } | RecordUse::FoundingEarly => {
+                    info!(record = ?used, "boot decided from the identity record")
+                }
+                _ => warn!(record = ?used, "identity record"),
+            }
+            on_record(used);
+            record_uses.push(used.clone());
+        }
+        log_round(identity, &candidates, rounds, &mut last_lookups);
+        if let Some(record) = record {
+            warn_foreign(&plan, record, &mut warned);
+        }
+        let waiting = plan.waiting(
+            identity.pod.ordinal,
+            now.duration_since(start),
+            rounds,
+            wait_over,
+        );
+        match (&plan.verdict, waiting) {
+            (Verdict::Seeds { mode, seeds }, _) => {
+                log_candidates(&plan);
+                info!(?mode, seeds = ?seeds, rounds, elapsed = ?start.elapsed(), "seed list decided");
+                return Ok(report(identity, data, rounds, start, plan));
+            }
+            (Verdict::Refuse { reason, refusal }, Some(waiting))
+                if until == Until::StartOrPersonMustAct =>
+            {
+                if !waited_past_deadline {
+                    // Once, when --seed-wait ends: the whole picture, and a report now.
+                    log_candidates(&plan);
+                    info!(rounds, elapsed = ?start.elapsed(), %reason, ?refusal, "--seed-wait is over; other pods can still end this wait: waiting on");
+                    waited_past_deadline = true;
+                    next_report = now;
+                }
+                if now >= next_report {
+                    on_wait(&waiting);
+                    next_report = now + WAIT_REPORT_EVERY;
+                }
+                tokio::time::sleep(retry::KEEP_WAITING).await;
+            }
+            (Verdict::Refuse { reason, refusal }, _) => {
+                log_candidates(&plan);
+                warn!(rounds, elapsed = ?start.elapsed(), %reason, ?refusal, "no safe seed list");
+                return Ok(report(identity, data, rounds, start, plan));
+            }
+            (Verdict::Wait { reason }, waiting) => {
+                if let Some(waiting) = waiting
+                    && now >= next_report
+                {
+                    on_wait(&waiting);
+                    next_report = now + WAIT_REPORT_EVERY;
+                }
+                let delay = retry::next_delay(rounds - 1, deadline.saturating_duration_since(now));
+                debug!(round = rounds, ?delay, remaining = ?deadline.saturating_duration_since(now), %reason, "no seed list yet; looking up again");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+fn report(
+    identity: &Identity,
+    data: DataState,
+    rounds: u32,
+    start: Instant,
+    plan: Plan,
+) -> SeedReport {
+    SeedReport {
+        pod: identity.pod.to_string(),
+        pod_ip: identity.pod_ip,
+        data,
+        rounds,
+        elapsed_ms: start.elapsed().as_millis(),
+        plan,
+    }
+}
+
+/// Each candidate as decided: what DNS and CQL answered, whether its ring knows this node,
+/// and what was done with it.
+fn log_candidates(plan: &Plan) {
+    for r in &plan.candidates {
+        let c = &r.candidate;
+        let (answer, host_id, ring_size) = match &c.cql {
+            Cql::NotAsked => ("not asked", None, None),
+            Cql::NoAnswer { .. } => ("no answer", None, None),
+            Cql::Member { host_id, ring, .. } => ("member", host_id.as_deref(), Some(ring.len())),
+        };
+        info!(
+            name = %c.name,
+            dns = ?c.lookup,
+            cql = answer,
+            host_id,
+            ring_size,
+            identity = ?r.identity,
+            use_ = ?r.use_,
+            "seed candidate"
+        );
+    }
+    for p in &plan.saved_peers {
+        let answer = match &p.cql {
+            Cql::Member { .. } => "member",
+            Cql::NoAnswer { .. } => "no answer",
+            Cql::NotAsked => "not asked",
+        };
+        info!(
+            host_id = %p.host_id,
+            address = %p.address,
+            cql = answer,
+            identity = ?p.identity,
+            "saved peer (asked where Cassandra will gossip at start)"
+        );
+    }
+}
+
+/// Warns (once per candidate and answer) about a candidate that answers as a ring that
+/// does not know this node, with both views.
+fn warn_foreign(plan: &Plan, record: &JoinRecord, warned: &mut Vec<(String, Option<String>)>) {
+    let answers = plan
+        .candidates
+        .iter()
+        .map(|r| (r.candidate.name.clone(), r.identity, &r.candidate.cql))
+        .chain(plan.saved_peers.iter().map(|p| {
+            (
+                format!("saved peer {} at {}", p.host_id, p.address),
+                p.identity,
+                &p.cql,
+            )
+        }));
+    for (name, identity, cql) in answers {
+        let Some(kin @ (Kin::ForeignRing | Kin::RemovedThisNode | Kin::DoesNotListThisNode)) =
+            identity
+        else {
+            continue;
+        };
+        let Cql::Member {
+            host_id,
+            ring,
+            cluster_name,
+            oldest_start,
+            ..
+        } = cql
+        else {
+            continue;
+        };
+        let key = (name.clone(), host_id.clone());
+        if warned.contains(&key) {
+            continue;
+        }
+        warned.push(key);
+        let theirs: Vec<String> = ring
+            .iter()
+            .map(|m| format!("{}@{}", m.host_id.as_deref().unwrap_or("?"), m.address))
+            .collect();
+        let ours: Vec<String> = record
+            .peers
+            .iter()
+            .flatten()
+            .map(|p| {
+                format!(
+                    "{}@{}",
+                    p.host_id,
+                    p.address.map_or_else(|| "?".to_owned(), |a| a.to_string())
+                )
+            })
+            .collect();
+        warn!(
+            name = %name,
+            verdict = ?kin,
+            candidate_host_id = host_id.as_deref().unwrap_or("?"),
+            candidate_cluster = cluster_name.as_deref().unwrap_or("?"),
+            candidate_ring = ?theirs,
+            candidate_ring_oldest_start = oldest_start.map(crate::decide::time::utc),
+            own_host_id = %record.host_id,
+            own_last_seen_peers = ?ours,
+            "candidate answers as a ring that does not list this node: not a seed"
+        );
+    }
+}
+
+/// Logs what DNS answered for each candidate: at info or warn level the first time and
+/// when the answer changes (a pod that waits an hour must not log every round), at debug
+/// level otherwise. `previous` holds the last round's answers, updated here.
+fn log_round(
+    identity: &Identity,
+    candidates: &[Candidate],
+    round: u32,
+    previous: &mut Vec<Lookup>,
+) {
+    for (i, c) in candidates.iter().enumerate() {
+        if previous.get(i) == Some(&c.lookup) {
+            debug!(round, name = %c.name, lookup = ?c.lookup, "same DNS answer as the last round");
+            continue;
+        }
+        match &c.lookup {
+            Lookup::Resolved { addresses } => {
+                if c.ordinal == Some(identity.pod.ordinal) && !addresses.contains(&identity.pod_ip)
+                {
+                    warn!(name = %c.name, ?addresses, pod_ip = %identity.pod_ip, "this pod's own name resolves to another address: stale record, or the wrong --service/--namespace");
+                } else {
+                    debug!(round, name = %c.name, ?addresses, "resolved");
+                }
+            }
+            Lookup::Literal { .. } => {}
+            Lookup::Absent => {
+                info!(round, name = %c.name, "NXDOMAIN or no address: no such pod (yet)")
+            }
+            Lookup::ServerError { code } => warn!(round, name = %c.name, %code, "DNS server error"),
+            Lookup::Timeout => warn!(round, name = %c.name, "DNS lookup timed out"),
+            Lookup::Failed { error } => warn!(round, name = %c.name, %error, "DNS lookup failed"),
+        }
+    }
+    *previous = candidates.iter().map(|c| c.lookup.clone()).collect();
+}
+
+/// Looks up every candidate concurrently (at most `MAX_IN_FLIGHT` at a time), each
+/// bounded by `budget`.
+pub(crate) async fn lookup_all(
+    dns: &Dns,
+    names: &Arc<Vec<CandidateName>>,
+    budget: Duration,
+) -> Vec<Candidate> {
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(address) = name.literal {
+            set.spawn(async move { (i, Lookup::Literal { address }) });
+            continue;
+        }
+        let dns = dns.clone();
+        let query = name.name.clone();
+        let absolute = name.absolute;
+        spawn_bounded(&mut set, &permits, async move {
+            let lookup = tokio::time::timeout(budget, dns.lookup(&query, absolute))
+                .await
+                .unwrap_or(Lookup::Timeout);
+            (i, lookup)
+        });
+    }
+    let mut lookups: Vec<Option<Lookup>> = vec![None; names.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, lookup)) => lookups[i] = Some(lookup),
+            Err(e) => warn!(error = %e, "lookup task failed"),
+        }
+    }
+    names
+        .iter()
+        .zip(lookups)
+        .map(|(name, lookup)| Candidate {
+            name: name.name.clone(),
+            ordinal: name.ordinal,
+            lookup: lookup.unwrap_or(Lookup::Failed {
+                error: "lookup task failed".into(),
+            }),
+            cql: Cql::NotAsked,
+        })
+        .collect()
+}
+
+/// Spawns `work` on `set`; it starts once one of `permits` is free.
+pub(crate) fn spawn_bounded<T: Send + 'static>(
+    set: &mut JoinSet<T>,
+    permits: &Arc<Semaphore>,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) {
+    let permits = permits.clone();
+    set.spawn(async move {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = permits
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
+        work.await
+    });
+}
+
+/// Asks the peers this node last saw at their saved addresses, where Cassandra will gossip
+/// at start whatever the seed list says; the `asked` addresses are asked as candidates.
+/// A few at a time, like the candidates.
+async fn probe_saved(
+    record: &JoinRecord,
+    asked: &[IpAddr],
+    identity: &Identity,
+    settings: &CqlSettings,
+) -> anyhow::Result<Vec<SavedPeer>> {
+    let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    // A saved address is one that neither DNS nor the API attributes to this set now:
+    // after a cold restart any pod, or anything else, may hold it. The CQL password goes
+    // there only over TLS (whose certificate check names the node); without TLS the
+    // address is asked without credentials, so a password never travels in clear text
+    // to a stranger (a ring with authentication then cannot be read there: not judged).
+    let withheld = settings.credentials.is_some() && settings.tls.is_none();
+    let settings = if withheld {
+        &CqlSettings {
+            credentials: None,
+            ..settings.clone()
+        }
+    } else {
+        settings
+    };
+    for peer in record.peers.iter().flatten() {
+        let Some(address) = peer
+            .address
+            .filter(|a| *a != identity.pod_ip && !asked.contains(a))
+        else {
+            continue;
+        };
+        let settings = settings.clone();
+        let host_id = peer.host_id.clone();
+        spawn_bounded(&mut set, &permits, async move {
+            (
+                host_id,
+                address,
+                cql::probe_unverified(address, &settings).await,
+            )
+        });
+    }
+    let mut saved = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (host_id, address, result) =
+            joined.map_err(|e| anyhow::anyhow!("probe task failed: {e}"))?;
+        // Whatever answers at an old address may be anything now (another cluster with
+        // other credentials): a rejected login there cannot be judged, but is no error
+        // of this node's settings.
+        let cql = result.unwrap_or_else(|e| {
+            if withheld {
+                debug!(%address, error = %e, "a saved peer's address asks for credentials, which are not sent there without TLS: not judged");
+            } else {
+                warn!(%address, error = %e, "a saved peer's address answers but cannot be read: not judged");
+            }
+            Cql::NoAnswer {
+                detail: e.to_string(),
+            }
+        });
+        saved.push(SavedPeer {
+            host_id,
+            address,
+            cql,
+            identity: None,
+        });
+    }
+    saved.sort_by_key(|p| p.address);
+    Ok(saved)
+}
+
+/// Probes every resolved candidate other than this pod over CQL, a few at a time.
+pub(crate) async fn probe_all(
+    candidates: &mut [Candidate],
+    identity: &Identity,
+    settings: &CqlSettings,
+    liveness: bool,
+) -> anyhow::Result<()> {
+    let permits = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for (i, c) in candidates.iter().enumerate() {
+        if c.ordinal == Some(identity.pod.ordinal) {
+            continue;
+        }
+        let Some(ip) = c.probe_address().filter(|ip| *ip != identity.pod_ip) else {
+            continue;
+        };
+        let settings = settings.clone();
+        spawn_bounded(&mut set, &permits, async move {
+            (i, cql::probe(ip, &settings, liveness).await)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        let (i, result) = joined.map_err(|e| anyhow::anyhow!("probe task failed: {e}"))?;
+        let answer = result?;
+        match &answer {
+            Cql::Member {
+                cluster_name,
+                movements,
+                ..
+            } => {
+                debug!(name = %candidates[i].name, ?cluster_name, ?movements, "candidate answers CQL as a ring member")
+            }
+            Cql::NoAnswer { detail } => {
+                debug!(name = %candidates[i].name, %detail, "candidate does not answer CQL")
+            }
+            Cql::NotAsked => {}
+        }
+        candidates[i].cql = answer;
+    }
+    Ok(())
+}
+
+/// Classifies the data directory from a listing, logging what was found.
+pub fn classify_logged(listing: &DataListing) -> DataState {
+    let state = data::classify(listing);
+    if let data::Joined::Unusable(why) = &listing.joined {
+        warn!(
+            record = data::JOINED_MARKER,
+            %why,
+            "the join record in --data-dir is not usable: treated as missing (this node restarts without listing itself, and its ring identity is not checked)"
+        );
+    }
+    info!(
+        ?state,
+        system_local_sstables = listing.system_local_sstables,
+        other_entries = listing.other_entries,
+        join_record = match &listing.joined {
+            data::Joined::Missing => "missing".to_owned(),
+            data::Joined::Unusable(why) => format!("unusable (treated as missing): {why}"),
+            data::Joined::Record(r) => format!(
+                "host {} with {} peers",
+                r.host_id,
+                r.peers
+                    .as_ref()
+                    .map_or_else(|| "unrecorded".to_owned(), |p| p.len().to_string())
+            ),
+        },
+        "data directory inspected"
+    );
+    state
+}
