@@ -152,7 +152,7 @@ pub async fn run(
     // ordinal 0 falls back to the rules under which an empty disk can found a second
     // cluster, and without the pod no Event names it.
     let facts = kube.own_facts(&wants).await;
-    let (kube_after, mut facts) = kube.ask_again_if_late(&wants, facts).await;
+    let (kube_after, mut facts) = kube.ask_again_if_late(&wants, facts, Duration::MAX).await;
     kube = kube_after;
     log_gaps(&gaps(&facts, &wants));
     // A bound from the StatefulSet can change while the pod waits (a set scaled from 1
@@ -717,7 +717,7 @@ impl IdentityWriter {
         // answer: the writes go on in the background.
         let readable = match &facts.record {
             Fact::Known(_) => true,
-            Fact::Unknown(why) => crate::edge::kube::answered_late(why),
+            Fact::Unknown(u) => u.missing == crate::decide::api_facts::Missing::Late,
             Fact::NotAsked => false,
         };
         if !readable || !matches!(kube.access(), crate::decide::api_facts::Access::Connected) {

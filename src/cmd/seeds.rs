@@ -2,6 +2,8 @@
 //! print the list (or the decision with its reasons). The gathering itself is
 //! `crate::gather`, shared with `entrypoint` and `status`.
 
+use std::time::Duration;
+
 use tracing::info;
 
 use crate::cli::OutputFormat;
@@ -32,7 +34,7 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
     // Asked again when late: without the identity record, ordinal 0 falls back to the
     // rules under which an empty disk can found a second cluster.
     let facts = kube.own_facts(&wants).await;
-    let (_, facts) = kube.ask_again_if_late(&wants, facts).await;
+    let (_, facts) = kube.ask_again_if_late(&wants, facts, Duration::MAX).await;
     log_gaps(&gaps(&facts, &wants));
     let api_record = identity_record(&facts, &identity, seeding.cluster_name.as_deref());
     let seeding = Seeding {

@@ -16,9 +16,9 @@ use serde::Serialize;
 pub enum Fact<T> {
     /// The API answered.
     Known(T),
-    /// Asked, but not learned; the text says why, e.g. `Kubernetes API denied get
-    /// statefulsets/cassandra`.
-    Unknown(String),
+    /// Asked, but not learned: what kind of failure (denied, not found, late, failed) and
+    /// the text that says why, e.g. `Kubernetes API denied get statefulsets/cassandra`.
+    Unknown(Unknown),
     /// Not needed by this command (a flag gave the answer), so not asked.
     NotAsked,
 }
@@ -35,9 +35,93 @@ impl<T> Fact<T> {
     /// Why it is unknown, when it was asked and not learned.
     pub fn why(&self) -> Option<&str> {
         match self {
-            Fact::Unknown(why) => Some(why),
+            Fact::Unknown(u) => Some(&u.why),
             _ => None,
         }
+    }
+
+    /// Whether it was asked and the answer came late or not at all: worth asking again
+    /// (a denial or a 404 is an answer, and is not asked again).
+    pub fn is_late(&self) -> bool {
+        matches!(self, Fact::Unknown(u) if u.missing == Missing::Late)
+    }
+}
+
+/// What kind of failure left a fact unknown: what a caller decides on (ask again or not),
+/// never a word searched in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The API refused the request (403, or 401: the token rejected): asking again
+    /// changes nothing until someone changes the Role.
+    Denied,
+    /// The API answered that the object does not exist (404).
+    NotFound,
+    /// No answer within the bound, or the server could not be reached: worth asking again.
+    Late,
+    /// Anything else: an answer ringkeeper cannot read or that makes no sense, no access.
+    Failed,
+}
+
+/// A fact asked and not learned: the kind, and the text for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    /// The kind.
+    pub missing: Missing,
+    /// Why, in a sentence that names the request.
+    pub why: String,
+}
+
+impl Unknown {
+    /// An answer that did not come in time, or a server not reached.
+    pub fn late(why: impl Into<String>) -> Unknown {
+        Unknown {
+            missing: Missing::Late,
+            why: why.into(),
+        }
+    }
+
+    /// A request the API refused.
+    pub fn denied(why: impl Into<String>) -> Unknown {
+        Unknown {
+            missing: Missing::Denied,
+            why: why.into(),
+        }
+    }
+
+    /// An object the API says does not exist.
+    pub fn not_found(why: impl Into<String>) -> Unknown {
+        Unknown {
+            missing: Missing::NotFound,
+            why: why.into(),
+        }
+    }
+
+    /// Any other failure.
+    pub fn failed(why: impl Into<String>) -> Unknown {
+        Unknown {
+            missing: Missing::Failed,
+            why: why.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+/// A failure of no particular kind (tests, and reasons ringkeeper states itself).
+impl From<&str> for Unknown {
+    fn from(why: &str) -> Unknown {
+        Unknown::failed(why)
+    }
+}
+
+/// See `From<&str>`.
+impl From<String> for Unknown {
+    fn from(why: String) -> Unknown {
+        Unknown::failed(why)
     }
 }
 
@@ -159,7 +243,7 @@ impl ApiFacts {
     pub fn unavailable(wants: &Wants, why: &str, expected: bool) -> ApiFacts {
         fn unknown<T>(wanted: bool, why: &str) -> Fact<T> {
             if wanted {
-                Fact::Unknown(why.to_owned())
+                Fact::Unknown(why.into())
             } else {
                 Fact::NotAsked
             }
@@ -301,7 +385,7 @@ mod tests {
         let denied_set = "Kubernetes API denied get statefulsets/cassandra";
         let silent = "Kubernetes API did not answer get pods/cassandra-0 within 2s";
         fn u<T>(s: &str) -> Fact<T> {
-            Fact::Unknown(s.to_owned())
+            Fact::Unknown(s.into())
         }
         type Case = (
             &'static str,
@@ -371,7 +455,7 @@ mod tests {
     #[test]
     fn pods_gap_names_the_first_reason_and_counts_the_rest() {
         let found = Fact::Known(PodObject::Absent);
-        let denied = |n: u32| Fact::Unknown(format!("Kubernetes API denied get pods/c-{n}"));
+        let denied = |n: u32| Fact::Unknown(format!("Kubernetes API denied get pods/c-{n}").into());
         let p = |facts: Vec<Fact<PodObject>>| -> Vec<(String, Fact<PodObject>)> {
             facts
                 .into_iter()

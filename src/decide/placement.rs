@@ -223,7 +223,7 @@ fn label<'a>(
             )),
             None => Label::Unknown(format!("the Node {} has no {key}", n.name)),
         },
-        Fact::Unknown(why) => Label::Unknown(why.clone()),
+        Fact::Unknown(u) => Label::Unknown(u.why.clone()),
         Fact::NotAsked => Label::Unknown("the Node was not asked".to_owned()),
     }
 }

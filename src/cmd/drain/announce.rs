@@ -82,7 +82,11 @@ impl Announcer {
                 events: true,
                 ..Wants::default()
             };
-            let (lookup, facts) = lookup.again().ask_again_if_late(&wants, pod_only).await;
+            // Unbounded here: the queued Events are awaited within the drain's own budget.
+            let (lookup, facts) = lookup
+                .again()
+                .ask_again_if_late(&wants, pod_only, Duration::MAX)
+                .await;
             lookup.events(&facts.own_pod)
         });
         Announcer {
@@ -97,11 +101,12 @@ impl Announcer {
     /// The StatefulSet, once the lookup answered (at most two API rounds).
     pub(super) async fn set(&mut self) -> Fact<SetFacts> {
         let Some(rx) = self.set.take() else {
-            return Fact::Unknown(self.no_pod.clone().unwrap_or_default());
+            return Fact::Unknown(Unknown::failed(self.no_pod.clone().unwrap_or_default()));
         };
         match tokio::time::timeout(3 * API_TIMEOUT, rx).await {
             Ok(Ok(set)) => set,
-            _ => Fact::Unknown("the StatefulSet lookup did not finish".into()),
+            // This command's own lookup ran out of time: as late as the API itself.
+            _ => Fact::Unknown(Unknown::late("the StatefulSet lookup did not finish")),
         }
     }
 

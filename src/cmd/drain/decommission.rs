@@ -55,12 +55,6 @@ pub(super) async fn scale_down(
     (decision, plan)
 }
 
-/// Whether the API's "unknown" is a late or missing answer (worth asking again), not a
-/// definite one (denied, not found); "did not finish" is this command's own lookup.
-pub(super) fn answered_late(why: &str) -> bool {
-    crate::edge::kube::answered_late(why) || why.contains("did not finish")
-}
-
 pub(super) async fn scale_down_inner(
     d: &mut Drain<'_>,
     announcer: &mut Announcer,
@@ -191,7 +185,13 @@ pub(super) async fn scale_down_inner(
         };
         // Read at each look: a pod that left before this one streamed its data to the
         // members that remain, and their reports follow within a refresh.
-        let rooms = rooms(announcer, &set_name, local.cluster_name.as_deref()).await;
+        let rooms = rooms(
+            announcer,
+            &set_name,
+            local.cluster_name.as_deref(),
+            d.left(),
+        )
+        .await;
         let decision = scale_down::decide(&scale_down::Facts {
             scale_down: &sd,
             members: &members,
@@ -238,9 +238,10 @@ pub(super) async fn rooms(
     announcer: &Announcer,
     set: &str,
     cluster: Option<&str>,
+    left: Duration,
 ) -> Fact<Vec<Room>> {
     let Some(kube) = &announcer.kube else {
-        return Fact::Unknown("no access to the Kubernetes API".into());
+        return Fact::Unknown(Unknown::failed("no access to the Kubernetes API"));
     };
     let wants = Wants {
         record: Some(set.to_owned()),
@@ -248,50 +249,46 @@ pub(super) async fn rooms(
     };
     let kube = kube.again();
     let first = kube.own_facts(&wants).await;
-    let (_, facts) = kube.ask_again_if_late(&wants, first).await;
+    let (_, facts) = kube.ask_again_if_late(&wants, first, left).await;
     match facts.record {
         Fact::Known(Some(data)) => {
             Fact::Known(cluster_record::rooms(&data, cluster.unwrap_or_default()))
         }
-        Fact::Known(None) => Fact::Unknown(format!(
+        Fact::Known(None) => Fact::Unknown(Unknown::not_found(format!(
             "the ConfigMap {} is missing",
             cluster_record::configmap_name(set)
-        )),
+        ))),
         Fact::Unknown(why) => Fact::Unknown(why),
         Fact::NotAsked => Fact::NotAsked,
     }
 }
 
 /// The StatefulSet, asked again when the API server did not answer (a busy node or API
-/// server: the 2 s bound), a few times (`ASK_AGAIN_PAUSES`), with the "did not answer"
-/// mark cleared: a pod scaled away that drains instead stays in the ring as a down
-/// member. A definite answer (denied, not found) is not asked again. The retries are not
-/// logged unless one changes the answer.
+/// server: the 2 s bound), through the one retry of the API edge (`Kube::ask_again_if_late`),
+/// within the time the drain has left: a pod scaled away that drains instead stays in
+/// the ring as a down member. A definite answer (denied, not found) is not asked again.
 pub(super) async fn ask_again_if_late(
     d: &Drain<'_>,
     announcer: &Announcer,
     pod: Option<&PodName>,
-    mut set: Fact<SetFacts>,
+    set: Fact<SetFacts>,
 ) -> Fact<SetFacts> {
     let (Some(kube), Some(pod)) = (&announcer.kube, pod) else {
         return set;
     };
-    for pause in ASK_AGAIN_PAUSES {
-        let Fact::Unknown(why) = &set else { break };
-        if !answered_late(why) {
-            break;
-        }
-        tokio::time::sleep(pause.min(d.left())).await;
-        let again = read_set(kube, pod).await;
-        debug!(set = ?again, "the StatefulSet asked again");
-        if again.known().is_some() {
-            info!(
-                "the StatefulSet was read on a later attempt: the decommission on scale-down applies after all"
-            );
-        }
-        set = again;
-    }
-    set
+    let wants = Wants {
+        set: Some(pod.set.clone()),
+        ..Wants::default()
+    };
+    let facts = ApiFacts {
+        set,
+        ..ApiFacts::unavailable(&Wants::default(), "", true)
+    };
+    let (_, facts) = kube
+        .again()
+        .ask_again_if_late(&wants, facts, d.left())
+        .await;
+    facts.set
 }
 
 /// The pod's StatefulSet, read anew (one `get`, on a fresh client).

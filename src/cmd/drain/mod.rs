@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 use std::sync::Arc;
 
 use crate::config::{DrainConfig, KubeApi, PodRef};
-use crate::decide::api_facts::{ApiFacts, Fact, Gap, NO_EVENTS, SetFacts, Wants, gaps};
+use crate::decide::api_facts::{ApiFacts, Fact, Gap, NO_EVENTS, SetFacts, Unknown, Wants, gaps};
 use crate::decide::cluster_record;
 use crate::decide::drain::{
     self, ClientSample, Clients, Marker, Mode, ModeRead, Nothing, Outcome, Process, Stage, Start,
@@ -26,7 +26,7 @@ use crate::decide::room::Room;
 use crate::decide::scale_down::{self, Decision, Intent, NO_SCALE_DOWN, ScaleDown};
 use crate::edge::cql::{self, CqlError, CqlSettings, LIVENESS_WINDOW, Node};
 use crate::edge::datadir;
-use crate::edge::kube::{API_TIMEOUT, ASK_AGAIN_PAUSES, Events, Kube, log_gaps, turned_off};
+use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps, turned_off};
 use crate::edge::nodetool::{self, NodetoolError};
 use crate::edge::rundir::{ProcessRecord, RunDir};
 use crate::exit;

@@ -151,7 +151,7 @@ impl Kube {
     pub fn events(&self, own_pod: &Fact<OwnPod>) -> Events {
         let uid = match own_pod {
             Fact::Known(OwnPod { uid: Some(uid), .. }) => Some(uid.clone()),
-            Fact::Unknown(why) if answered_late(why) => None,
+            Fact::Unknown(u) if u.missing == Missing::Late => None,
             _ => return Events { target: None },
         };
         let Ok(api) = &self.api else {

@@ -129,18 +129,29 @@ pub fn replica_bound(flag: Option<u32>, facts: &ApiFacts, own_ordinal: u32) -> O
 impl Kube {
     /// Asks again, after each of `ASK_AGAIN_PAUSES`, for the facts the API server answered
     /// late or not at all (busy while nodes stream, or starting), keeping what it did
-    /// answer; a definite answer (denied, not found) is not asked again. Returns the client
-    /// to go on with: a fresh one when it asked again, without the mark of the request that
-    /// went unanswered.
-    pub async fn ask_again_if_late(self, wants: &Wants, mut facts: ApiFacts) -> (Kube, ApiFacts) {
+    /// answer; a definite answer (denied, not found) is not asked again. `within` bounds the
+    /// pauses in all (a drain passes the time it has left; others `Duration::MAX`). The
+    /// one retry of every API read. Returns the client to go on with: a fresh one when it
+    /// asked again, without the mark of the request that went unanswered.
+    pub async fn ask_again_if_late(
+        self,
+        wants: &Wants,
+        mut facts: ApiFacts,
+        within: Duration,
+    ) -> (Kube, ApiFacts) {
         let mut kube = self;
-        let late = |f: Option<&str>| f.is_some_and(answered_late);
+        let start = tokio::time::Instant::now();
         for pause in ASK_AGAIN_PAUSES {
+            let left = within.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            let pause = pause.min(left);
             let (pod, set, node, record) = (
-                late(facts.own_pod.why()),
-                late(facts.set.why()),
-                late(facts.node.why()),
-                late(facts.record.why()),
+                facts.own_pod.is_late(),
+                facts.set.is_late(),
+                facts.node.is_late(),
+                facts.record.is_late(),
             );
             if !(pod || set || node || record) {
                 break;
@@ -225,10 +236,10 @@ impl Kube {
         let own_pod = match pod {
             None => Fact::NotAsked,
             Some(Ok(Some(pod))) => Fact::Known(own_pod(&pod)),
-            Some(Ok(None)) => Fact::Unknown(format!(
+            Some(Ok(None)) => Fact::Unknown(Unknown::not_found(format!(
                 "the Kubernetes API has no pods/{} (404): is --pod-name right?",
                 self.pod
-            )),
+            ))),
             Some(Err(why)) => Fact::Unknown(why),
         };
         // The controller reference names the set for certain; the name parsed from the
@@ -251,10 +262,10 @@ impl Kube {
                 }),
                 true,
             ) => Ok(n.clone()),
-            (Fact::Known(_), true) => Err(Fact::Unknown(format!(
+            (Fact::Known(_), true) => Err(Fact::Unknown(Unknown::failed(format!(
                 "pods/{} has no spec.nodeName",
                 self.pod
-            ))),
+            )))),
             (Fact::Unknown(why), true) => Err(Fact::Unknown(why.clone())),
             (Fact::NotAsked, true) => Err(Fact::NotAsked),
         };
@@ -270,9 +281,9 @@ impl Kube {
                 match &node_name {
                     Ok(name) => match api.get(&nodes, "nodes", name).await {
                         Ok(Some(node)) => Fact::Known(node_facts(&node)),
-                        Ok(None) => {
-                            Fact::Unknown(format!("the Kubernetes API has no nodes/{name} (404)"))
-                        }
+                        Ok(None) => Fact::Unknown(Unknown::not_found(format!(
+                            "the Kubernetes API has no nodes/{name} (404)"
+                        ))),
                         Err(why) => Fact::Unknown(why),
                     },
                     Err(fact) => fact.clone(),
@@ -282,9 +293,9 @@ impl Kube {
         let set_name = other_set.as_ref().or(wants.set.as_ref());
         let set = match (set_again.or(set), set_name) {
             (Some(Ok(Some(set))), _) => Fact::Known(set_facts(&set)),
-            (Some(Ok(None)), Some(name)) => Fact::Unknown(format!(
+            (Some(Ok(None)), Some(name)) => Fact::Unknown(Unknown::not_found(format!(
                 "the Kubernetes API has no statefulsets/{name} (404)"
-            )),
+            ))),
             (Some(Err(why)), _) => Fact::Unknown(why),
             _ => Fact::NotAsked,
         };
@@ -305,7 +316,7 @@ impl Kube {
             Err((why, _)) => {
                 return names
                     .iter()
-                    .map(|n| (n.clone(), Fact::Unknown(why.clone())))
+                    .map(|n| (n.clone(), Fact::Unknown(Unknown::failed(why.clone()))))
                     .collect();
             }
         };
@@ -349,7 +360,7 @@ impl Kube {
             Err((why, _)) => {
                 return names
                     .iter()
-                    .map(|n| (n.clone(), Fact::Unknown(why.clone())))
+                    .map(|n| (n.clone(), Fact::Unknown(Unknown::failed(why.clone()))))
                     .collect();
             }
         };

@@ -36,7 +36,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::KubeApi;
 use crate::decide::api_facts::{
-    Access, ApiFacts, Fact, Gap, NodeFacts, OwnPod, PodObject, SetFacts, Wants,
+    Access, ApiFacts, Fact, Gap, Missing, NodeFacts, OwnPod, PodObject, SetFacts, Unknown, Wants,
 };
 use crate::decide::cluster_record::{PodEntry, configmap_name};
 use crate::decide::events::{LifecycleEvent, Severity};
@@ -62,11 +62,6 @@ pub const ASK_AGAIN_PAUSES: [Duration; 3] = [
     Duration::from_secs(4),
 ];
 
-/// Whether an unknown fact's reason (this module's own texts) is an answer that came late
-/// or not at all, worth asking again, rather than a definite one (denied, not found).
-pub fn answered_late(why: &str) -> bool {
-    why.contains(NO_ANSWER) || why.contains(UNREACHABLE)
-}
 /// The reasons' words for a request the API server did not answer in time, and for one
 /// that did not reach it.
 const NO_ANSWER: &str = "did not answer";
@@ -159,62 +154,67 @@ impl Kube {
 impl Connected {
     /// One `get`, bounded: `Ok(None)` when the object does not exist, `Err(why)` when it
     /// was not learned.
-    async fn get<K>(&self, api: &Api<K>, resource: &str, name: &str) -> Result<Option<K>, String>
+    async fn get<K>(&self, api: &Api<K>, resource: &str, name: &str) -> Result<Option<K>, Unknown>
     where
         K: Clone + DeserializeOwned + std::fmt::Debug,
     {
         let what = format!("get {resource}/{name}");
         if let Some(why) = self.down.get() {
             debug!(request = %what, "not sent: the Kubernetes API did not answer before");
-            return Err(why.clone());
+            return Err(Unknown::late(why.clone()));
         }
         match tokio::time::timeout(API_TIMEOUT, api.get_opt(name)).await {
             Ok(Ok(object)) => Ok(object),
             Ok(Err(e)) => Err(self.explain(&what, e)),
             // Requests in flight together fail together: the first one's reason stands for
             // all, so the log says it once.
-            Err(_) => Err(self
-                .down
-                .get_or_init(|| {
-                    format!(
-                        "the Kubernetes API {NO_ANSWER} {what} within {}s",
-                        API_TIMEOUT.as_secs()
-                    )
-                })
-                .clone()),
+            Err(_) => Err(Unknown::late(
+                self.down
+                    .get_or_init(|| {
+                        format!(
+                            "the Kubernetes API {NO_ANSWER} {what} within {}s",
+                            API_TIMEOUT.as_secs()
+                        )
+                    })
+                    .clone(),
+            )),
         }
     }
 
-    /// Why a request failed, in one line; a failure to reach the server marks it down.
-    fn explain(&self, what: &str, error: kube::Error) -> String {
+    /// Why a request failed, in one line, and of what kind; a failure to reach the server
+    /// marks it down.
+    fn explain(&self, what: &str, error: kube::Error) -> Unknown {
         match error {
             kube::Error::Api(status) => {
                 debug!(request = %what, code = status.code, reason = %status.reason, message = %status.message, "Kubernetes API refused");
                 match status.code {
-                    403 => format!("Kubernetes API denied {what}"),
-                    401 => format!(
+                    403 => Unknown::denied(format!("Kubernetes API denied {what}")),
+                    401 => Unknown::denied(format!(
                         "the Kubernetes API rejected the service-account token ({what}: 401 Unauthorized)"
-                    ),
-                    code => format!(
+                    )),
+                    404 => Unknown::not_found(format!(
+                        "the Kubernetes API has no {}",
+                        what.trim_start_matches("get ")
+                    )),
+                    code => Unknown::failed(format!(
                         "the Kubernetes API answered {what} with {code} {}: {}",
                         status.reason, status.message
-                    ),
+                    )),
                 }
             }
-            kube::Error::SerdeError(e) => {
-                format!(
-                    "the Kubernetes API answered {what} with an object ringkeeper cannot read: {e}"
-                )
-            }
-            other => self
-                .down
-                .get_or_init(|| {
-                    format!(
-                        "the Kubernetes API {UNREACHABLE} ({what}: {})",
-                        chain(&other)
-                    )
-                })
-                .clone(),
+            kube::Error::SerdeError(e) => Unknown::failed(format!(
+                "the Kubernetes API answered {what} with an object ringkeeper cannot read: {e}"
+            )),
+            other => Unknown::late(
+                self.down
+                    .get_or_init(|| {
+                        format!(
+                            "the Kubernetes API {UNREACHABLE} ({what}: {})",
+                            chain(&other)
+                        )
+                    })
+                    .clone(),
+            ),
         }
     }
 }

@@ -24,7 +24,11 @@ impl Kube {
         let maps: Api<ConfigMap> = Api::namespaced(api.client.clone(), &api.namespace);
         let text = entry.render();
         for _ in 0..IDENTITY_WRITE_ATTEMPTS {
-            let Some(map) = api.get(&maps, "configmaps", &name).await? else {
+            let Some(map) = api
+                .get(&maps, "configmaps", &name)
+                .await
+                .map_err(|u| u.why)?
+            else {
                 return Err(format!(
                     "configmaps/{name} does not exist: the manifests ship it (empty, in \
                      manifests/base/identity.yaml); apply it, renamed as your kustomization \
@@ -54,7 +58,7 @@ impl Kube {
                 Ok(Err(kube::Error::Api(status))) if status.code == 409 => {
                     debug!(request = %what, "the identity record changed under this write; reading it again");
                 }
-                Ok(Err(e)) => return Err(api.explain(&what, e)),
+                Ok(Err(e)) => return Err(api.explain(&what, e).why),
                 Err(_) => {
                     return Err(format!(
                         "the Kubernetes API {NO_ANSWER} {what} within {}s",

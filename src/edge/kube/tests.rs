@@ -171,7 +171,9 @@ async fn the_identity_record_is_a_fact_like_the_others() {
         (Answer::Status(404), Fact::Known(None)),
         (
             Answer::Status(403),
-            Fact::Unknown("Kubernetes API denied get configmaps/cassandra-identity".into()),
+            Fact::Unknown(Unknown::denied(
+                "Kubernetes API denied get configmaps/cassandra-identity",
+            )),
         ),
     ] {
         let (kube, handle) = kube();
@@ -369,11 +371,13 @@ async fn forbidden_is_unknown_with_the_reason() {
     let facts = kube.own_facts(&wants).await;
     assert_eq!(
         facts.set,
-        Fact::Unknown("Kubernetes API denied get statefulsets/cassandra".into())
+        Fact::Unknown(Unknown::denied(
+            "Kubernetes API denied get statefulsets/cassandra"
+        ))
     );
     assert_eq!(
         facts.node,
-        Fact::Unknown("Kubernetes API denied get nodes/node-a".into())
+        Fact::Unknown(Unknown::denied("Kubernetes API denied get nodes/node-a"))
     );
     let lines: Vec<String> = crate::decide::api_facts::gaps(&facts, &wants)
         .iter()
@@ -482,10 +486,13 @@ async fn what_came_late_is_asked_again_and_a_definite_answer_is_not() {
         ..entrypoint_wants()
     };
     let facts = kube.own_facts(&wants).await;
-    assert!(answered_late(facts.own_pod.why().unwrap()), "{facts:?}");
-    let (kube, facts) = kube.ask_again_if_late(&wants, facts).await;
+    assert!(facts.own_pod.is_late(), "{facts:?}");
+    let (kube, facts) = kube.ask_again_if_late(&wants, facts, Duration::MAX).await;
     assert!(facts.own_pod.known().is_some(), "{facts:?}");
-    assert!(facts.set.why().unwrap().contains("denied"), "{facts:?}");
+    assert!(
+        matches!(&facts.set, Fact::Unknown(u) if u.missing == Missing::Denied),
+        "{facts:?}"
+    );
     // The client goes on without the mark of the unanswered request: Events are sent.
     assert!(kube.events(&facts.own_pod).enabled());
     drop(kube);
@@ -493,9 +500,6 @@ async fn what_came_late_is_asked_again_and_a_definite_answer_is_not() {
     // The pod twice (once unanswered), the set once (it was denied).
     assert_eq!(asked.iter().filter(|p| *p == POD).count(), 2, "{asked:?}");
     assert_eq!(asked.iter().filter(|p| *p == SET).count(), 1, "{asked:?}");
-    assert!(!answered_late(
-        "Kubernetes API denied get statefulsets/cassandra"
-    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -635,7 +639,9 @@ async fn status_reads_each_pod() {
             ),
             (
                 "cassandra-1",
-                Fact::Unknown("Kubernetes API denied get pods/cassandra-1".into())
+                Fact::Unknown(Unknown::denied(
+                    "Kubernetes API denied get pods/cassandra-1"
+                ))
             ),
             (
                 "cassandra-2",
@@ -726,15 +732,17 @@ async fn events_learn_the_uid_when_the_boot_read_came_late() {
             ),
         ],
     );
-    let late = Fact::Unknown(format!(
+    let late = Fact::Unknown(Unknown::late(format!(
         "the Kubernetes API {NO_ANSWER} get pods/x within 2s"
-    ));
+    )));
     let events = kube.events(&late);
     assert!(events.enabled());
     events.publish(&crate::decide::events::draining(30)).await;
     assert!(
         !kube
-            .events(&Fact::Unknown("Kubernetes API denied get pods/x".into()))
+            .events(&Fact::Unknown(Unknown::denied(
+                "Kubernetes API denied get pods/x"
+            )))
             .enabled(),
         "a denial is not asked again"
     );
@@ -898,7 +906,9 @@ async fn the_other_pods_of_a_scale_down_by_address() {
             ),
             (
                 "cassandra-4".to_owned(),
-                Fact::Unknown("Kubernetes API denied get pods/cassandra-4".into())
+                Fact::Unknown(Unknown::denied(
+                    "Kubernetes API denied get pods/cassandra-4"
+                ))
             ),
         ]
     );
