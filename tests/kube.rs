@@ -87,15 +87,15 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     }
     let ring = ring_of(&c, NS, "cassandra-0");
     assert_eq!(ring.len(), 3, "{ring:?}");
-    assert!(ring.iter().all(|m| m.0 == "UN"), "{ring:?}");
+    assert!(ring.iter().all(StatusLine::is_un), "{ring:?}");
 
     // Scenario 5: each pod's rack is its node's zone (DC: the region).
     for p in &ready {
         let node = p["spec"]["nodeName"].as_str().unwrap();
         let ip = p["status"]["podIP"].as_str().unwrap();
         let zone = node.replace("node-", "zone-");
-        let member = ring.iter().find(|m| m.1 == ip).unwrap();
-        assert_eq!(member.3, zone, "{} on {node}: {ring:?}", name_of(p));
+        let member = ring.iter().find(|m| m.address == ip).unwrap();
+        assert_eq!(member.rack, zone, "{} on {node}: {ring:?}", name_of(p));
     }
 
     // Events say who founded and who joined.
@@ -176,7 +176,7 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     );
     c.wait_for("3 UN after the restart", Duration::from_secs(120), |c| {
         let ring = ring_of(c, NS, "cassandra-0");
-        Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN")).then_some(()))
+        Ok((ring.len() == 3 && ring.iter().all(StatusLine::is_un)).then_some(()))
     })
     .unwrap();
     assert_eq!(host_ids(&c, NS), before);
@@ -499,9 +499,9 @@ fn ordered_ready_without_api_access_still_boots_serves_and_drains() {
     }
     let ring = ring_of(&c, ns, "cassandra-0");
     assert_eq!(ring.len(), 3, "{ring:?}");
-    assert!(ring.iter().all(|m| m.0 == "UN"), "{ring:?}");
+    assert!(ring.iter().all(StatusLine::is_un), "{ring:?}");
     // Without topology the racks are the defaults.
-    assert!(ring.iter().all(|m| m.3 == "rack1"), "{ring:?}");
+    assert!(ring.iter().all(|m| m.rack == "rack1"), "{ring:?}");
 
     // Drain still works: a pod deleted by hand drains in preStop and comes back.
     let old = ready.iter().find(|p| name_of(p) == "cassandra-2").unwrap();

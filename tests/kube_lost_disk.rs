@@ -78,30 +78,14 @@ fn three_up_without(c: &Cluster, pod: &str, gone: &str, timeout: Duration) {
             if code != 0 {
                 return Ok(None);
             }
-            let ring = parse_ring(&out);
-            Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN" && m.1 != gone)).then_some(()))
+            let ring = nodetool_status::parse(&out);
+            Ok(
+                (ring.len() == 3 && ring.iter().all(|m| m.is_un() && m.address != gone))
+                    .then_some(()),
+            )
         },
     )
     .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, NS)));
-}
-
-fn parse_ring(out: &str) -> Ring {
-    out.lines()
-        .filter_map(|line| {
-            let w: Vec<&str> = line.split_whitespace().collect();
-            let state = *w.first()?;
-            let valid =
-                state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
-            (valid && w.len() >= 8).then(|| {
-                (
-                    state.to_owned(),
-                    w[1].to_owned(),
-                    w[w.len() - 2].to_owned(),
-                    w[w.len() - 1].to_owned(),
-                )
-            })
-        })
-        .collect()
 }
 
 /// Keys of `app.kv` that `pod` cannot read at CL ONE by itself: every other pod's gossip
@@ -126,7 +110,7 @@ fn missing_through_alone(c: &Cluster, pod: &str) -> Vec<i32> {
         |c| {
             let ring = ring_of(c, NS, pod);
             Ok(
-                (ring.iter().filter(|m| m.0.starts_with('D')).count() == others.len())
+                (ring.iter().filter(|m| m.state.starts_with('D')).count() == others.len())
                     .then_some(()),
             )
         },
@@ -136,6 +120,7 @@ fn missing_through_alone(c: &Cluster, pod: &str) -> Vec<i32> {
     let missing = common::cql_in_netns(
         &Netns::existing(c.node_netns()),
         vec![SocketAddr::new(ip, 9042)],
+        false,
         |s| {
             Box::pin(async move {
                 let mut select = s.prepare("SELECT v FROM app.kv WHERE k = ?").await.unwrap();
@@ -320,8 +305,8 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     assert_ne!(new_ip, old_ip);
     for (pod, ring) in views(&c) {
         assert_eq!(ring.len(), 3, "{pod}: {ring:?}");
-        assert!(ring.iter().all(|m| m.0 == "UN"), "{pod}: {ring:?}");
-        assert!(ring.iter().any(|m| m.1 == new_ip), "{pod}: {ring:?}");
+        assert!(ring.iter().all(StatusLine::is_un), "{pod}: {ring:?}");
+        assert!(ring.iter().any(|m| m.address == new_ip), "{pod}: {ring:?}");
     }
     let replacing = events_of(&c, "cassandra-1", "Replacing");
     assert!(

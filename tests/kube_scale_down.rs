@@ -169,7 +169,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     );
     c.wait_for("3 UN after the restart", Duration::from_secs(120), |c| {
         let ring = ring_of(c, NS, "cassandra-0");
-        Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN")).then_some(()))
+        Ok((ring.len() == 3 && ring.iter().all(StatusLine::is_un)).then_some(()))
     })
     .unwrap();
     assert_eq!(host_ids(&c, NS), before);
@@ -232,7 +232,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         Duration::from_secs(120),
         |c| {
             let ring = ring_of(c, NS, "cassandra-0");
-            Ok((ring.len() == 3 && ring.iter().all(|m| m.0 == "UN")).then_some(()))
+            Ok((ring.len() == 3 && ring.iter().all(StatusLine::is_un)).then_some(()))
         },
     )
     .unwrap();
@@ -302,8 +302,8 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert!(!of_2.contains(&"Draining".to_owned()), "{of_2:?}");
     for (pod, ring) in views(&c) {
         assert_eq!(ring.len(), 2, "{pod}: {ring:?}");
-        assert!(ring.iter().all(|m| m.0 == "UN"), "{pod}: {ring:?}");
-        assert!(!ring.iter().any(|m| m.2 == old_id), "{pod}: {ring:?}");
+        assert!(ring.iter().all(StatusLine::is_un), "{pod}: {ring:?}");
+        assert!(!ring.iter().any(|m| m.host_id == old_id), "{pod}: {ring:?}");
     }
     let missing = missing_rows(&c);
     assert!(
@@ -546,9 +546,11 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         .unwrap_or_else(|| panic!("{:?}", events(&c, NS)));
     assert_eq!(warning.3, "Warning");
     let ring = ring_of(&c, NS, "cassandra-0");
-    let ghost = ring.iter().find(|m| m.1 == ip_2).cloned();
+    let ghost = ring.iter().find(|m| m.address == ip_2).cloned();
     assert_eq!(
-        ghost.as_ref().map(|m| (m.0.as_str(), m.2.as_str())),
+        ghost
+            .as_ref()
+            .map(|m| (m.state.as_str(), m.host_id.as_str())),
         Some(("DN", new_id.as_str())),
         "{ring:?}"
     );
@@ -653,7 +655,11 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     );
     let ring = ring_of(&c, NS, "cassandra-0");
     assert_eq!(ring.len(), 3, "the drained pod stays, down: {ring:?}");
-    assert_eq!(ring.iter().filter(|m| m.0 == "DN").count(), 1, "{ring:?}");
+    assert_eq!(
+        ring.iter().filter(|m| m.state == "DN").count(),
+        1,
+        "{ring:?}"
+    );
 
     // Pods removed together (API access back; 3 -> 1 with every keyspace at RF 1): both
     // decommission, one at a time, the highest ordinal first; one node is left, with every
@@ -695,7 +701,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     );
     let ring = ring_of(&c, NS, "cassandra-0");
     assert_eq!(ring.len(), 1, "{ring:?}");
-    assert_eq!(ring[0].0, "UN", "{ring:?}");
+    assert_eq!(ring[0].state, "UN", "{ring:?}");
     let missing = missing_rows(&c);
     assert!(missing.is_empty(), "{} rows missing", missing.len());
     record_figure(

@@ -905,47 +905,33 @@ fn write_rows(ring: &Ring, ip: std::net::IpAddr, n: i32) {
 /// Every row of `ks.t`, read at CL ONE with `ip` as the only coordinator.
 fn read_rows_at_one(ring: &Ring, ip: std::net::IpAddr) -> Vec<(i32, String)> {
     use scylla::statement::{Consistency, Statement};
-    ring.netns()
-        .in_thread(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let addr: std::net::SocketAddr = (ip, 9042).into();
-                let only = scylla::policies::host_filter::AllowListHostFilter::new([addr]).unwrap();
-                let s = scylla::client::session_builder::SessionBuilder::new()
-                    .known_node_addr(addr)
-                    .host_filter(std::sync::Arc::new(only))
-                    .build()
+    common::cql_in_netns(ring.netns(), vec![(ip, 9042).into()], true, |s| {
+        Box::pin(async move {
+            let mut select = Statement::new("SELECT k, v FROM ks.t");
+            select.set_consistency(Consistency::One);
+            let mut rows: Vec<(i32, String)> = Vec::new();
+            let mut state = scylla::response::PagingState::start();
+            loop {
+                let (result, next) = s
+                    .query_single_page(select.clone(), &[], state)
                     .await
-                    .expect("CQL session");
-                let mut select = Statement::new("SELECT k, v FROM ks.t");
-                select.set_consistency(Consistency::One);
-                let mut rows: Vec<(i32, String)> = Vec::new();
-                let mut state = scylla::response::PagingState::start();
-                loop {
-                    let (result, next) = s
-                        .query_single_page(select.clone(), &[], state)
-                        .await
-                        .unwrap();
-                    rows.extend(
-                        result
-                            .into_rows_result()
-                            .unwrap()
-                            .rows::<(i32, String)>()
-                            .unwrap()
-                            .map(|r| r.unwrap()),
-                    );
-                    match next.into_paging_control_flow() {
-                        std::ops::ControlFlow::Break(()) => break,
-                        std::ops::ControlFlow::Continue(s) => state = s,
-                    }
+                    .unwrap();
+                rows.extend(
+                    result
+                        .into_rows_result()
+                        .unwrap()
+                        .rows::<(i32, String)>()
+                        .unwrap()
+                        .map(|r| r.unwrap()),
+                );
+                match next.into_paging_control_flow() {
+                    std::ops::ControlFlow::Break(()) => break,
+                    std::ops::ControlFlow::Continue(s) => state = s,
                 }
-                rows
-            })
+            }
+            rows
         })
-        .unwrap()
+    })
 }
 
 /// A pod killed mid-bootstrap (after Cassandra recorded IN_PROGRESS in `system.local`,

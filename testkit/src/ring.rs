@@ -814,18 +814,11 @@ impl Drop for Ring {
     }
 }
 
-/// Parses `nodetool status` lines like `UN  127.0.0.11  70 KiB  8  ...`.
+/// (state, address) of each member line of `nodetool status` (`crate::nodetool_status`).
 pub fn parse_status(text: &str) -> Vec<(String, IpAddr)> {
-    text.lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            let state = words.next()?;
-            let addr = words.next()?;
-            let valid =
-                state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
-            let ip = addr.split(':').next()?.parse().ok()?;
-            valid.then(|| (state.to_owned(), ip))
-        })
+    crate::nodetool_status::parse(text)
+        .into_iter()
+        .filter_map(|m| Some((m.state, m.address.parse().ok()?)))
         .collect()
 }
 

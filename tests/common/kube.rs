@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use ringkeeper_testkit::cluster::{Cluster, ClusterSpec, NodeSpec};
 use ringkeeper_testkit::netns::Netns;
+pub use ringkeeper_testkit::nodetool_status::{self, StatusLine};
 use ringkeeper_testkit::ring::{Cassandra, repo_root};
 
 /// The Cassandra version the Kubernetes tests run: 5.0.8, or `RINGKEEPER_KUBE_CASSANDRA`
@@ -216,26 +217,11 @@ pub fn container_logs_tail(c: &Cluster, ns: &str) -> String {
     out
 }
 
-/// `nodetool status` inside `pod`: (state, address, host ID, rack) per member.
-pub fn ring_of(c: &Cluster, ns: &str, pod: &str) -> Vec<(String, String, String, String)> {
+/// `nodetool status` inside `pod`, one line per member.
+pub fn ring_of(c: &Cluster, ns: &str, pod: &str) -> Ring {
     let (code, out, err) = c.exec(ns, pod, &["nodetool", "status"]).unwrap();
     assert_eq!(code, 0, "nodetool status in {pod}: {out}{err}");
-    out.lines()
-        .filter_map(|line| {
-            let w: Vec<&str> = line.split_whitespace().collect();
-            let state = *w.first()?;
-            let valid =
-                state.len() == 2 && "UD".contains(&state[..1]) && "NLJM".contains(&state[1..]);
-            (valid && w.len() >= 8).then(|| {
-                (
-                    state.to_owned(),
-                    w[1].to_owned(),
-                    w[w.len() - 2].to_owned(),
-                    w[w.len() - 1].to_owned(),
-                )
-            })
-        })
-        .collect()
+    nodetool_status::parse(&out)
 }
 
 /// Host ID of each pod (by pod IP), from `pod`'s view of the ring.
@@ -244,8 +230,8 @@ pub fn host_ids(c: &Cluster, ns: &str) -> std::collections::BTreeMap<String, Str
     let ring = ring_of(c, ns, "cassandra-0");
     for p in pods(c, ns) {
         let ip = p["status"]["podIP"].as_str().unwrap_or_default().to_owned();
-        if let Some(m) = ring.iter().find(|m| m.1 == ip) {
-            out.insert(name_of(&p), m.2.clone());
+        if let Some(m) = ring.iter().find(|m| m.address == ip) {
+            out.insert(name_of(&p), m.host_id.clone());
         }
     }
     out
@@ -315,7 +301,7 @@ pub fn cql<T: Send + 'static>(
         .filter_map(|p| p["status"]["podIP"].as_str()?.parse().ok())
         .map(|ip| SocketAddr::new(ip, 9042))
         .collect();
-    super::cql_in_netns(&Netns::existing(c.node_netns()), contact, work)
+    super::cql_in_netns(&Netns::existing(c.node_netns()), contact, false, work)
 }
 
 /// Runs each statement (schema changes) in order.
@@ -402,8 +388,8 @@ pub fn pvcs(c: &Cluster) -> Vec<String> {
         .collect()
 }
 
-/// `nodetool status` members: (state, address, host ID, rack).
-pub type Ring = Vec<(String, String, String, String)>;
+/// `nodetool status` members.
+pub type Ring = Vec<StatusLine>;
 
 /// Every pod's view of the ring: (pod, members).
 pub fn views(c: &Cluster) -> Vec<(String, Ring)> {

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // Each test file uses its own subset.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
 
@@ -41,13 +41,13 @@ pub fn turn() -> MutexGuard<'static, ()> {
 
 /// Polls `check` until it returns Ok or `timeout` passes; returns the last error.
 pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() > deadline => panic!("not true after {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_secs(2)),
-        }
+    let mut last = String::new();
+    let got = ringkeeper_testkit::poll::until(timeout, Duration::from_secs(2), || {
+        Ok::<_, ()>(check().map_err(|e| last = e).ok())
+    });
+    match got {
+        Ok(Some(v)) => v,
+        _ => panic!("not true after {timeout:?}: {last}"),
     }
 }
 
@@ -64,15 +64,19 @@ pub fn cql_in_ring<T: Send + 'static>(
     cql_in_netns(
         ring.netns(),
         vec![std::net::SocketAddr::new(ip, 9042)],
+        false,
         work,
     )
 }
 
 /// Runs `work` on a CQL session to `contact` from inside `netns` (a current-thread
-/// runtime on a thread that joined it, so the driver's sockets live there).
+/// runtime on a thread that joined it, so the driver's sockets live there); with `only`,
+/// the session talks to the contact nodes alone (a host filter: the one coordinator).
+/// The one CQL session runner of the tests.
 pub fn cql_in_netns<T: Send + 'static>(
     netns: &ringkeeper_testkit::netns::Netns,
     contact: Vec<std::net::SocketAddr>,
+    only: bool,
     work: impl FnOnce(
         scylla::client::session::Session,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>
@@ -86,11 +90,15 @@ pub fn cql_in_netns<T: Send + 'static>(
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let session = scylla::client::session_builder::SessionBuilder::new()
-                    .known_nodes_addr(&contact)
-                    .build()
-                    .await
-                    .expect("CQL session");
+                let mut builder = scylla::client::session_builder::SessionBuilder::new()
+                    .known_nodes_addr(&contact);
+                if only {
+                    let filter =
+                        scylla::policies::host_filter::AllowListHostFilter::new(contact.clone())
+                            .expect("contact addresses");
+                    builder = builder.host_filter(std::sync::Arc::new(filter));
+                }
+                let session = builder.build().await.expect("CQL session");
                 work(session).await
             })
         })

@@ -24,7 +24,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -387,18 +387,12 @@ impl Cluster {
         timeout: Duration,
         mut check: impl FnMut(&Cluster) -> Result<Option<T>>,
     ) -> Result<T> {
-        let start = Instant::now();
-        loop {
-            if let Some(v) = check(self)? {
-                return Ok(v);
-            }
-            if start.elapsed() > timeout {
-                bail!(
-                    "{what}: not after {timeout:?}\n{}",
-                    self.runner_log_tail(40)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(500));
+        match crate::poll::until(timeout, Duration::from_millis(500), || check(self))? {
+            Some(v) => Ok(v),
+            None => bail!(
+                "{what}: not after {timeout:?}\n{}",
+                self.runner_log_tail(40)
+            ),
         }
     }
 
