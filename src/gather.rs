@@ -679,3 +679,132 @@ pub fn classify_logged(listing: &DataListing) -> DataState {
     );
     state
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A v4 response frame.
+    fn frame(stream: [u8; 2], opcode: u8, body: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x84, 0, stream[0], stream[1], opcode];
+        f.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn string(s: &str) -> Vec<u8> {
+        let mut b = (s.len() as u16).to_be_bytes().to_vec();
+        b.extend_from_slice(s.as_bytes());
+        b
+    }
+
+    /// Something at a saved peer's address that asks for a login, as a node with
+    /// PasswordAuthenticator would, and keeps every byte it is sent.
+    async fn asks_for_a_login(
+        listener: tokio::net::TcpListener,
+        seen: Arc<std::sync::Mutex<Vec<u8>>>,
+    ) {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut header = [0u8; 9];
+                    if s.read_exact(&mut header).await.is_err() {
+                        return;
+                    }
+                    let len = u32::from_be_bytes([header[5], header[6], header[7], header[8]]);
+                    let mut body = vec![0u8; len.min(1 << 16) as usize];
+                    if s.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    seen.lock().unwrap().extend_from_slice(&body);
+                    let stream = [header[2], header[3]];
+                    let answer = match header[4] {
+                        // OPTIONS -> SUPPORTED {CQL_VERSION: [3.0.0]}
+                        0x05 => {
+                            let mut b = 1u16.to_be_bytes().to_vec();
+                            b.extend(string("CQL_VERSION"));
+                            b.extend(1u16.to_be_bytes());
+                            b.extend(string("3.0.0"));
+                            frame(stream, 0x06, &b)
+                        }
+                        // STARTUP -> AUTHENTICATE
+                        0x01 => frame(
+                            stream,
+                            0x03,
+                            &string("org.apache.cassandra.auth.PasswordAuthenticator"),
+                        ),
+                        // AUTH_RESPONSE (or anything else): an error, and the end.
+                        _ => return,
+                    };
+                    if s.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// The CQL password never goes to a saved peer's address without TLS: after a cold
+    /// restart anything may hold it, and it would read the password in clear text.
+    #[tokio::test]
+    async fn no_password_to_a_saved_address_without_tls() {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        tokio::spawn(asks_for_a_login(listener, seen.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let (user, password) = (dir.path().join("user"), dir.path().join("password"));
+        std::fs::write(&user, "cassandra\n").unwrap();
+        std::fs::write(&password, "s3cret-never-sent\n").unwrap();
+        let settings = cql::load_settings(
+            port,
+            Duration::from_secs(3),
+            Duration::from_secs(3),
+            &crate::config::CqlAccess {
+                username: Some(user),
+                password: Some(password),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let record = JoinRecord {
+            format: 2,
+            host_id: "11111111-1111-1111-1111-111111111111".into(),
+            cluster_name: Some("c".into()),
+            address: Some("127.0.0.2".parse().unwrap()),
+            peers: Some(vec![data::KnownPeer {
+                host_id: "22222222-2222-2222-2222-222222222222".into(),
+                address: Some("127.0.0.1".parse().unwrap()),
+            }]),
+            recorded_at: None,
+            dc: None,
+            rack: None,
+        };
+        let identity = Identity {
+            pod: "cassandra-1".parse().unwrap(),
+            namespace: "db".into(),
+            pod_ip: "127.0.0.2".parse().unwrap(),
+            service: "cassandra".into(),
+            cluster_domain: "cluster.local".into(),
+            data_dir: dir.path().to_owned(),
+        };
+        let saved = probe_saved(&record, &[], &identity, &settings)
+            .await
+            .unwrap();
+        assert_eq!(saved.len(), 1, "{saved:?}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            !String::from_utf8_lossy(&seen).contains("s3cret-never-sent"),
+            "the password was sent: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        assert!(
+            String::from_utf8_lossy(&seen).contains("CQL_VERSION"),
+            "the address was asked at all"
+        );
+    }
+}
