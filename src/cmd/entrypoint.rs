@@ -683,7 +683,7 @@ struct Recorder {
 /// This pod's entry in the identity record (`decide::cluster_record`): written once the
 /// node is NORMAL (its join confirmed) at each start, again when what it says changes (an
 /// address, a rack) or its data volume's free space moved by 1 % of the volume (a
-/// scale-down judges the room there from it, `decide::room`), and every `IDENTITY_REFRESH` in any case (so an entry someone removed
+/// scale-down judges the room there from it, `decide::scale_down::room`), and every `IDENTITY_REFRESH` in any case (so an entry someone removed
 /// comes back, and `last_seen` stays current). Whether or not the record could be read at
 /// boot in time: an API server that was slow then must not leave this pod without an entry for its
 /// whole run (had it then lost its disk, nothing would replace it). A failed write is

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::api_facts::Fact;
 use super::data::JoinRecord;
-use super::room::Room;
+use super::scale_down::room::Room;
 
 /// A change of free space, in percent of the volume, that is written at once.
 pub const SPACE_MOVE_PERCENT: u64 = 1;
@@ -76,7 +76,7 @@ pub struct PodEntry {
     pub tokens: usize,
     /// When it was last seen NORMAL, Unix seconds.
     pub last_seen: u64,
-    /// Bytes available on its data volume then (`decide::room`); absent from entries
+    /// Bytes available on its data volume then (`decide::scale_down::room`); absent from entries
     /// older versions wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_bytes: Option<u64>,

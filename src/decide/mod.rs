@@ -18,7 +18,6 @@ pub mod replacing;
 pub mod replicas;
 pub mod retry;
 pub mod ring;
-pub mod room;
 pub mod scale_down;
 pub mod seeds;
 pub mod status;

@@ -10,7 +10,7 @@ use crate::decide::replacing::{REPLACING_MARKER, Replacing};
 use crate::render::DataDirs;
 
 /// The data volume's free space (bytes available to Cassandra, not root's reserve) and
-/// size, for this pod's identity-record entry (`decide::room`).
+/// size, for this pod's identity-record entry (`decide::scale_down::room`).
 pub fn space(data_dir: &Path) -> io::Result<(u64, u64)> {
     let stat = nix::sys::statvfs::statvfs(data_dir).map_err(io::Error::from)?;
     let block = stat.fragment_size();

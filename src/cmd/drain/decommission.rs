@@ -232,7 +232,7 @@ pub(super) async fn scale_down_inner(
     }
 }
 
-/// The free-space reports of the set's pods (`decide::room`), from the identity record,
+/// The free-space reports of the set's pods (`decide::scale_down::room`), from the identity record,
 /// asked again when the API server answered late.
 pub(super) async fn rooms(
     announcer: &Announcer,

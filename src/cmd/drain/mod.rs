@@ -22,7 +22,7 @@ use crate::decide::drain::{
 use crate::decide::events::{self, LifecycleEvent};
 use crate::decide::identity::PodName;
 use crate::decide::ring::{self, LocalRow, Member, Readiness, readiness};
-use crate::decide::room::Room;
+use crate::decide::scale_down::room::Room;
 use crate::decide::scale_down::{self, Decision, Intent, NO_SCALE_DOWN, ScaleDown};
 use crate::edge::cql::{self, CqlError, CqlSettings, LIVENESS_WINDOW, Node};
 use crate::edge::datadir;

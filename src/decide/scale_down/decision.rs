@@ -75,7 +75,7 @@ pub struct Facts<'a> {
     pub ring_delay: Duration,
     /// Time left before the drain's deadline.
     pub left: Duration,
-    /// The free space each pod of the set reported in the identity record (`decide::room`):
+    /// The free space each pod of the set reported in the identity record (`decide::scale_down::room`):
     /// `Unknown` when the record could not be read.
     pub rooms: &'a Fact<Vec<Room>>,
     /// Now, Unix seconds (the reports' age).

@@ -29,10 +29,11 @@ use std::time::Duration;
 
 use super::api_facts::{Fact, Gap, NO_REPLICAS, SetFacts};
 use super::ring::{Liveness, Member, Status};
-use super::room::{self, Room};
+use room::Room;
 
 mod decision;
 mod load;
+pub mod room;
 
 pub use decision::*;
 pub use load::*;

@@ -18,8 +18,8 @@
 //! load, and must still keep [`MARGIN_PERCENT`] of its volume free after that (compaction
 //! of what it received needs room of its own).
 
-use super::ring::Member;
-use super::scale_down::bytes_text;
+use super::bytes_text;
+use crate::decide::ring::Member;
 
 /// What each receiver must keep free after taking its share, in percent of its volume.
 pub const MARGIN_PERCENT: u64 = 10;
