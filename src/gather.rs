@@ -576,7 +576,7 @@ async fn probe_saved(
             (
                 host_id,
                 address,
-                cql::probe_unverified(address, &settings).await,
+                cql::probe(address, &settings, false).await,
             )
         });
     }

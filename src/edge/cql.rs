@@ -17,7 +17,6 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::policies::host_filter::AllowListHostFilter;
 
-use super::frame_guard::{FrameGuard, MAX_UNVERIFIED_BODY};
 use crate::config::CqlAccess;
 use crate::decide::ring::{GossipRow, LocalRow, PeerRow, liveness_settled};
 
@@ -267,23 +266,13 @@ pub struct Node {
 /// Connects to `ip` only.
 pub async fn connect(ip: IpAddr, settings: &CqlSettings) -> Result<Node, CqlError> {
     let addr = SocketAddr::new(ip, settings.port);
-    connect_dialing(addr, addr, settings).await
-}
-
-/// A session to the node at `addr`, dialed at `dial` (the same address, or a
-/// [`FrameGuard`] relay in front of it).
-async fn connect_dialing(
-    addr: SocketAddr,
-    dial: SocketAddr,
-    settings: &CqlSettings,
-) -> Result<Node, CqlError> {
     let unreachable = |detail: String| CqlError::Unreachable { addr, detail };
-    let filter = AllowListHostFilter::new([dial]).map_err(|e| unreachable(e.to_string()))?;
+    let filter = AllowListHostFilter::new([addr]).map_err(|e| unreachable(e.to_string()))?;
     let profile = ExecutionProfile::builder()
         .request_timeout(Some(settings.request_timeout))
         .build();
     let mut builder = SessionBuilder::new()
-        .known_node_addr(dial)
+        .known_node_addr(addr)
         .host_filter(Arc::new(filter))
         .fetch_schema_metadata(false)
         .fetch_full_schema_metadata(false)
@@ -568,44 +557,9 @@ pub async fn probe(
     settings: &CqlSettings,
     liveness: bool,
 ) -> Result<crate::decide::seeds::Cql, CqlError> {
-    let addr = SocketAddr::new(ip, settings.port);
-    probe_dialing(addr, addr, settings, liveness).await
-}
-
-/// [`probe`] of an address not known to be this set's (a saved peer of the join record):
-/// without TLS through a [`FrameGuard`], so that whatever answers there cannot make this
-/// process reserve more than [`MAX_UNVERIFIED_BODY`] per frame. Over TLS the certificate
-/// check stands for the set (a key the cluster's CA signed).
-pub async fn probe_unverified(
-    ip: IpAddr,
-    settings: &CqlSettings,
-) -> Result<crate::decide::seeds::Cql, CqlError> {
-    let addr = SocketAddr::new(ip, settings.port);
-    if settings.tls.is_some() {
-        return probe_dialing(addr, addr, settings, false).await;
-    }
-    let guard = match FrameGuard::start(addr, MAX_UNVERIFIED_BODY).await {
-        Ok(guard) => guard,
-        Err(e) => {
-            return Ok(crate::decide::seeds::Cql::NoAnswer {
-                detail: format!("no loopback relay for the bounded connection: {e}"),
-            });
-        }
-    };
-    let answer = probe_dialing(addr, guard.local(), settings, false).await;
-    drop(guard);
-    answer
-}
-
-async fn probe_dialing(
-    addr: SocketAddr,
-    dial: SocketAddr,
-    settings: &CqlSettings,
-    liveness: bool,
-) -> Result<crate::decide::seeds::Cql, CqlError> {
     use crate::decide::ring::{Liveness, Status, view};
     use crate::decide::seeds::{Cql, RingMember};
-    let node = match connect_dialing(addr, dial, settings).await {
+    let node = match connect(ip, settings).await {
         Ok(node) => node,
         Err(e @ CqlError::Auth { .. }) => return Err(e),
         Err(e) => {

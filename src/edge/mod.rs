@@ -7,7 +7,6 @@ pub mod cql;
 pub mod cql_probe;
 pub mod datadir;
 pub mod dns;
-pub mod frame_guard;
 pub mod jrmp;
 pub mod kube;
 pub mod nodetool;
