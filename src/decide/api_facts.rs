@@ -239,6 +239,18 @@ pub struct ApiFacts {
 }
 
 impl ApiFacts {
+    /// The StatefulSet alone, as a command that asked the API for nothing else holds it
+    /// (to be asked again with `Kube::ask_again_if_late`).
+    pub fn set_only(set: Fact<SetFacts>) -> ApiFacts {
+        ApiFacts {
+            access: Access::Connected,
+            own_pod: Fact::NotAsked,
+            set,
+            node: Fact::NotAsked,
+            record: Fact::NotAsked,
+        }
+    }
+
     /// Facts of a command that could not ask: every wanted fact is unknown for `why`.
     pub fn unavailable(wants: &Wants, why: &str, expected: bool) -> ApiFacts {
         fn unknown<T>(wanted: bool, why: &str) -> Fact<T> {

@@ -280,13 +280,9 @@ pub(super) async fn ask_again_if_late(
         set: Some(pod.set.clone()),
         ..Wants::default()
     };
-    let facts = ApiFacts {
-        set,
-        ..ApiFacts::unavailable(&Wants::default(), "", true)
-    };
     let (_, facts) = kube
         .again()
-        .ask_again_if_late(&wants, facts, d.left())
+        .ask_again_if_late(&wants, ApiFacts::set_only(set), d.left())
         .await;
     facts.set
 }
