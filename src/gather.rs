@@ -22,6 +22,7 @@ use crate::decide::seeds::{
     Waiting,
 };
 use crate::edge::cql::{self, CqlSettings};
+use crate::edge::cql_probe;
 use crate::edge::dns::Dns;
 
 /// Shortest budget for one round of lookups, even when the wait is over or zero: one
@@ -573,11 +574,7 @@ async fn probe_saved(
         let settings = settings.clone();
         let host_id = peer.host_id.clone();
         spawn_bounded(&mut set, &permits, async move {
-            (
-                host_id,
-                address,
-                cql::probe(address, &settings, false).await,
-            )
+            (host_id, address, survey_saved(address, &settings).await)
         });
     }
     let mut saved = Vec::new();
@@ -606,6 +603,23 @@ async fn probe_saved(
     }
     saved.sort_by_key(|p| p.address);
     Ok(saved)
+}
+
+/// Asks one saved address for its ring with the size-bounded client (`cql_probe::survey`):
+/// whatever holds the address now may be no Cassandra node at all, and the driver would
+/// allocate whatever length a reply's header claims. Bounded in time like a driver probe.
+async fn survey_saved(address: IpAddr, settings: &CqlSettings) -> Result<Cql, cql::CqlError> {
+    let limit = settings.connect_timeout * 2 + settings.request_timeout;
+    match tokio::time::timeout(limit, cql_probe::survey(address, settings)).await {
+        Ok(Ok(s)) => Ok(seeds::member_answer(s.local, &s.peers, s.gossip, None)),
+        Ok(Err(e @ cql::CqlError::Auth { .. })) => Err(e),
+        Ok(Err(e)) => Ok(Cql::NoAnswer {
+            detail: e.to_string(),
+        }),
+        Err(_) => Ok(Cql::NoAnswer {
+            detail: format!("{address}: no answer within {limit:?}"),
+        }),
+    }
 }
 
 /// Probes every resolved candidate other than this pod over CQL, a few at a time.
@@ -806,5 +820,100 @@ mod tests {
             String::from_utf8_lossy(&seen).contains("CQL_VERSION"),
             "the address was asked at all"
         );
+    }
+
+    /// Something at a saved peer's address that completes the handshake, then answers
+    /// every read with a header claiming a 4 GiB body and sends no more.
+    async fn claims_a_huge_answer(listener: tokio::net::TcpListener) {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                loop {
+                    let mut header = [0u8; 9];
+                    if s.read_exact(&mut header).await.is_err() {
+                        return;
+                    }
+                    let len = u32::from_be_bytes([header[5], header[6], header[7], header[8]]);
+                    let mut body = vec![0u8; len.min(1 << 16) as usize];
+                    if s.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let stream = [header[2], header[3]];
+                    let answer = match header[4] {
+                        // STARTUP -> READY
+                        0x01 => frame(stream, 0x02, &[]),
+                        // OPTIONS -> SUPPORTED {}
+                        0x05 => frame(stream, 0x06, &0u16.to_be_bytes()),
+                        // A read: a RESULT header that claims u32::MAX bytes.
+                        _ => {
+                            let mut f = vec![0x84, 0, stream[0], stream[1], 0x08];
+                            f.extend_from_slice(&u32::MAX.to_be_bytes());
+                            f
+                        }
+                    };
+                    if s.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// A saved address is read with a bound on each answer's size: a reply whose header
+    /// claims gigabytes is refused at once (no answer from a node), not read or allocated,
+    /// and not waited on until the request's timeout.
+    #[tokio::test]
+    async fn a_saved_address_cannot_claim_a_huge_answer() {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(claims_a_huge_answer(listener));
+        let dir = tempfile::tempdir().unwrap();
+        let settings = cql::load_settings(
+            port,
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+            &crate::config::CqlAccess::default(),
+        )
+        .unwrap();
+        let record = JoinRecord {
+            format: 2,
+            host_id: "11111111-1111-1111-1111-111111111111".into(),
+            cluster_name: Some("c".into()),
+            address: Some("127.0.0.2".parse().unwrap()),
+            peers: Some(vec![data::KnownPeer {
+                host_id: "22222222-2222-2222-2222-222222222222".into(),
+                address: Some("127.0.0.1".parse().unwrap()),
+            }]),
+            recorded_at: None,
+            dc: None,
+            rack: None,
+        };
+        let identity = Identity {
+            pod: "cassandra-1".parse().unwrap(),
+            namespace: "db".into(),
+            pod_ip: "127.0.0.2".parse().unwrap(),
+            service: "cassandra".into(),
+            cluster_domain: "cluster.local".into(),
+            data_dir: dir.path().to_owned(),
+        };
+        let started = Instant::now();
+        let saved = probe_saved(&record, &[], &identity, &settings)
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "waited {:?} on a claimed body",
+            started.elapsed()
+        );
+        match &saved[..] {
+            [
+                SavedPeer {
+                    cql: Cql::NoAnswer { detail },
+                    ..
+                },
+            ] => assert!(detail.contains("larger than any"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -557,8 +557,7 @@ pub async fn probe(
     settings: &CqlSettings,
     liveness: bool,
 ) -> Result<crate::decide::seeds::Cql, CqlError> {
-    use crate::decide::ring::{Liveness, Status, view};
-    use crate::decide::seeds::{Cql, RingMember};
+    use crate::decide::seeds::Cql;
     let node = match connect(ip, settings).await {
         Ok(node) => node,
         Err(e @ CqlError::Auth { .. }) => return Err(e),
@@ -589,86 +588,9 @@ pub async fn probe(
             });
         }
     };
-    let down = match (&gossip, &again) {
-        (Some(first), Some(second)) => view(&local, &peers, Some((first, second)))
-            .members
-            .into_iter()
-            .filter(|m| m.liveness == Liveness::Down)
-            .map(|m| m.address)
-            .collect(),
-        _ => Vec::new(),
-    };
-    let gossip = again.or(gossip).unwrap_or_default();
-    // Token owners only (system.local + system.peers_v2: NORMAL members, live or down),
-    // not every gossip endpoint: a bootstrap that crashed leaves its address in gossip,
-    // and must be able to retry.
-    let mut ring: Vec<RingMember> = local
-        .broadcast_address
-        .map(|address| RingMember {
-            address,
-            host_id: local.host_id.clone(),
-        })
-        .into_iter()
-        .collect();
-    // Every (address, host ID) pair, even two at one address: a peers row left at an
-    // address the node itself now holds (a cold restart that swapped addresses) still
-    // names a member of this ring.
-    for p in &peers {
-        if let Some(address) = p.address {
-            let member = RingMember {
-                address,
-                host_id: p.host_id.clone(),
-            };
-            if !ring.contains(&member) {
-                ring.push(member);
-            }
-        }
-    }
-    let movements = gossip
-        .iter()
-        .filter(|g| Status::parse(g.status.as_deref()).is_range_movement())
-        .filter_map(|g| g.address)
-        .collect();
-    // The generation is the time (Unix seconds) a node last started.
-    let oldest_start = gossip
-        .iter()
-        .filter(|g| {
-            g.address
-                .is_some_and(|a| ring.iter().any(|m| m.address == a))
-        })
-        .filter_map(|g| g.generation)
-        .min()
-        .map(i64::from);
-    // Members gossip shows as removed or left: `removed,<host id>,<expiry>` names the
-    // host in its status too.
-    let mut gone: Vec<String> = Vec::new();
-    for g in &gossip {
-        if matches!(
-            Status::parse(g.status.as_deref()),
-            Status::Left | Status::Removing
-        ) {
-            gone.extend(g.host_id.clone());
-            if let Some(status) = &g.status {
-                gone.extend(
-                    status
-                        .split(',')
-                        .filter(|part| crate::decide::data::is_uuid(part))
-                        .map(str::to_owned),
-                );
-            }
-        }
-    }
-    gone.sort();
-    gone.dedup();
-    Ok(Cql::Member {
-        cluster_name: local.cluster_name,
-        host_id: local.host_id,
-        movements,
-        ring,
-        down,
-        oldest_start,
-        gone,
-    })
+    Ok(crate::decide::seeds::member_answer(
+        local, &peers, gossip, again,
+    ))
 }
 
 /// What a scale-down decision reads from the local node (`decide::scale_down`).

@@ -20,6 +20,12 @@
 //! error answer to a read is [`CqlError::Query`]. A missing `gossip_info` (Cassandra 4.0)
 //! or one the role may not read is no gossip view, as before.
 //!
+//! It also surveys a saved peer's address ([`survey`]): the join record's addresses that
+//! neither DNS nor the API attributes to this set now, where anything may answer after a
+//! cold restart. The driver reads a frame of whatever length its header claims; here an
+//! answer is read only up to a bound (4 MiB there, ample for a ring's system tables), and
+//! only as its bytes arrive, so a stranger's header cannot become a large allocation.
+//!
 //! It does not: retry, bound time (the caller does, with `--timeout`), read anything else,
 //! or log; the password leaves the process only inside the AUTH_RESPONSE frame.
 
@@ -40,7 +46,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::cql::{self, CqlError, CqlSettings};
-use crate::decide::ring::{GossipRow, LocalRow};
+use crate::decide::ring::{GossipRow, LocalRow, PeerRow};
 
 /// What the probe read from the node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,12 +71,16 @@ const HEADER_LEN: usize = 9;
 /// a v4 node (a TLS record read as a frame, another service on the port) and must not
 /// turn into an allocation.
 const MAX_BODY: usize = 256 * 1024;
+/// Largest answer a survey accepts: a `system.peers_v2` or `gossip_info` of a ring with
+/// thousands of members, read without tokens, stays well under it.
+const MAX_SURVEY_BODY: usize = 4 * 1024 * 1024;
 
 /// Stream ids. The handshake is one request at a time; the two reads go out together and
 /// their answers are told apart by stream id, in whatever order they come back.
 const HANDSHAKE: i16 = 0;
 const LOCAL: i16 = 1;
 const GOSSIP: i16 = 2;
+const PEERS: i16 = 3;
 
 /// The columns readiness needs, no more: `tokens` alone can be thousands of bytes.
 const LOCAL_CQL: &str =
@@ -88,6 +98,48 @@ fn gossip_cql(address: IpAddr) -> String {
 
 /// Reads what readiness needs from the node at `ip`, over one connection.
 pub async fn observe(ip: IpAddr, settings: &CqlSettings) -> Result<Observation, CqlError> {
+    let (stream, addr) = open(ip, settings).await?;
+    converse(stream, addr, credentials(settings)).await
+}
+
+/// What a survey read: the rows a candidate's answer is made of
+/// (`decide::seeds::member_answer`), with the columns that answer uses and no more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    /// `system.local`: `cluster_name`, `host_id`, `broadcast_address`.
+    pub local: LocalRow,
+    /// `system.peers_v2`: `peer`, `host_id`.
+    pub peers: Vec<PeerRow>,
+    /// `system_views.gossip_info`: `address`, `host_id`, status, `generation`; `None`
+    /// without a gossip view.
+    pub gossip: Option<Vec<GossipRow>>,
+}
+
+const SURVEY_LOCAL_CQL: &str =
+    "SELECT cluster_name, host_id, broadcast_address FROM system.local WHERE key = 'local'";
+/// Without `tokens`, which alone is most of a peer's row (up to 256 per node).
+const SURVEY_PEERS_CQL: &str = "SELECT peer, host_id FROM system.peers_v2";
+/// Explicit columns: `hostname` may cost a reverse DNS lookup per row.
+const SURVEY_GOSSIP_CQL: &str = "SELECT address, host_id, status_with_port, status, generation \
+     FROM system_views.gossip_info";
+
+/// Asks the node at `ip` for its ring (`system.local`, `system.peers_v2`, `gossip_info`)
+/// over one connection, every answer bounded in size: for addresses whose owner is not
+/// known (a saved peer's), where the driver would read whatever length a header claims.
+pub async fn survey(ip: IpAddr, settings: &CqlSettings) -> Result<Survey, CqlError> {
+    let (stream, addr) = open(ip, settings).await?;
+    survey_over(stream, addr, credentials(settings)).await
+}
+
+/// A byte stream to a node: TCP, or TLS over it.
+trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Duplex for S {}
+
+/// Connects to the node at `ip` (TLS when configured).
+async fn open(
+    ip: IpAddr,
+    settings: &CqlSettings,
+) -> Result<(Box<dyn Duplex>, SocketAddr), CqlError> {
     let addr = SocketAddr::new(ip, settings.port);
     let unreachable = |e: std::io::Error| CqlError::Unreachable {
         addr,
@@ -97,12 +149,8 @@ pub async fn observe(ip: IpAddr, settings: &CqlSettings) -> Result<Observation, 
     // Every request goes out in one write and waits for its answer, so Nagle's algorithm
     // could only hold a write back until an ACK the node delays.
     tcp.set_nodelay(true).map_err(unreachable)?;
-    let credentials = settings
-        .credentials
-        .as_ref()
-        .map(|(user, password)| (user.as_str(), password.expose()));
     match &settings.tls {
-        None => converse(tcp, addr, credentials).await,
+        None => Ok((Box::new(tcp), addr)),
         Some(config) => {
             // The node is named by the IP dialed, as the driver names it; the verifier in
             // `edge::cql` checks --cql-tls-server-name instead when given.
@@ -110,9 +158,57 @@ pub async fn observe(ip: IpAddr, settings: &CqlSettings) -> Result<Observation, 
                 .connect(ServerName::from(ip), tcp)
                 .await
                 .map_err(unreachable)?;
-            converse(tls, addr, credentials).await
+            Ok((Box::new(tls), addr))
         }
     }
+}
+
+fn credentials(settings: &CqlSettings) -> Option<(&str, &str)> {
+    settings
+        .credentials
+        .as_ref()
+        .map(|(user, password)| (user.as_str(), password.expose()))
+}
+
+/// The survey's conversation: the login, then the three reads at once.
+async fn survey_over<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    addr: SocketAddr,
+    credentials: Option<(&str, &str)>,
+) -> Result<Survey, CqlError> {
+    let mut conn = Conn {
+        stream,
+        addr,
+        max_body: MAX_SURVEY_BODY,
+    };
+    conn.login(credentials).await?;
+    let mut reads = query(LOCAL, SURVEY_LOCAL_CQL);
+    reads.extend(query(PEERS, SURVEY_PEERS_CQL));
+    reads.extend(query(GOSSIP, SURVEY_GOSSIP_CQL));
+    conn.send(&reads).await?;
+    let (mut local, mut peers, mut gossip) = (None, None, None);
+    for _ in 0..3 {
+        let (stream, response) = conn.recv().await?;
+        let slot = match stream {
+            LOCAL => &mut local,
+            PEERS => &mut peers,
+            GOSSIP => &mut gossip,
+            other => return Err(conn.unreachable(unexpected_stream(other))),
+        };
+        if slot.replace(response).is_some() {
+            return Err(conn.unreachable("two answers on one stream id".into()));
+        }
+    }
+    let (Some(local), Some(peers), Some(gossip)) = (local, peers, gossip) else {
+        return Err(conn.unreachable("two answers on one stream id".into()));
+    };
+    let survey = Survey {
+        local: survey_local(local).map_err(|e| conn.query_error(e))?,
+        peers: survey_peers(peers).map_err(|e| conn.query_error(e))?,
+        gossip: survey_gossip(gossip).map_err(|e| conn.query_error(e))?,
+    };
+    conn.close().await;
+    Ok(survey)
 }
 
 /// The conversation itself, over any byte stream (a socket, TLS, or a test's pipe).
@@ -121,7 +217,11 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     addr: SocketAddr,
     credentials: Option<(&str, &str)>,
 ) -> Result<Observation, CqlError> {
-    let mut conn = Conn { stream, addr };
+    let mut conn = Conn {
+        stream,
+        addr,
+        max_body: MAX_BODY,
+    };
     conn.login(credentials).await?;
 
     let mut reads = query(LOCAL, LOCAL_CQL);
@@ -174,6 +274,8 @@ fn unexpected_stream(stream: i16) -> String {
 struct Conn<S> {
     stream: S,
     addr: SocketAddr,
+    /// The largest answer body read.
+    max_body: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
@@ -216,12 +318,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             .read_exact(&mut raw)
             .await
             .map_err(|e| self.unreachable(transport_detail(&e)))?;
-        let header = parse_header(&raw).map_err(|e| self.unreachable(e))?;
-        let mut body = vec![0u8; header.length];
-        self.stream
-            .read_exact(&mut body)
+        let header = parse_header(&raw, self.max_body).map_err(|e| self.unreachable(e))?;
+        // Read as the bytes come, never allocated ahead from the header's word alone.
+        let mut body = Vec::with_capacity(header.length.min(64 * 1024));
+        (&mut self.stream)
+            .take(header.length as u64)
+            .read_to_end(&mut body)
             .await
             .map_err(|e| self.unreachable(transport_detail(&e)))?;
+        if body.len() < header.length {
+            return Err(self.unreachable("the node closed the connection".into()));
+        }
         let response = decode(&header, body).map_err(|e| self.unreachable(e))?;
         Ok((header.stream, response))
     }
@@ -365,7 +472,7 @@ struct Header {
     length: usize,
 }
 
-fn parse_header(raw: &[u8; HEADER_LEN]) -> Result<Header, String> {
+fn parse_header(raw: &[u8; HEADER_LEN], max_body: usize) -> Result<Header, String> {
     let [version, flags, s0, s1, opcode, l0, l1, l2, l3] = *raw;
     if version != RESPONSE_VERSION {
         return Err(match version {
@@ -380,9 +487,9 @@ fn parse_header(raw: &[u8; HEADER_LEN]) -> Result<Header, String> {
     let opcode = ResponseOpcode::try_from(opcode)
         .map_err(|_| format!("not a CQL response (opcode {opcode:#04x})"))?;
     let length = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
-    if length > MAX_BODY {
+    if length > max_body {
         return Err(format!(
-            "a {length}-byte answer, larger than any this probe expects ({MAX_BODY})"
+            "a {length}-byte answer, larger than any this probe expects ({max_body})"
         ));
     }
     Ok(Header {
@@ -438,11 +545,7 @@ fn local_row(response: Response) -> Result<LocalRow, String> {
 /// `Ok(None)` without a gossip view: the table does not exist (Cassandra 4.0) or the role
 /// may not read it.
 fn gossip_rows(response: Response) -> Result<Option<Vec<GossipRow>>, String> {
-    if let Response::Error(e) = &response
-        && (e.error == DbError::Unauthorized
-            || e.reason.contains("gossip_info")
-            || e.reason.contains("system_views"))
-    {
+    if no_gossip_view(&response) {
         return Ok(None);
     }
     let rows = rows::<(Option<IpAddr>, Option<String>, Option<String>)>(
@@ -457,6 +560,67 @@ fn gossip_rows(response: Response) -> Result<Option<Vec<GossipRow>>, String> {
                 status: status_with_port.filter(|s| !s.is_empty()).or(status),
                 ..GossipRow::default()
             })
+            .collect(),
+    ))
+}
+
+/// The table does not exist (Cassandra 4.0) or the role may not read it.
+fn no_gossip_view(response: &Response) -> bool {
+    matches!(response, Response::Error(e) if e.error == DbError::Unauthorized
+        || e.reason.contains("gossip_info")
+        || e.reason.contains("system_views"))
+}
+
+fn survey_local(response: Response) -> Result<LocalRow, String> {
+    type Row = (Option<String>, Option<uuid::Uuid>, Option<IpAddr>);
+    let (cluster_name, host_id, broadcast_address) = rows::<Row>(response, "system.local")?
+        .into_iter()
+        .next()
+        .ok_or("system.local is empty")?;
+    Ok(LocalRow {
+        cluster_name,
+        host_id: host_id.map(|u| u.to_string()),
+        broadcast_address,
+        ..LocalRow::default()
+    })
+}
+
+fn survey_peers(response: Response) -> Result<Vec<PeerRow>, String> {
+    type Row = (Option<IpAddr>, Option<uuid::Uuid>);
+    Ok(rows::<Row>(response, "system.peers_v2")?
+        .into_iter()
+        .map(|(address, host_id)| PeerRow {
+            address,
+            host_id: host_id.map(|u| u.to_string()),
+            ..PeerRow::default()
+        })
+        .collect())
+}
+
+/// `Ok(None)` without a gossip view, as [`gossip_rows`].
+fn survey_gossip(response: Response) -> Result<Option<Vec<GossipRow>>, String> {
+    if no_gossip_view(&response) {
+        return Ok(None);
+    }
+    type Row = (
+        Option<IpAddr>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i32>,
+    );
+    let rows = rows::<Row>(response, "system_views.gossip_info")?;
+    Ok(Some(
+        rows.into_iter()
+            .map(
+                |(address, host_id, status_with_port, status, generation)| GossipRow {
+                    address,
+                    host_id,
+                    status: status_with_port.filter(|s| !s.is_empty()).or(status),
+                    generation,
+                    ..GossipRow::default()
+                },
+            )
             .collect(),
     ))
 }
@@ -691,7 +855,7 @@ mod tests {
             (*b"HTTP/1.1 ", Err("not a CQL response")),
         ];
         for (raw, want) in cases {
-            match (parse_header(&raw), want) {
+            match (parse_header(&raw, MAX_BODY), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want, "{raw:02x?}"),
                 (Err(got), Err(want)) => assert!(got.contains(want), "{raw:02x?}: {got}"),
                 (got, want) => panic!("{raw:02x?}: got {got:?}, want {want:?}"),
@@ -700,7 +864,7 @@ mod tests {
     }
 
     fn decoded(frame: &[u8]) -> Result<(i16, Response), String> {
-        let header = parse_header(frame[..HEADER_LEN].try_into().unwrap())?;
+        let header = parse_header(frame[..HEADER_LEN].try_into().unwrap(), MAX_SURVEY_BODY)?;
         assert_eq!(header.length, frame.len() - HEADER_LEN);
         Ok((
             header.stream,
@@ -1106,6 +1270,130 @@ mod tests {
                 !text.contains("s3cret"),
                 "{what}: the password leaked: {text}"
             );
+        }
+    }
+
+    const UUID: u16 = 0x000C;
+    const INT: u16 = 0x0009;
+
+    fn uuid(s: &str) -> Option<Vec<u8>> {
+        Some(s.parse::<uuid::Uuid>().unwrap().as_bytes().to_vec())
+    }
+
+    /// A survey against a scripted node: the login, the three reads at once (answers in
+    /// any order), rows decoded into what `member_answer` reads; a missing gossip view is
+    /// none; a body over the survey's bound is refused from its header.
+    #[tokio::test]
+    async fn surveys() {
+        let (a, b) = (
+            "11111111-1111-1111-1111-111111111111",
+            "22222222-2222-2222-2222-222222222222",
+        );
+        let local = rows_frame(
+            LOCAL,
+            ("system", "local"),
+            &[
+                ("cluster_name", TEXT),
+                ("host_id", UUID),
+                ("broadcast_address", INET),
+            ],
+            &[vec![text("ring"), uuid(a), inet("10.0.0.1")]],
+        );
+        let peers = rows_frame(
+            PEERS,
+            ("system", "peers_v2"),
+            &[("peer", INET), ("host_id", UUID)],
+            &[vec![inet("10.0.0.2"), uuid(b)]],
+        );
+        let gossip = rows_frame(
+            GOSSIP,
+            ("system_views", "gossip_info"),
+            &[
+                ("address", INET),
+                ("host_id", TEXT),
+                ("status_with_port", TEXT),
+                ("status", TEXT),
+                ("generation", INT),
+            ],
+            &[vec![
+                inet("10.0.0.2"),
+                text(b),
+                text("NORMAL,1"),
+                None,
+                Some(1_700_000_000i32.to_be_bytes().to_vec()),
+            ]],
+        );
+        let reads = [
+            query(LOCAL, SURVEY_LOCAL_CQL),
+            query(PEERS, SURVEY_PEERS_CQL),
+            query(GOSSIP, SURVEY_GOSSIP_CQL),
+        ]
+        .concat();
+        let no_view = error(GOSSIP, 0x2200, "table gossip_info does not exist");
+        let mut huge = vec![RESPONSE_VERSION, 0, 0, LOCAL as u8, 0x08];
+        huge.extend(((MAX_SURVEY_BODY + 1) as u32).to_be_bytes());
+        let want = |gossip: bool| Survey {
+            local: LocalRow {
+                cluster_name: Some("ring".into()),
+                host_id: Some(a.into()),
+                broadcast_address: Some("10.0.0.1".parse().unwrap()),
+                ..LocalRow::default()
+            },
+            peers: vec![PeerRow {
+                address: Some("10.0.0.2".parse().unwrap()),
+                host_id: Some(b.into()),
+                ..PeerRow::default()
+            }],
+            gossip: gossip.then(|| {
+                vec![GossipRow {
+                    address: Some("10.0.0.2".parse().unwrap()),
+                    host_id: Some(b.into()),
+                    status: Some("NORMAL,1".into()),
+                    generation: Some(1_700_000_000),
+                    ..GossipRow::default()
+                }]
+            }),
+        };
+        type Case = (&'static str, Vec<u8>, Result<Survey, &'static str>);
+        let cases: Vec<Case> = vec![
+            (
+                "all three",
+                [gossip.clone(), local.clone(), peers.clone()].concat(),
+                Ok(want(true)),
+            ),
+            (
+                "no gossip view",
+                [local.clone(), no_view, peers.clone()].concat(),
+                Ok(want(false)),
+            ),
+            (
+                "a claimed body over the bound",
+                huge,
+                Err("larger than any"),
+            ),
+        ];
+        for (what, answers, want) in cases {
+            let (probe, mut node) = tokio::io::duplex(64 * 1024);
+            let reads = reads.clone();
+            let serve = tokio::spawn(async move {
+                let mut got = vec![0u8; startup().len()];
+                node.read_exact(&mut got).await.unwrap();
+                node.write_all(&ready_frame()).await.unwrap();
+                let mut got = vec![0u8; reads.len()];
+                node.read_exact(&mut got).await.unwrap();
+                assert_eq!(got, reads);
+                node.write_all(&answers).await.unwrap();
+                // Held open: a short body must not be waited for.
+                let mut rest = Vec::new();
+                let _ = node.read_to_end(&mut rest).await;
+            });
+            let got = survey_over(probe, NODE.parse().unwrap(), None).await;
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{what}"),
+                (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{what}: {e}"),
+                (got, want) => panic!("{what}: got {got:?}, want {want:?}"),
+            }
+            serve.abort();
         }
     }
 }

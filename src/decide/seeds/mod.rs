@@ -42,11 +42,13 @@ use super::cluster_record::{PreviousSelf, Recorded};
 pub use super::data::DataState;
 use super::data::JoinRecord;
 
+mod answer;
 mod kin;
 mod replace;
 mod types;
 mod wait;
 
+pub use answer::member_answer;
 use kin::*;
 use replace::*;
 pub use types::*;
