@@ -197,6 +197,8 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     // proven is the rule (a replace only after the old node was seen down continuously for
     // the setting); the default would only add 2.5 minutes to each replace here.
     set_env(&dir, "RINGKEEPER_REPLACE_AFTER_DOWN", "30s");
+    // Probes every 2 s: same commands and thresholds, seen sooner (`quick_probes`).
+    quick_probes(&dir);
     c.kubectl(&["apply", "-k", dir.to_str().unwrap()]).unwrap();
     c.run_pods(NS);
     wait_ready(&c, NS, 3, UP);

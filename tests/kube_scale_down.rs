@@ -106,6 +106,8 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     // within it decommissions no one); 30 s would add 20 s to each of the five drains of
     // pods scaled away here. BENCHMARKS.md has the default's cost.
     set_env(&dir, "RINGKEEPER_SCALE_DOWN_SETTLE", "10s");
+    // Probes every 2 s: same commands and thresholds, seen sooner (`quick_probes`).
+    quick_probes(&dir);
     c.kubectl(&["apply", "-k", dir.to_str().unwrap()]).unwrap();
     c.run_pods(NS);
     wait_ready(&c, NS, 3, UP);
@@ -777,6 +779,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let kustomization = dir.join("kustomization.yaml");
     let text = std::fs::read_to_string(&kustomization).unwrap();
     std::fs::write(&kustomization, format!("namePrefix: west-\n{text}")).unwrap();
+    quick_probes(&dir);
     let rendered = c.kubectl(&["kustomize", dir.to_str().unwrap()]).unwrap();
     assert!(rendered.contains("west-cassandra-identity"), "{rendered}");
     apply_with_replicas(&c, &dir, 1);
