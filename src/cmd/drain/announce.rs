@@ -182,7 +182,7 @@ pub(super) async fn look(
 /// (d) verify.
 pub(super) async fn staged(
     d: &mut Drain<'_>,
-    node: Option<&Node>,
+    node: Option<&dyn ClientTraffic>,
     version: Option<&str>,
 ) -> Outcome {
     // Peers mark the node down at once, stop sending it replica traffic (hints are kept

@@ -458,7 +458,11 @@ pub(super) async fn early_step(d: &mut Drain<'_>, stage: Stage, args: &[&str]) -
 
 /// Watches this node's clients (everyone but ringkeeper) after the announcement, for at
 /// most `budget`, until they are gone or plainly ignore it; returns what was seen.
-pub(super) async fn clients_leave(node: &Node, since: Instant, budget: Duration) -> String {
+pub(super) async fn clients_leave(
+    node: &dyn ClientTraffic,
+    since: Instant,
+    budget: Duration,
+) -> String {
     let mut samples: Vec<ClientSample> = Vec::new();
     loop {
         match node.client_traffic().await {
@@ -496,13 +500,7 @@ pub(super) async fn clients_leave(node: &Node, since: Instant, budget: Duration)
 /// first (cheap); the mode is read only with time left for a nodetool run.
 pub(super) async fn verify(d: &mut Drain<'_>) -> Outcome {
     let since = Instant::now();
-    let port = SocketAddr::new(d.cfg.host, d.cfg.cql.port);
-    let port_open = tokio::time::timeout(
-        Duration::from_millis(500),
-        tokio::net::TcpStream::connect(port),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
+    let port_open = d.node.native_port_open().await;
     let mode = if port_open {
         ModeRead::Unread("the native port is still open".into())
     } else {

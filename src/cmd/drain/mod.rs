@@ -75,9 +75,67 @@ struct Summary {
     decision_reason: Option<String>,
 }
 
+/// A boxed future, for the object-safe traits below.
+type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What the drain's stages do to the node: nodetool (JMX) within a bound, and a look at
+/// the native port. A trait so that the stages' order, skips and cut-shorts are
+/// table-tested with a scripted node (`tests.rs`), with no JVM; `Local` is the real one.
+trait NodeControl: Send + Sync {
+    /// Runs `nodetool <args>`, killed after `limit`.
+    fn nodetool<'a>(
+        &'a self,
+        args: &'a [&'a str],
+        limit: Duration,
+    ) -> Pending<'a, Result<String, NodetoolError>>;
+    /// Whether the native (CQL) port still accepts connections.
+    fn native_port_open(&self) -> Pending<'_, bool>;
+}
+
+/// The node in this pod: nodetool as configured, the CQL port on `--host`.
+struct Local<'a> {
+    cfg: &'a DrainConfig,
+}
+
+impl NodeControl for Local<'_> {
+    fn nodetool<'a>(
+        &'a self,
+        args: &'a [&'a str],
+        limit: Duration,
+    ) -> Pending<'a, Result<String, NodetoolError>> {
+        Box::pin(nodetool::run(&self.cfg.settings.jmx, args, limit))
+    }
+
+    fn native_port_open(&self) -> Pending<'_, bool> {
+        let port = SocketAddr::new(self.cfg.host, self.cfg.cql.port);
+        Box::pin(async move {
+            tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(port),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok())
+        })
+    }
+}
+
+/// The node's client traffic (connections other than ringkeeper's, requests so far), as
+/// the drain watches it while clients move away: a trait for the same reason.
+trait ClientTraffic: Send + Sync {
+    fn client_traffic(&self) -> Pending<'_, Result<(u32, u64), CqlError>>;
+}
+
+impl ClientTraffic for Node {
+    fn client_traffic(&self) -> Pending<'_, Result<(u32, u64), CqlError>> {
+        Box::pin(Node::client_traffic(self))
+    }
+}
+
 /// The drain in progress: the deadline, and what each stage reported.
 struct Drain<'a> {
     cfg: &'a DrainConfig,
+    /// Where nodetool and the port look go.
+    node: &'a dyn NodeControl,
     started: Instant,
     deadline: Instant,
     stages: Vec<StageReport>,
@@ -107,9 +165,7 @@ impl Drain<'_> {
         if left.is_zero() {
             return Err(None);
         }
-        nodetool::run(&self.cfg.settings.jmx, args, left)
-            .await
-            .map_err(Some)
+        self.node.nodetool(args, left).await.map_err(Some)
     }
 }
 
@@ -118,8 +174,10 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
     let started = Instant::now();
     let started_at_ms = unix_ms();
     let grace = cfg.settings.grace_period;
+    let local = Local { cfg: &cfg };
     let mut d = Drain {
         cfg: &cfg,
+        node: &local,
         started,
         deadline: started + grace.saturating_sub(cfg.settings.exit_margin),
         stages: Vec::new(),
@@ -275,7 +333,10 @@ pub async fn run(cfg: DrainConfig, kube_api: KubeApi) -> anyhow::Result<exit::Ou
                     }
                 }
             }
-            None => staged(&mut d, node.as_ref().map(|(n, _)| n), version_ref).await,
+            None => {
+                let clients = node.as_ref().map(|(n, _)| n as &dyn ClientTraffic);
+                staged(&mut d, clients, version_ref).await
+            }
         },
     };
     let sigterm = match &outcome {
