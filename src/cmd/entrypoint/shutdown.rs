@@ -67,3 +67,118 @@ fn signal_number(sig: Signal) -> i32 {
         Signal::Quit => 3,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::drain::{Marker, Outcome as Drained, Stage};
+    use crate::decide::supervise::ChildEnd;
+
+    /// How the entrypoint's exit code follows from how Cassandra ended, whether a stop was
+    /// asked for, whether it had to be killed, and what the drain marker says: 0 only for
+    /// a shutdown a drain confirmed; otherwise Cassandra's own status (128 + N for a
+    /// signal), as Kubernetes would report it without ringkeeper in between.
+    #[test]
+    fn exit_codes_after_cassandra_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let marker = |outcome: Option<Drained>| Marker {
+            started_at_ms: 0,
+            pid: 1,
+            start_ticks: None,
+            grace_period_ms: 1_200_000,
+            outcome,
+        };
+        let cut = || Drained::CutShort {
+            stage: Stage::Drain,
+        };
+        // (what, how it ended, stop asked, killed, the drain marker, exit code)
+        let cases: Vec<(&str, ChildEnd, bool, bool, Option<Marker>, u8)> = vec![
+            (
+                "crashed on its own",
+                ChildEnd::Exited(3),
+                false,
+                false,
+                None,
+                3,
+            ),
+            (
+                "killed by the OOM killer",
+                ChildEnd::Signaled(9),
+                false,
+                false,
+                None,
+                137,
+            ),
+            (
+                "stopped after a confirmed drain",
+                ChildEnd::Signaled(15),
+                true,
+                false,
+                Some(marker(Some(Drained::Drained))),
+                0,
+            ),
+            (
+                "stopped after a decommission",
+                ChildEnd::Exited(143),
+                true,
+                false,
+                Some(marker(Some(Drained::Decommissioned))),
+                0,
+            ),
+            (
+                "stopped with no drain at all: its own status",
+                ChildEnd::Signaled(15),
+                true,
+                false,
+                None,
+                143,
+            ),
+            (
+                "a drain cut short stopped it (no stop asked of the entrypoint)",
+                ChildEnd::Signaled(15),
+                false,
+                false,
+                Some(marker(Some(cut()))),
+                143,
+            ),
+            (
+                "a drain still running when it exited",
+                ChildEnd::Exited(0),
+                true,
+                false,
+                Some(marker(None)),
+                0,
+            ),
+            (
+                "killed at the end of the grace period, even after a drain",
+                ChildEnd::Signaled(9),
+                true,
+                true,
+                Some(marker(Some(Drained::Drained))),
+                137,
+            ),
+        ];
+        for (what, end, stop_requested, killed, marker, want) in cases {
+            let _ = std::fs::remove_dir_all(dir.path());
+            std::fs::create_dir_all(dir.path()).unwrap();
+            if let Some(m) = &marker {
+                run.write_marker(m).unwrap();
+            }
+            let got = outcome(
+                Ended {
+                    end,
+                    stop_requested,
+                    killed,
+                },
+                &run,
+            );
+            assert!(
+                matches!(got, Outcome::Exit(code) if code == want),
+                "{what}: {got:?}, want exit {want}"
+            );
+        }
+        assert!(matches!(stopped(Signal::Term), Outcome::Exit(143)));
+        assert!(matches!(stopped(Signal::Int), Outcome::Exit(130)));
+    }
+}
