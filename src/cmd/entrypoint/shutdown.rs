@@ -93,7 +93,8 @@ mod tests {
             stage: Stage::Drain,
         };
         // (what, how it ended, stop asked, killed, the drain marker, exit code)
-        let cases: Vec<(&str, ChildEnd, bool, bool, Option<Marker>, u8)> = vec![
+        type Case<'a> = (&'a str, ChildEnd, bool, bool, Option<Marker>, u8);
+        let cases: Vec<Case> = vec![
             (
                 "crashed on its own",
                 ChildEnd::Exited(3),
