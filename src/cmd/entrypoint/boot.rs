@@ -6,8 +6,9 @@ use std::ops::ControlFlow;
 
 use tracing::{info, warn};
 
+use super::ring::Ring;
+use super::shutdown;
 use super::volume::Cleared;
-use super::{Ring, shutdown};
 use crate::decide::api_facts::ApiFacts;
 use crate::decide::cluster_record::RecordFacts;
 use crate::decide::data::JoinRecord;

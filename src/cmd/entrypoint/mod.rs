@@ -10,6 +10,8 @@
 //! * `volume`: what the data volume holds before the boot plan: a decommissioned node's
 //!   volume cleared once the ring confirms that it left, a replace that did not finish
 //!   resumed or cleared, a join record whose state is gone removed;
+//! * `ring`: what the phases that ask the ring share (this pod, its seeding, the cluster,
+//!   DNS and CQL);
 //! * `api`: what the Kubernetes API says at boot, and the replica bound read again while
 //!   the boot waits;
 //! * `place`: the DC and rack, waiting for the Node's labels when they are followed;
@@ -24,6 +26,7 @@ mod boot;
 mod launch;
 mod place;
 mod record;
+mod ring;
 mod shutdown;
 mod template;
 mod volume;
@@ -34,13 +37,13 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::LogFormat;
-use crate::config::{EntrypointConfig, Identity, Inputs, KubeApi, Seeding};
-use crate::edge::cql::CqlSettings;
+use crate::config::{EntrypointConfig, Inputs, KubeApi};
 use crate::edge::dns::Dns;
 use crate::edge::process::{self, Signals};
 use crate::edge::rundir::RunDir;
 use crate::exit::Outcome;
 use crate::gather::probe_settings;
+use ring::Ring;
 
 /// Goes on with what a phase gave, or ends `run` with the outcome the phase ended on (a
 /// refusal, or a stop signal before Cassandra started).
@@ -192,18 +195,6 @@ pub async fn run(
     Ok(shutdown::outcome(ended?, &run))
 }
 
-/// What the phases that ask the ring share: this pod, its seeding (the candidates, CQL
-/// access, the replica bound), the cluster it runs in, and how the others are reached.
-#[derive(Clone, Copy)]
-struct Ring<'a> {
-    identity: &'a Identity,
-    seeding: &'a Seeding,
-    /// The name this node will run with, which every candidate must share.
-    cluster: Option<&'a str>,
-    dns: &'a Dns,
-    cql: &'a CqlSettings,
-}
-
 /// The run directory, emptied: what an earlier start of this pod left (a drain marker,
 /// an old PID) must not make this one look drained.
 fn fresh_run_dir(run_dir: &Path) -> anyhow::Result<RunDir> {
@@ -211,12 +202,4 @@ fn fresh_run_dir(run_dir: &Path) -> anyhow::Result<RunDir> {
     run.reset()
         .with_context(|| format!("--run-dir {}", run_dir.display()))?;
     Ok(run)
-}
-
-/// Ends the entrypoint refused, Cassandra not started (`reason` says why).
-fn refuse<T>(reason: String) -> ControlFlow<Outcome, T> {
-    ControlFlow::Break(Outcome::Refused {
-        stdout: None,
-        reason,
-    })
 }

@@ -2,6 +2,8 @@
 //! turned into the exit code, with the drain marker saying whether the shutdown was clean
 //! (`decide::drain::shutdown_verdict`).
 
+use std::ops::ControlFlow;
+
 use tracing::{info, warn};
 
 use crate::decide::drain::shutdown_verdict;
@@ -57,6 +59,14 @@ pub(super) fn outcome(ended: Ended, run: &RunDir) -> Outcome {
         );
     }
     Outcome::Exit(code)
+}
+
+/// Ends the entrypoint refused, Cassandra not started (`reason` says why).
+pub(super) fn refuse<T>(reason: String) -> ControlFlow<Outcome, T> {
+    ControlFlow::Break(Outcome::Refused {
+        stdout: None,
+        reason,
+    })
 }
 
 fn signal_number(sig: Signal) -> i32 {

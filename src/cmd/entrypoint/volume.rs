@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::{Ring, refuse, shutdown};
+use super::ring::Ring;
+use super::shutdown::{self, refuse};
 use crate::decide::api_facts::ApiFacts;
 use crate::decide::data::{DataListing, JoinRecord};
 use crate::decide::decommissioned::{self, LeftCheck, VolumeCheck};
