@@ -713,6 +713,33 @@ mod tests {
         b
     }
 
+    /// Pod 1 at 127.0.0.2, whose join record saved one peer at 127.0.0.1 (where a test's
+    /// stand-in listens), with `data_dir` as its volume.
+    fn saved_peer_at_loopback(data_dir: &std::path::Path) -> (JoinRecord, Identity) {
+        let record = JoinRecord {
+            format: 2,
+            host_id: "11111111-1111-1111-1111-111111111111".into(),
+            cluster_name: Some("c".into()),
+            address: Some("127.0.0.2".parse().unwrap()),
+            peers: Some(vec![data::KnownPeer {
+                host_id: "22222222-2222-2222-2222-222222222222".into(),
+                address: Some("127.0.0.1".parse().unwrap()),
+            }]),
+            recorded_at: None,
+            dc: None,
+            rack: None,
+        };
+        let identity = Identity {
+            pod: "cassandra-1".parse().unwrap(),
+            namespace: "db".into(),
+            pod_ip: "127.0.0.2".parse().unwrap(),
+            service: "cassandra".into(),
+            cluster_domain: "cluster.local".into(),
+            data_dir: data_dir.to_owned(),
+        };
+        (record, identity)
+    }
+
     /// Something at a saved peer's address that asks for a login, as a node with
     /// PasswordAuthenticator would, and keeps every byte it is sent.
     async fn asks_for_a_login(
@@ -785,27 +812,7 @@ mod tests {
             },
         )
         .unwrap();
-        let record = JoinRecord {
-            format: 2,
-            host_id: "11111111-1111-1111-1111-111111111111".into(),
-            cluster_name: Some("c".into()),
-            address: Some("127.0.0.2".parse().unwrap()),
-            peers: Some(vec![data::KnownPeer {
-                host_id: "22222222-2222-2222-2222-222222222222".into(),
-                address: Some("127.0.0.1".parse().unwrap()),
-            }]),
-            recorded_at: None,
-            dc: None,
-            rack: None,
-        };
-        let identity = Identity {
-            pod: "cassandra-1".parse().unwrap(),
-            namespace: "db".into(),
-            pod_ip: "127.0.0.2".parse().unwrap(),
-            service: "cassandra".into(),
-            cluster_domain: "cluster.local".into(),
-            data_dir: dir.path().to_owned(),
-        };
+        let (record, identity) = saved_peer_at_loopback(dir.path());
         let saved = probe_saved(&record, &[], &identity, &settings)
             .await
             .unwrap();
@@ -876,27 +883,7 @@ mod tests {
             &crate::config::CqlAccess::default(),
         )
         .unwrap();
-        let record = JoinRecord {
-            format: 2,
-            host_id: "11111111-1111-1111-1111-111111111111".into(),
-            cluster_name: Some("c".into()),
-            address: Some("127.0.0.2".parse().unwrap()),
-            peers: Some(vec![data::KnownPeer {
-                host_id: "22222222-2222-2222-2222-222222222222".into(),
-                address: Some("127.0.0.1".parse().unwrap()),
-            }]),
-            recorded_at: None,
-            dc: None,
-            rack: None,
-        };
-        let identity = Identity {
-            pod: "cassandra-1".parse().unwrap(),
-            namespace: "db".into(),
-            pod_ip: "127.0.0.2".parse().unwrap(),
-            service: "cassandra".into(),
-            cluster_domain: "cluster.local".into(),
-            data_dir: dir.path().to_owned(),
-        };
+        let (record, identity) = saved_peer_at_loopback(dir.path());
         let started = Instant::now();
         let saved = probe_saved(&record, &[], &identity, &settings)
             .await

@@ -167,6 +167,12 @@ pub struct GossipRow {
     pub schema: Option<String>,
 }
 
+/// A gossip row's status: `status_with_port` (4.0+ gossips the status with the port),
+/// falling back to `status` when that is null or empty.
+pub fn gossip_status(with_port: Option<String>, status: Option<String>) -> Option<String> {
+    with_port.filter(|s| !s.is_empty()).or(status)
+}
+
 /// One member of the ring as the observer sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {

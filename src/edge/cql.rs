@@ -534,7 +534,7 @@ impl Node {
             out.push(GossipRow {
                 address,
                 host_id,
-                status: status_with_port.filter(|s| !s.is_empty()).or(status),
+                status: crate::decide::ring::gossip_status(status_with_port, status),
                 heartbeat,
                 generation,
                 dc,

@@ -556,8 +556,7 @@ fn gossip_rows(response: Response) -> Result<Option<Vec<GossipRow>>, String> {
         rows.into_iter()
             .map(|(address, status_with_port, status)| GossipRow {
                 address,
-                // 4.0+ gossips the status with the port; an empty one falls back.
-                status: status_with_port.filter(|s| !s.is_empty()).or(status),
+                status: crate::decide::ring::gossip_status(status_with_port, status),
                 ..GossipRow::default()
             })
             .collect(),
@@ -616,7 +615,7 @@ fn survey_gossip(response: Response) -> Result<Option<Vec<GossipRow>>, String> {
                 |(address, host_id, status_with_port, status, generation)| GossipRow {
                     address,
                     host_id,
-                    status: status_with_port.filter(|s| !s.is_empty()).or(status),
+                    status: crate::decide::ring::gossip_status(status_with_port, status),
                     generation,
                     ..GossipRow::default()
                 },
