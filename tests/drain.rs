@@ -1,6 +1,11 @@
 //! The preStop drain on real nodes, each started by `ringkeeper entrypoint` and stopped
 //! the way the kubelet stops a pod (preStop hook, SIGTERM to PID 1, SIGKILL at the end of
 //! the grace period). Needs root, Java and the cassandra-all jars: run `scripts/test`.
+//!
+//! A rolling restart under load with this drain as preStop is proven once, through the
+//! manifests (`tests/kube.rs`, the rolling update); on 4.1, one pod restarted under load
+//! (`tests/ring.rs`, scenario 9). The side by side with a bare `nodetool drain` is a
+//! benchmark: `scripts/bench-rolling`.
 
 #![allow(clippy::print_stderr)] // Progress lines (timings, summaries) for the test log.
 
@@ -414,80 +419,6 @@ fn a_joining_node_a_missing_nodetool_and_a_sigterm_without_prestop_each_do_the_d
     assert_replays_nothing(&ring.system_log(0)[log_len..]);
 }
 
-/// Scenario 4: a rolling restart of a 3-pod ring at RF 3 under a steady QUORUM load with
-/// `ringkeeper drain` as preStop. No acknowledged write may be lost, no pod killed at the
-/// end of its grace period, every drain completes and the restarts replay nothing; the
-/// clients' failures all come while a pod stops (when its native transport closes: the
-/// `scylla` driver ignores DOWN events, so a request in flight then fails). The side-by-side
-/// comparison with a bare `nodetool drain` (what users run today) is a benchmark, not a
-/// test: scripts/bench-rolling.
-fn rolling_restart_under_load(version: &str, name: &str) {
-    let _turn = turn();
-    let mut ring = common::new_ring_of(version, name);
-    // As in production: a node opens CQL only once gossip has settled, so a client it
-    // serves right after a restart finds the other replicas alive.
-    ring.spec.jvm_opts = vec!["-Dcassandra.skip_wait_for_gossip_to_settle=-1".into()];
-    // Each nodetool run starts a JVM, which takes 5-7 s here while three nodes and the
-    // load share two cores: 60 s (as the manifests set it) keeps the drain well inside.
-    ring.spec.grace_period = Duration::from_secs(60);
-    let grace = ring.spec.grace_period;
-    // The ring forms without that wait (about 30 s less per node here): no client is
-    // served yet, and how a ring forms is what tests/ring.rs proves. Every restart under
-    // the load below waits for gossip to settle, as in production.
-    let forming = ring::NodeOpts {
-        jvm_opts: vec!["-Dcassandra.skip_wait_for_gossip_to_settle=0".into()],
-        ..ring::NodeOpts::default()
-    };
-    for o in 0..3 {
-        ring.start(o, ring::default_ip(o), &forming)
-            .and_then(|()| ring.wait_ready(o, BOOT))
-            .unwrap_or_else(|e| panic!("{e:#}"));
-    }
-    let nodes: Vec<std::net::SocketAddr> = (0..3)
-        .map(|o| std::net::SocketAddr::new(ring::default_ip(o), 9042))
-        .collect();
-    let mut spec = ringkeeper_testkit::load::LoadSpec::new(nodes);
-    spec.keyspace = "load_ringkeeper".into();
-    let run = ringkeeper_testkit::rolling::rolling_restart(
-        &mut ring,
-        &[0, 1, 2],
-        &PreStop::Ringkeeper(vec![]),
-        grace,
-        spec,
-        Duration::from_secs(5),
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"));
-    eprintln!("{}: {}", run.prestop, serde_json::to_string(&run).unwrap());
-    assert_eq!(run.missing, 0, "acknowledged writes lost");
-    assert!(run.pods.iter().all(|p| !p.killed), "{:?}", run.pods);
-    // Scenario 1, drain under write load: each drain completes before its deadline, and
-    // the restart replays nothing from the commit log (memtables were flushed).
-    for pod in &run.pods {
-        assert_eq!(pod.prestop_code, Some(0), "{:?}", pod.drain);
-        assert_eq!(pod.exit_code, Some(0), "a clean shutdown exits 0");
-        assert!(
-            pod.replayed_nothing(),
-            "pod {}: {:?}",
-            pod.ordinal,
-            pod.replay
-        );
-    }
-    // Failures only while a pod stops (its native transport closing), up to 5 s past its
-    // exit (a request the driver sent just before the close times out up to then).
-    let outside = run.failures_outside_stops(5.0);
-    assert!(
-        outside.is_empty(),
-        "failures outside every pod's stop: {outside:?}; timeline {:?}",
-        run.load.failure_timeline
-    );
-}
-
-#[test]
-#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
-fn rolling_restart_under_load_loses_nothing() {
-    rolling_restart_under_load(common::CASSANDRA, "roll50");
-}
-
 /// Scenario 2: a grace period too short for the drain, under a heavy write load. `drain`
 /// exits before its deadline, says it was cut short and at which stage, Cassandra gets
 /// SIGTERM (its shutdown hook drains what it can, the commit log holds the rest), and no
@@ -564,12 +495,6 @@ fn a_grace_period_too_short_cuts_the_drain_short_and_loses_no_acknowledged_write
         "{} acknowledged writes missing",
         missing.len()
     );
-}
-
-#[test]
-#[ignore = "needs root, Java, python3 (pip) and real Cassandra nodes: run scripts/test"]
-fn cassandra_4_1_rolling_restart_under_load_loses_nothing() {
-    rolling_restart_under_load(common::CASSANDRA_4_1, "roll41");
 }
 
 /// JMX authentication: with it on, nodetool without credentials is refused, and

@@ -85,24 +85,33 @@ fn boot_decision(ring: &Ring, ordinal: u32) -> serde_json::Value {
         })
 }
 
+/// Scenarios 1 and 5, then issue 7's on the same ring (its data and join records are what
+/// that scenario needs: a Cassandra start paid once).
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
-fn three_pods_form_one_ring_and_sigterm_stops_cassandra_cleanly() {
-    three_pods_one_after_another(CASSANDRA, "three");
+fn three_pods_form_one_ring_and_a_pod_that_founded_anew_never_merges_with_it() {
+    let _turn = turn();
+    let mut ring = three_pods_one_after_another(CASSANDRA, "three");
+    founded_anew_never_merges(&mut ring);
 }
 
-/// Scenario 9: the same on Cassandra 4.1 (JDK 11): scenarios 1 and 5, `ready`, `status`.
+/// Scenario 9: the same on Cassandra 4.1 (JDK 11): scenarios 1 and 5, `ready`, `status`,
+/// and a pod restarted under load through `ringkeeper drain`.
 #[test]
 #[ignore = "needs root, Java, python3 (pip) and real Cassandra nodes: run scripts/test"]
 fn cassandra_4_1_three_pods_form_one_ring_and_a_restart_on_a_new_ip_keeps_its_host_id() {
+    let _turn = turn();
     three_pods_one_after_another(CASSANDRA_4_1, "three41");
 }
 
 /// Scenarios 1 and 5 on `version`, plus `ready`, `status`, SIGTERM and the refusal of an
-/// empty pod whose IP a live member holds.
-fn three_pods_one_after_another(version: &str, name: &str) {
-    let _turn = turn();
+/// empty pod whose IP a live member holds. Returns the ring, every pod running and ready
+/// (ordinal 2 on a new IP).
+fn three_pods_one_after_another(version: &str, name: &str) -> Ring {
     let mut ring = new_ring_of(version, name);
+    // The grace period the manifests set: the restart under load at the end drains with
+    // the load and three nodes on two cores, where each nodetool JVM takes 5-10 s.
+    ring.spec.grace_period = Duration::from_secs(60);
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
 
     // Pods start one after another, like an OrderedReady StatefulSet.
@@ -275,6 +284,59 @@ fn three_pods_one_after_another(version: &str, name: &str) {
         .ringkeeper(&["ready", "--host", &new_ip.to_string()])
         .unwrap();
     assert_eq!(code, 0, "{err}");
+
+    // 4.1 only: the one real drain under load on that version (5.0's is the rolling
+    // update of tests/kube.rs, and its drain-then-no-replay tests/drain.rs scenario 1).
+    if version.starts_with("4.") {
+        restart_under_load(&mut ring, 1, &[ips[0], ips[1], new_ip]);
+    }
+    ring
+}
+
+/// A pod restarted under a steady QUORUM load with `ringkeeper drain` as its preStop
+/// hook, stopped the way the kubelet stops it and back when `ready` passes (one step of a
+/// rolling restart; `scripts/bench-rolling` runs whole rolling restarts beside a bare
+/// `nodetool drain`). No acknowledged write lost, no kill at the end of the grace period,
+/// the drain complete and the restart replaying nothing, and the client's failures only
+/// while the pod stops (its native transport closing: the `scylla` driver ignores DOWN
+/// events, so a request in flight then fails).
+fn restart_under_load(ring: &mut Ring, ordinal: u32, ips: &[std::net::IpAddr]) {
+    // As in production: the restarted node opens CQL only once gossip has settled, so a
+    // client it serves at once finds the other replicas alive. (The ring formed without
+    // that wait: nobody was served yet.)
+    ring.spec.jvm_opts = vec!["-Dcassandra.skip_wait_for_gossip_to_settle=-1".into()];
+    // The grace period the pod was started with (its entrypoint's own bound).
+    let grace = ring.spec.grace_period;
+    let nodes: Vec<std::net::SocketAddr> = ips
+        .iter()
+        .map(|ip| std::net::SocketAddr::new(*ip, 9042))
+        .collect();
+    let mut spec = ringkeeper_testkit::load::LoadSpec::new(nodes);
+    spec.keyspace = "load_ringkeeper".into();
+    let run = ringkeeper_testkit::rolling::rolling_restart(
+        ring,
+        &[ordinal],
+        &ring::PreStop::Ringkeeper(vec![]),
+        grace,
+        spec,
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!("{}: {}", run.prestop, serde_json::to_string(&run).unwrap());
+    assert_eq!(run.missing, 0, "acknowledged writes lost");
+    let pod = &run.pods[0];
+    assert!(!pod.killed, "{pod:?}");
+    assert_eq!(pod.prestop_code, Some(0), "{:?}", pod.drain);
+    assert_eq!(pod.exit_code, Some(0), "a clean shutdown exits 0");
+    assert!(pod.replayed_nothing(), "{:?}", pod.replay);
+    // Up to 5 s past the pod's exit: a request the driver sent just before the close
+    // times out up to then.
+    let outside = run.failures_outside_stops(5.0);
+    assert!(
+        outside.is_empty(),
+        "failures outside the pod's stop: {outside:?}; timeline {:?}",
+        run.load.failure_timeline
+    );
 }
 
 #[test]
@@ -661,34 +723,30 @@ fn status_of(
 /// on its old IP, which their saved peers point at, they refuse to start. `status` names
 /// the pod that founded anew. Then the way out: the pods with data first, and ordinal 0
 /// replaces its old self at the same address.
-#[test]
-#[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
-fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that_has_the_data() {
-    let _turn = turn();
-    let mut ring = new_ring("identity");
+///
+/// Runs on a formed ring of 3, every pod running (ordinal 2 may be on another IP: it
+/// comes back on its usual one below, as a rescheduled pod would).
+fn founded_anew_never_merges(ring: &mut Ring) {
+    // Short: the pods that refuse on the old IP do so once their seed wait is over.
     ring.spec.seed_wait = "10s".into();
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
     let started = Instant::now();
-    for o in 0..3 {
-        ring.start_ready(o, BOOT)
-            .unwrap_or_else(|e| panic!("{e:#}"));
-    }
     // Each record holds the node's host ID and the members it saw, ordinal 0 among them.
-    let report = healthy_status(&ring, 1, Duration::from_secs(90));
+    let report = healthy_status(ring, 1, Duration::from_secs(90));
     let h0 = report["pods"][0]["member"]["host_id"]
         .as_str()
         .unwrap()
         .to_owned();
     for o in 1..3 {
         eventually(Duration::from_secs(90), || {
-            let text = std::fs::read_to_string(join_record(&ring, o)).unwrap_or_default();
+            let text = std::fs::read_to_string(join_record(ring, o)).unwrap_or_default();
             (text.contains(&h0) && text.contains(&ips[0].to_string()))
                 .then_some(())
                 .ok_or(text)
         });
     }
     const ROWS: i32 = 500;
-    write_rows(&ring, ips[1], ROWS);
+    write_rows(ring, ips[1], ROWS);
     eprintln!("ring of 3 with {ROWS} rows after {:?}", started.elapsed());
 
     // --- ordinal 0 founds anew on a new IP ---
@@ -703,12 +761,12 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
         assert_eq!(boot_decision(ring, 0)["mode"], "Found");
     };
     let new_ip: std::net::IpAddr = "127.0.0.21".parse().unwrap();
-    refound(&mut ring, new_ip);
+    refound(ring, new_ip);
     for o in 1..3 {
         let t = Instant::now();
         ring.start_ready(o, BOOT)
             .unwrap_or_else(|e| panic!("{e:#}"));
-        let decision = boot_decision(&ring, o);
+        let decision = boot_decision(ring, o);
         eprintln!(
             "new IP: ordinal {o} ready after {:?}: {decision}",
             t.elapsed()
@@ -750,7 +808,7 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
     );
     assert_eq!(ring.ring_states(0).unwrap().len(), 1);
     for (o, ip) in ips.iter().enumerate().skip(1) {
-        let rows = read_rows_at_one(&ring, *ip);
+        let rows = read_rows_at_one(ring, *ip);
         assert_eq!(
             rows.len(),
             ROWS as usize,
@@ -759,7 +817,7 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
     }
     // `status`, from either side, is unhealthy and names the pod that founded anew.
     for (o, host) in [(1, ips[1]), (0, new_ip)] {
-        let (code, report, err) = status_of(&ring, o, host);
+        let (code, report, err) = status_of(ring, o, host);
         assert_eq!(code, 1, "{err}");
         let splits = report["splits"].as_array().unwrap();
         let kinds: Vec<&str> = splits.iter().map(|s| s["kind"].as_str().unwrap()).collect();
@@ -776,7 +834,7 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
     }
 
     // --- ordinal 0 founds anew on its old IP, which the others' saved peers point at ---
-    refound(&mut ring, ips[0]);
+    refound(ring, ips[0]);
     let earlier = ring.entrypoint_log(1).len();
     ring.start(1, ips[1], &NodeOpts::default()).unwrap();
     let status = ring.wait_exit(1, Duration::from_secs(120)).unwrap();
@@ -820,7 +878,7 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
     ring.publish(0, Some(ips[0])).unwrap();
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(ring.ring_states(0).unwrap().len(), 1, "the new ring grew");
-    let (code, report, _) = status_of(&ring, 0, ips[0]);
+    let (code, report, _) = status_of(ring, 0, ips[0]);
     assert_eq!(code, 1);
     assert!(
         report["splits"]
@@ -839,12 +897,12 @@ fn a_pod_that_founded_anew_after_losing_its_disk_never_merges_with_the_ring_that
     for o in 1..3 {
         ring.start_ready(o, BOOT)
             .unwrap_or_else(|e| panic!("{e:#}"));
-        assert_eq!(boot_decision(&ring, o)["mode"], "Restart");
+        assert_eq!(boot_decision(ring, o)["mode"], "Restart");
     }
-    replace_ready(&mut ring, 0, ips[0], ips[0]);
-    let report = healthy_status(&ring, 2, Duration::from_secs(120));
+    replace_ready(ring, 0, ips[0], ips[0]);
+    let report = healthy_status(ring, 2, Duration::from_secs(120));
     assert_eq!(report["splits"], serde_json::json!([]), "{report}");
-    let rows = read_rows_at_one(&ring, ips[0]);
+    let rows = read_rows_at_one(ring, ips[0]);
     assert_eq!(
         rows.len(),
         ROWS as usize,

@@ -14,7 +14,7 @@ use crate::edge::datadir;
 use crate::edge::dns::Dns;
 use crate::edge::kube::{Kube, log_gaps, replica_bound};
 use crate::exit::Outcome;
-use crate::gather::{Until, classify_logged, identity_record, probe_settings, resolve};
+use crate::gather::{Network, Until, classify_logged, identity_record, probe_settings, resolve};
 use crate::render;
 
 /// Runs `ringkeeper seeds`.
@@ -56,8 +56,11 @@ pub async fn run(cfg: SeedsConfig, kube_api: KubeApi) -> anyhow::Result<Outcome>
         &api_record,
         // A one-shot: the bound read at start stands.
         None,
-        &dns,
-        &cql,
+        &Network {
+            identity: &identity,
+            dns: &dns,
+            cql: &cql,
+        },
         Until::Answer,
         &mut |w: &Waiting| {
             info!(reason = %w.reason, seen = %w.seen.join("; "), waited_s = w.waited.as_secs(), rounds = w.rounds, "no seed list yet; looking up again")

@@ -17,7 +17,7 @@ use crate::decide::seeds::{BootMode, DataState, RecordUse, Verdict, Waiting};
 use crate::edge::kube::Events;
 use crate::edge::process::Signals;
 use crate::exit::Outcome;
-use crate::gather::{SeedReport, Until, identity_record, report_waiting, resolve};
+use crate::gather::{Network, SeedReport, Until, identity_record, report_waiting, resolve};
 
 /// The identity record in the API: who this pod was, and whether the cluster exists
 /// (never the node this volume held until it was decommissioned). Read once `events` can
@@ -78,8 +78,9 @@ pub(super) async fn wait_for_plan(
         dns,
         cql,
     } = *ring;
+    let network = Network { identity, dns, cql };
     let report = tokio::select! {
-        report = resolve(identity, seeding, cluster, data, record, api_record, bound, dns, cql, Until::StartOrPersonMustAct, &mut on_wait, &mut on_record) => report?,
+        report = resolve(identity, seeding, cluster, data, record, api_record, bound, &network, Until::StartOrPersonMustAct, &mut on_wait, &mut on_record) => report?,
         sig = signals.stop_requested() => {
             warn!(signal = ?sig, "stopped while waiting for seeds; cassandra was not started");
             return Ok(ControlFlow::Break(shutdown::stopped(sig)));

@@ -5,11 +5,14 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+// The clock of tokio's timers (std's outside tests): `resolve`'s rounds are table-tested
+// under paused time (`rounds_table`).
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::{CandidateName, Identity, Seeding};
@@ -160,20 +163,17 @@ pub async fn resolve(
     record: Option<&JoinRecord>,
     api_record: &RecordFacts,
     mut bound: Option<tokio::sync::watch::Receiver<Option<u32>>>,
-    dns: &Dns,
-    cql: &CqlSettings,
+    ring: &dyn Observe,
     until: Until,
     on_wait: &mut dyn FnMut(&Waiting),
     on_record: &mut dyn FnMut(&RecordUse),
 ) -> anyhow::Result<SeedReport> {
     // With data, the record counts only when it vouches for the data (`Present`).
     let record = record.filter(|_| data == DataState::Present);
-    let mut names = Arc::new(seeding.candidates(identity));
-    let (timeout, attempts) = dns.timeouts();
+    let mut names = seeding.candidates(identity);
     info!(
         pod = %identity.pod, pod_ip = %identity.pod_ip, ?data,
         candidates = names.len(), seed_wait = ?seeding.wait,
-        dns_timeout = ?timeout, dns_attempts = attempts,
         "looking up seed candidates"
     );
     let start = Instant::now();
@@ -194,13 +194,11 @@ pub async fn resolve(
             && rx.has_changed().unwrap_or(false)
         {
             let replicas = *rx.borrow_and_update();
-            names = Arc::new(
-                Seeding {
-                    replicas,
-                    ..seeding.clone()
-                }
-                .candidates(identity),
-            );
+            names = Seeding {
+                replicas,
+                ..seeding.clone()
+            }
+            .candidates(identity);
             info!(
                 ?replicas,
                 candidates = names.len(),
@@ -210,25 +208,12 @@ pub async fn resolve(
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .clamp(MIN_ROUND, MAX_ROUND);
-        let mut candidates = lookup_all(dns, &names, budget).await;
-        // The saved peers are asked alongside the candidates, at the addresses no
-        // candidate is asked at.
-        let asked: Vec<IpAddr> = candidates
-            .iter()
-            .filter_map(Candidate::probe_address)
-            .collect();
-        let saved = async {
-            match record {
-                Some(record) => probe_saved(record, &asked, identity, cql).await,
-                None => Ok(Vec::new()),
-            }
-        };
-        let (probes, saved_peers) = tokio::join!(
-            probe_all(&mut candidates, identity, cql, data != DataState::Present),
-            saved
-        );
-        probes?;
-        let saved_peers = saved_peers?;
+        let Round {
+            candidates,
+            saved_peers,
+        } = ring
+            .round(&names, budget, record, data != DataState::Present)
+            .await?;
         rounds += 1;
         let now = Instant::now();
         let wait_over = now >= deadline;
@@ -477,11 +462,84 @@ fn log_round(
     *previous = candidates.iter().map(|c| c.lookup.clone()).collect();
 }
 
+/// A future that a trait method below hands back (the traits are used as `dyn`).
+pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What one round of `resolve` saw.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    /// Every candidate name, looked up, and asked over CQL unless it is this pod.
+    pub candidates: Vec<Candidate>,
+    /// The join record's saved peers, asked at the addresses no candidate was asked at.
+    pub saved_peers: Vec<SavedPeer>,
+}
+
+/// One round's look at the ring: the only IO of `resolve`. A trait so that the rounds
+/// around it (the waits, their reports, the refusals waited out or ended on, the replica
+/// bound read again, the replace's down time) are table-tested with scripted rounds under
+/// paused time (`tests`), with no DNS server or node; `Network` is the real one.
+pub trait Observe: Send + Sync {
+    /// Looks up `names` (each within `budget`), asks the nodes they name over CQL (with
+    /// `liveness`, who gossip says is alive too), and asks `record`'s saved peers.
+    fn round<'a>(
+        &'a self,
+        names: &'a [CandidateName],
+        budget: Duration,
+        record: Option<&'a JoinRecord>,
+        liveness: bool,
+    ) -> Pending<'a, anyhow::Result<Round>>;
+}
+
+/// The ring as this pod reaches it: DNS for the names, CQL for the nodes.
+pub struct Network<'a> {
+    /// This pod (never probed as a candidate).
+    pub identity: &'a Identity,
+    /// The resolver, as the pod's resolv.conf configures it.
+    pub dns: &'a Dns,
+    /// How candidates and saved peers are asked.
+    pub cql: &'a CqlSettings,
+}
+
+impl Observe for Network<'_> {
+    fn round<'a>(
+        &'a self,
+        names: &'a [CandidateName],
+        budget: Duration,
+        record: Option<&'a JoinRecord>,
+        liveness: bool,
+    ) -> Pending<'a, anyhow::Result<Round>> {
+        Box::pin(async move {
+            let mut candidates = lookup_all(self.dns, names, budget).await;
+            // The saved peers are asked alongside the candidates, at the addresses no
+            // candidate is asked at.
+            let asked: Vec<IpAddr> = candidates
+                .iter()
+                .filter_map(Candidate::probe_address)
+                .collect();
+            let saved = async {
+                match record {
+                    Some(record) => probe_saved(record, &asked, self.identity, self.cql).await,
+                    None => Ok(Vec::new()),
+                }
+            };
+            let (probes, saved_peers) = tokio::join!(
+                probe_all(&mut candidates, self.identity, self.cql, liveness),
+                saved
+            );
+            probes?;
+            Ok(Round {
+                candidates,
+                saved_peers: saved_peers?,
+            })
+        })
+    }
+}
+
 /// Looks up every candidate concurrently (at most `MAX_IN_FLIGHT` at a time), each
 /// bounded by `budget`.
 pub(crate) async fn lookup_all(
     dns: &Dns,
-    names: &Arc<Vec<CandidateName>>,
+    names: &[CandidateName],
     budget: Duration,
 ) -> Vec<Candidate> {
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -693,6 +751,9 @@ pub fn classify_logged(listing: &DataListing) -> DataState {
     );
     state
 }
+
+#[cfg(test)]
+mod rounds_table;
 
 #[cfg(test)]
 mod tests {
