@@ -12,3 +12,8 @@ pub mod kube;
 pub mod nodetool;
 pub mod process;
 pub mod rundir;
+
+/// A boxed future: what the methods of the object-safe traits at the edges hand back
+/// (`gather::Observe`, `process::StopRequests`, the drain's `NodeControl`), so that the
+/// sequencing above them is table-tested with scripted stand-ins.
+pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -22,6 +22,7 @@ use tracing::{info, warn};
 
 use crate::decide::drain::{self, OnStop};
 use crate::decide::supervise::{self, Action, ChildEnd, Signal};
+use crate::edge::Pending;
 use crate::edge::rundir::{ProcessRecord, RunDir};
 
 /// Safety net for a missed SIGCHLD (signals coalesce): reap at least this often; also how
@@ -81,6 +82,19 @@ impl Signals {
             _ = self.term.recv() => Signal::Term,
             _ = self.int.recv() => Signal::Int,
         }
+    }
+}
+
+/// Where a stop request comes from before Cassandra starts: the pod's signals, or in a
+/// table test a scripted one.
+pub trait StopRequests: Send {
+    /// Waits for the next stop request.
+    fn next_stop(&mut self) -> Pending<'_, Signal>;
+}
+
+impl StopRequests for Signals {
+    fn next_stop(&mut self) -> Pending<'_, Signal> {
+        Box::pin(self.stop_requested())
     }
 }
 

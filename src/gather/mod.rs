@@ -24,6 +24,7 @@ use crate::decide::seeds::{
     self, Candidate, Cql, DataState, Facts, Kin, Lookup, Plan, RecordUse, SavedPeer, Verdict,
     Waiting,
 };
+use crate::edge::Pending;
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::cql_probe;
 use crate::edge::dns::Dns;
@@ -462,9 +463,6 @@ fn log_round(
     *previous = candidates.iter().map(|c| c.lookup.clone()).collect();
 }
 
-/// A future that a trait method below hands back (the traits are used as `dyn`).
-pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
 /// What one round of `resolve` saw.
 #[derive(Debug, Clone, Default)]
 pub struct Round {
@@ -754,6 +752,8 @@ pub fn classify_logged(listing: &DataListing) -> DataState {
 
 #[cfg(test)]
 mod rounds_table;
+#[cfg(test)]
+pub(crate) mod scripted;
 
 #[cfg(test)]
 mod tests {

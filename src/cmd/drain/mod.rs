@@ -75,8 +75,7 @@ struct Summary {
     decision_reason: Option<String>,
 }
 
-/// A boxed future, for the object-safe traits below.
-type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+use crate::edge::Pending;
 
 /// What the drain's stages do to the node: nodetool (JMX) within a bound, and a look at
 /// the native port. A trait so that the stages' order, skips and cut-shorts are

@@ -42,7 +42,7 @@ use crate::edge::dns::Dns;
 use crate::edge::process::{self, Signals};
 use crate::edge::rundir::RunDir;
 use crate::exit::Outcome;
-use crate::gather::probe_settings;
+use crate::gather::{Network, probe_settings};
 use ring::Ring;
 
 /// Goes on with what a phase gave, or ends `run` with the outcome the phase ended on (a
@@ -111,12 +111,16 @@ pub async fn run(
         rack.as_deref(),
     )
     .await;
+    let network = Network {
+        identity: &identity,
+        dns: &dns,
+        cql: &cql,
+    };
     let ring = Ring {
         identity: &identity,
         seeding: &seeding,
         cluster: template.expected_cluster.as_deref(),
-        dns: &dns,
-        cql: &cql,
+        observe: &network,
     };
     let cleared = or_end!(
         volume::clear_decommissioned(&ring, to_clear, &template.dirs, &kube, &facts, &mut signals)

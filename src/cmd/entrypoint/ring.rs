@@ -2,8 +2,7 @@
 //! imports it from the sequence that calls it.
 
 use crate::config::{Identity, Seeding};
-use crate::edge::cql::CqlSettings;
-use crate::edge::dns::Dns;
+use crate::gather::Observe;
 
 /// What the phases that ask the ring share: this pod, its seeding (the candidates, CQL
 /// access, the replica bound), the cluster it runs in, and how the others are reached.
@@ -13,6 +12,7 @@ pub(super) struct Ring<'a> {
     pub seeding: &'a Seeding,
     /// The name this node will run with, which every candidate must share.
     pub cluster: Option<&'a str>,
-    pub dns: &'a Dns,
-    pub cql: &'a CqlSettings,
+    /// How the others are reached: DNS and CQL (`gather::Network`), or in a table test a
+    /// scripted ring.
+    pub observe: &'a dyn Observe,
 }

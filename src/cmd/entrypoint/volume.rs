@@ -260,17 +260,18 @@ async fn ask_ring<T>(
     let Ring {
         identity,
         seeding,
-        dns,
-        cql,
+        observe,
         ..
     } = *ring;
-    let names = std::sync::Arc::new(seeding.candidates(identity));
+    let names = seeding.candidates(identity);
     let start = std::time::Instant::now();
     let mut next_report = start;
     let mut rounds = 0;
     loop {
-        let mut candidates = crate::gather::lookup_all(dns, &names, Duration::from_secs(5)).await;
-        crate::gather::probe_all(&mut candidates, identity, cql, false).await?;
+        let candidates = observe
+            .round(&names, Duration::from_secs(5), None, false)
+            .await?
+            .candidates;
         rounds += 1;
         let reason = match judge(&candidates) {
             Ok(answer) => return Ok(answer),
