@@ -145,8 +145,8 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
         );
     }
 
-    // Scenario 3: a pod deleted by hand drains in preStop and comes back on its volume
-    // with the same host ID.
+    // Scenario 3: a pod deleted by hand (spec.replicas unchanged) drains in preStop, no
+    // decommission, and comes back on its volume with the same host ID.
     let before = host_ids(&c, NS);
     assert_eq!(before.len(), 3, "{before:?}");
     let old_uid = ready
@@ -167,6 +167,19 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     assert!(
         prestops.iter().any(|e| matches!(e, ringkeeper_testkit::cluster::RunnerEvent::PreStop(p, _, Some(0)) if p == "cassandra-1")),
         "{prestops:?}"
+    );
+    let (_, summary) = prestop(&c, "cassandra-1", old_uid.as_str().unwrap());
+    assert_eq!(
+        (&summary["outcome"], &summary["decision"]),
+        (&"drained".into(), &"drain".into()),
+        "{summary}"
+    );
+    assert!(
+        summary["decision_reason"]
+            .as_str()
+            .unwrap()
+            .contains("ordinal 1 < spec.replicas 3"),
+        "{summary}"
     );
     assert!(
         !prestops

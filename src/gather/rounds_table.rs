@@ -4,9 +4,14 @@
 //! what a replica count changed meanwhile does. What each round decides is
 //! `decide::seeds::plan`'s table; this is the sequencing around it.
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use super::scripted::{Pod, Script, address, identity, seeding};
-use super::*;
-use crate::decide::seeds::{BootMode, Refusal};
+use super::{Until, resolve};
+use crate::decide::cluster_record::RecordFacts;
+use crate::decide::seeds::{BootMode, DataState, RecordUse, Refusal, Verdict, Waiting};
 
 /// What a case expects `resolve` to end with.
 #[derive(Debug, PartialEq)]

@@ -2,11 +2,17 @@
 //! each instant on, served through `Observe` in place of DNS and CQL.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::Mutex;
+use std::time::Duration;
 
-use super::*;
-use crate::config::CqlConfig;
-use crate::decide::seeds::RingMember;
+use tokio::time::Instant;
+
+use super::{Observe, Round};
+use crate::config::{CandidateName, CqlConfig, Identity, Seeding};
+use crate::decide::data::JoinRecord;
+use crate::decide::seeds::{Candidate, Cql, Lookup, RingMember};
+use crate::edge::Pending;
 
 /// The `--seed-wait` of `seeding`.
 pub(crate) const SEED_WAIT: Duration = Duration::from_secs(10);

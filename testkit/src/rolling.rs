@@ -2,8 +2,8 @@
 //! pods from the highest ordinal down, each stopped the way the kubelet stops a pod
 //! (preStop hook, SIGTERM to PID 1, SIGKILL at the end of the grace period), started
 //! again through the entrypoint, and the next one only once `ringkeeper ready` passes.
-//! Afterwards every acknowledged write is read back. Used by tests/drain.rs and by
-//! `rk-testkit rolling` (scripts/bench-rolling).
+//! Afterwards every acknowledged write is read back. Used by tests/ring.rs (one pod on
+//! 4.1) and by `rk-testkit rolling` (scripts/bench-rolling).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
