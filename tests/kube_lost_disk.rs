@@ -387,8 +387,20 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
             .then_some(()))
     })
     .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
-    // Well past the seed wait: still no Cassandra, nothing founded.
-    std::thread::sleep(Duration::from_secs(45));
+    // Past the seed wait (60 s: the moment an ordinal 0 without the record would found):
+    // still no Cassandra, nothing founded. Waited for as the entrypoint says it, then a
+    // few more rounds.
+    let log = c.pod_dir("cassandra-0", &uid_0).join("container-0.log");
+    c.wait_for(
+        "cassandra-0's --seed-wait over",
+        Duration::from_secs(180),
+        |_| {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            Ok(text.contains("--seed-wait is over").then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(&c, NS)));
+    std::thread::sleep(Duration::from_secs(5));
     let p0 = pods(&c, NS);
     assert_eq!(p0.len(), 1);
     assert!(!is_ready(&p0[0]), "cassandra-0 must not be ready");
