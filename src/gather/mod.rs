@@ -8,7 +8,9 @@
 //! * `rounds`: `resolve`, the rounds until the plan decides (waits, their reports, the
 //!   refusals waited out or ended on, the replica bound read again), and their logging;
 //! * `network`: one round's look at the ring (`Observe`): DNS lookups, CQL probes of the
-//!   candidates, the join record's saved peers asked with the size-bounded client.
+//!   candidates, the join record's saved peers asked with the size-bounded client;
+//! * in test builds, `scripted`: a ring scripted round by round in place of `Network`,
+//!   and `rounds_table`: `resolve`'s sequencing played against it under paused time.
 
 mod network;
 mod rounds;

@@ -241,7 +241,7 @@ async fn survey_saved(address: IpAddr, settings: &CqlSettings) -> Result<Cql, cq
 }
 
 /// Probes every resolved candidate other than this pod over CQL, a few at a time.
-pub(crate) async fn probe_all(
+async fn probe_all(
     candidates: &mut [Candidate],
     identity: &Identity,
     settings: &CqlSettings,

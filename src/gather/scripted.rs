@@ -15,7 +15,7 @@ use crate::decide::seeds::{Candidate, Cql, Lookup, RingMember};
 use crate::edge::Pending;
 
 /// The `--seed-wait` of `seeding`.
-pub(crate) const SEED_WAIT: Duration = Duration::from_secs(10);
+const SEED_WAIT: Duration = Duration::from_secs(10);
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

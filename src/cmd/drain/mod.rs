@@ -24,6 +24,7 @@ use crate::decide::identity::PodName;
 use crate::decide::ring::{self, LocalRow, Member, Readiness, readiness};
 use crate::decide::scale_down::room::Room;
 use crate::decide::scale_down::{self, Decision, Intent, NO_SCALE_DOWN, ScaleDown};
+use crate::edge::Pending;
 use crate::edge::cql::{self, CqlError, CqlSettings, LIVENESS_WINDOW, Node};
 use crate::edge::datadir;
 use crate::edge::kube::{API_TIMEOUT, Events, Kube, log_gaps, turned_off};
@@ -74,8 +75,6 @@ struct Summary {
     /// Why.
     decision_reason: Option<String>,
 }
-
-use crate::edge::Pending;
 
 /// What the drain's stages do to the node: nodetool (JMX) within a bound, and a look at
 /// the native port. A trait so that the stages' order, skips and cut-shorts are
