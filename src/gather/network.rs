@@ -330,11 +330,13 @@ mod tests {
         (record, identity)
     }
 
-    /// Something at a saved peer's address that asks for a login, as a node with
-    /// PasswordAuthenticator would, and keeps every byte it is sent.
-    async fn asks_for_a_login(
+    /// A stand-in at a saved peer's address: reads each request frame, keeps its body in
+    /// `seen`, and writes what `answer` makes of its stream id and opcode; `None` ends the
+    /// connection.
+    async fn stand_in(
         listener: tokio::net::TcpListener,
         seen: Arc<std::sync::Mutex<Vec<u8>>>,
+        answer: fn([u8; 2], u8) -> Option<Vec<u8>>,
     ) {
         while let Ok((mut s, _)) = listener.accept().await {
             let seen = seen.clone();
@@ -350,24 +352,8 @@ mod tests {
                         return;
                     }
                     seen.lock().unwrap().extend_from_slice(&body);
-                    let stream = [header[2], header[3]];
-                    let answer = match header[4] {
-                        // OPTIONS -> SUPPORTED {CQL_VERSION: [3.0.0]}
-                        0x05 => {
-                            let mut b = 1u16.to_be_bytes().to_vec();
-                            b.extend(string("CQL_VERSION"));
-                            b.extend(1u16.to_be_bytes());
-                            b.extend(string("3.0.0"));
-                            frame(stream, 0x06, &b)
-                        }
-                        // STARTUP -> AUTHENTICATE
-                        0x01 => frame(
-                            stream,
-                            0x03,
-                            &string("org.apache.cassandra.auth.PasswordAuthenticator"),
-                        ),
-                        // AUTH_RESPONSE (or anything else): an error, and the end.
-                        _ => return,
+                    let Some(answer) = answer([header[2], header[3]], header[4]) else {
+                        return;
                     };
                     if s.write_all(&answer).await.is_err() {
                         return;
@@ -375,6 +361,33 @@ mod tests {
                 }
             });
         }
+    }
+
+    /// Something at a saved peer's address that asks for a login, as a node with
+    /// PasswordAuthenticator would, and keeps every byte it is sent.
+    async fn asks_for_a_login(
+        listener: tokio::net::TcpListener,
+        seen: Arc<std::sync::Mutex<Vec<u8>>>,
+    ) {
+        stand_in(listener, seen, |stream, opcode| match opcode {
+            // OPTIONS -> SUPPORTED {CQL_VERSION: [3.0.0]}
+            0x05 => {
+                let mut b = 1u16.to_be_bytes().to_vec();
+                b.extend(string("CQL_VERSION"));
+                b.extend(1u16.to_be_bytes());
+                b.extend(string("3.0.0"));
+                Some(frame(stream, 0x06, &b))
+            }
+            // STARTUP -> AUTHENTICATE
+            0x01 => Some(frame(
+                stream,
+                0x03,
+                &string("org.apache.cassandra.auth.PasswordAuthenticator"),
+            )),
+            // AUTH_RESPONSE (or anything else): an error, and the end.
+            _ => None,
+        })
+        .await
     }
 
     /// The CQL password never goes to a saved peer's address without TLS: after a cold
@@ -422,37 +435,21 @@ mod tests {
     /// Something at a saved peer's address that completes the handshake, then answers
     /// every read with a header claiming a 4 GiB body and sends no more.
     async fn claims_a_huge_answer(listener: tokio::net::TcpListener) {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                loop {
-                    let mut header = [0u8; 9];
-                    if s.read_exact(&mut header).await.is_err() {
-                        return;
-                    }
-                    let len = u32::from_be_bytes([header[5], header[6], header[7], header[8]]);
-                    let mut body = vec![0u8; len.min(1 << 16) as usize];
-                    if s.read_exact(&mut body).await.is_err() {
-                        return;
-                    }
-                    let stream = [header[2], header[3]];
-                    let answer = match header[4] {
-                        // STARTUP -> READY
-                        0x01 => frame(stream, 0x02, &[]),
-                        // OPTIONS -> SUPPORTED {}
-                        0x05 => frame(stream, 0x06, &0u16.to_be_bytes()),
-                        // A read: a RESULT header that claims u32::MAX bytes.
-                        _ => {
-                            let mut f = vec![0x84, 0, stream[0], stream[1], 0x08];
-                            f.extend_from_slice(&u32::MAX.to_be_bytes());
-                            f
-                        }
-                    };
-                    if s.write_all(&answer).await.is_err() {
-                        return;
-                    }
+        stand_in(listener, Default::default(), |stream, opcode| {
+            Some(match opcode {
+                // STARTUP -> READY
+                0x01 => frame(stream, 0x02, &[]),
+                // OPTIONS -> SUPPORTED {}
+                0x05 => frame(stream, 0x06, &0u16.to_be_bytes()),
+                // A read: a RESULT header that claims u32::MAX bytes.
+                _ => {
+                    let mut f = vec![0x84, 0, stream[0], stream[1], 0x08];
+                    f.extend_from_slice(&u32::MAX.to_be_bytes());
+                    f
                 }
-            });
-        }
+            })
+        })
+        .await
     }
 
     /// A saved address is read with a bound on each answer's size: a reply whose header
