@@ -205,6 +205,20 @@ impl Connected {
             kube::Error::SerdeError(e) => Unknown::failed(format!(
                 "the Kubernetes API answered {what} with an object ringkeeper cannot read: {e}"
             )),
+            // The client's own connect and read bounds equal API_TIMEOUT, so a server that
+            // accepts the connection and never answers ends here or in `get`'s timeout,
+            // whichever fires first: both are the same outcome and say so alike.
+            other if timed_out(&other) => Unknown::late(
+                self.down
+                    .get_or_init(|| {
+                        format!(
+                            "the Kubernetes API {NO_ANSWER} {what} within {}s ({})",
+                            API_TIMEOUT.as_secs(),
+                            chain(&other)
+                        )
+                    })
+                    .clone(),
+            ),
             other => Unknown::late(
                 self.down
                     .get_or_init(|| {
@@ -217,6 +231,22 @@ impl Connected {
             ),
         }
     }
+}
+
+/// Whether a bound ran out anywhere in an error's causes (the client's connect or read
+/// timeout), as opposed to a connection refused or a certificate not trusted.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<tokio::time::error::Elapsed>()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// An error with its causes, `outer: inner: ...` (a connection error says why only in its
@@ -264,23 +294,29 @@ fn in_cluster() -> Result<Client, (String, bool)> {
             true,
         ));
     }
-    let mut config = config.map_err(|e| {
+    let config = config.map_err(|e| {
         (
             format!("no Kubernetes API access (the in-cluster configuration is unusable: {e})"),
             false,
         )
     })?;
-    config.connect_timeout = Some(API_TIMEOUT);
-    config.read_timeout = Some(API_TIMEOUT);
-    config.write_timeout = Some(API_TIMEOUT);
-    // The read timeout counts from the request, not from when a pooled connection idled.
-    config.reset_reader_on_write = true;
-    Client::try_from(config).map_err(|e| {
+    Client::try_from(bounded(config)).map_err(|e| {
         (
             format!("no Kubernetes API access (cannot build a client: {e})"),
             false,
         )
     })
+}
+
+/// The client's own bounds: each at `API_TIMEOUT`, so that no request outlives the bound
+/// `get` puts on it (kube sets no read timeout of its own).
+fn bounded(mut config: kube::Config) -> kube::Config {
+    config.connect_timeout = Some(API_TIMEOUT);
+    config.read_timeout = Some(API_TIMEOUT);
+    config.write_timeout = Some(API_TIMEOUT);
+    // The read timeout counts from the request, not from when a pooled connection idled.
+    config.reset_reader_on_write = true;
+    config
 }
 
 #[cfg(test)]

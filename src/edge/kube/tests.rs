@@ -922,3 +922,61 @@ async fn the_other_pods_of_a_scale_down_by_address() {
             .all(|(_, f)| f.why().is_some())
     );
 }
+
+/// An API server that accepts the connection and never answers (TLS never begins): the
+/// client's connect bound and `get`'s own bound both end at `API_TIMEOUT`, and whichever
+/// fires first, the outcome is the same: late, worded "did not answer", the server marked
+/// down. (Before, a connect bound that won the race read "cannot be reached".)
+#[tokio::test]
+async fn a_server_that_accepts_and_never_answers_did_not_answer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let config = bounded(kube::Config::new(url.parse().unwrap()));
+    let api = Connected {
+        client: Client::try_from(config).unwrap(),
+        namespace: "cass".into(),
+        down: Arc::default(),
+    };
+    let pods: Api<Pod> = Api::namespaced(api.client.clone(), "cass");
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        let why = api.get(&pods, "pods", "cassandra-0").await.unwrap_err();
+        assert_eq!(why.missing, Missing::Late, "{}", why.why);
+        assert!(
+            why.why
+                .contains("did not answer get pods/cassandra-0 within 2s"),
+            "{}",
+            why.why
+        );
+    }
+    // The second request was not sent: one bound in all, not one per request.
+    assert!(
+        started.elapsed() < API_TIMEOUT * 2,
+        "{:?}",
+        started.elapsed()
+    );
+    held.abort();
+}
+
+#[test]
+fn only_a_bound_that_ran_out_is_a_timeout() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let elapsed = rt
+        .block_on(async {
+            tokio::time::timeout(Duration::ZERO, std::future::pending::<()>()).await
+        })
+        .unwrap_err();
+    let wrapped = std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed);
+    assert!(timed_out(&wrapped));
+    let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    assert!(!timed_out(&refused));
+}
