@@ -229,11 +229,11 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
         })
         .collect();
     let mut spec = ringkeeper_testkit::load::LoadSpec::new(contact.clone());
-    spec.rate = 200;
+    spec.rate = ringkeeper_testkit::load::CORRECTNESS_RATE;
     let load = ringkeeper_testkit::load::Load::start(Some(&node_ns), spec).unwrap();
     let mut spec = ringkeeper_testkit::load::LoadSpec::new(contact.clone());
     spec.keyspace = "load_idempotent".into();
-    spec.rate = 100;
+    spec.rate = ringkeeper_testkit::load::CORRECTNESS_RATE / 2;
     spec.idempotent = true;
     let idempotent_load = ringkeeper_testkit::load::Load::start(Some(&node_ns), spec).unwrap();
     std::thread::sleep(Duration::from_secs(5));
@@ -283,7 +283,7 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
             "longest_gap_s": report.longest_gap.as_secs_f64(),
             "failure_timeline": report.failure_timeline,
             "idempotent": {
-                "rate": 100,
+                "rate": ringkeeper_testkit::load::CORRECTNESS_RATE / 2,
                 "failed_requests": idempotent_report.failed(),
                 "failures": idempotent_report.failures,
                 "writes_ok": idempotent_report.writes_ok,

@@ -313,6 +313,7 @@ fn restart_under_load(ring: &mut Ring, ordinal: u32, ips: &[std::net::IpAddr]) {
         .collect();
     let mut spec = ringkeeper_testkit::load::LoadSpec::new(nodes);
     spec.keyspace = "load_ringkeeper".into();
+    spec.rate = ringkeeper_testkit::load::CORRECTNESS_RATE;
     let run = ringkeeper_testkit::rolling::rolling_restart(
         ring,
         &[ordinal],

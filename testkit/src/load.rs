@@ -58,6 +58,18 @@ const CHECK_CONCURRENCY: usize = 128;
 /// Attempts per key in [`missing_writes`] before the check gives up on an error.
 const CHECK_ATTEMPTS: u32 = 3;
 
+/// Requests per second of the load under which CI proves a restart loses nothing (the
+/// rolling update of `tests/kube.rs`, the 4.1 restart of `tests/ring.rs`). What those tests
+/// catch spans seconds, not instants: a node that stops serving before its clients move
+/// away (its requests time out for as long as the drain lasts), a write acknowledged and
+/// then lost by the drain. At 60/s such a window still holds hundreds of requests, and the
+/// nodes keep CPU to spare on two cores: at 300/s (one node alone spent 0.7 of a core on
+/// it, measured) every JVM there, `nodetool` included, ran four times slower and the
+/// rolling update took five minutes. Fewer requests are in flight at the instant of a
+/// close, so fewer (often no) requests fail there; the assertion allows failures only
+/// there and never asks for one. `scripts/bench-rolling` keeps [`LoadSpec::new`]'s 200/s.
+pub const CORRECTNESS_RATE: u32 = 60;
+
 /// What load to run.
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
