@@ -387,6 +387,12 @@ impl Ring {
             "-Dcassandra.available_processors=2".into(),
             // A replace at a new address first sleeps this long (default 60 s).
             "-Dcassandra.broadcast_interval_ms=5000".into(),
+            // The pause after announcing shutdown (default 2 s), paid twice by every drain
+            // (`disablegossip`, then `drain`) and once by a shutdown hook. The announcement
+            // goes to each peer as a direct message on loopback; ringkeeper's drain then
+            // spends seconds in its own stages before the node stops, so the pause adds
+            // nothing a test can see but its length.
+            "-Dcassandra.shutdown_announce_in_ms=500".into(),
         ]
         .into_iter()
         .chain(spec.jvm_opts.iter().cloned())
