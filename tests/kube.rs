@@ -168,19 +168,9 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
         prestops.iter().any(|e| matches!(e, ringkeeper_testkit::cluster::RunnerEvent::PreStop(p, _, Some(0)) if p == "cassandra-1")),
         "{prestops:?}"
     );
-    let (_, summary) = prestop(&c, "cassandra-1", old_uid.as_str().unwrap());
-    assert_eq!(
-        (&summary["outcome"], &summary["decision"]),
-        (&"drained".into(), &"drain".into()),
-        "{summary}"
-    );
-    assert!(
-        summary["decision_reason"]
-            .as_str()
-            .unwrap()
-            .contains("ordinal 1 < spec.replicas 3"),
-        "{summary}"
-    );
+    let (log, summary) = prestop(&c, "cassandra-1", old_uid.as_str().unwrap());
+    let reason = assert_drain(&summary, &log, "drained", "drain");
+    assert!(reason.contains("ordinal 1 < spec.replicas 3"), "{summary}");
     assert!(
         !prestops
             .iter()

@@ -22,8 +22,8 @@ use crate::decide::status::{ExpectedPod, assess, compare, table, with_views};
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::dns::Dns;
 use crate::edge::kube::{Kube, log_gaps, replica_bound};
+use crate::edge::spawn_bounded;
 use crate::exit::Outcome;
-use crate::gather::spawn_bounded;
 
 /// Bound on reading one other node's view: a node that is up answers in milliseconds.
 const VIEW_TIMEOUT: Duration = Duration::from_secs(2);

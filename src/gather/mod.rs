@@ -27,8 +27,8 @@ use crate::decide::data::{self, DataListing};
 use crate::decide::seeds::{DataState, Plan, Verdict};
 use crate::edge::cql::{self, CqlSettings};
 
+pub(crate) use network::lookup_all;
 pub use network::{Network, Observe, Round};
-pub(crate) use network::{lookup_all, spawn_bounded};
 pub use rounds::{Until, WAIT_REPORT_EVERY, report_waiting, resolve};
 
 /// The decision with what it was made from, as `--format json` prints it.

@@ -13,10 +13,10 @@ use tracing::{debug, warn};
 use crate::config::{CandidateName, Identity};
 use crate::decide::data::JoinRecord;
 use crate::decide::seeds::{self, Candidate, Cql, Lookup, SavedPeer};
-use crate::edge::Pending;
 use crate::edge::cql::{self, CqlSettings};
 use crate::edge::cql_probe;
 use crate::edge::dns::Dns;
+use crate::edge::{Pending, spawn_bounded};
 
 /// Most lookups in flight at once. A burst of hundreds of UDP queries overflows a DNS
 /// server's socket buffer and costs re-sends; a few dozen keep the server busy without that
@@ -138,23 +138,6 @@ pub(crate) async fn lookup_all(
             cql: Cql::NotAsked,
         })
         .collect()
-}
-
-/// Spawns `work` on `set`; it starts once one of `permits` is free.
-pub(crate) fn spawn_bounded<T: Send + 'static>(
-    set: &mut JoinSet<T>,
-    permits: &Arc<Semaphore>,
-    work: impl std::future::Future<Output = T> + Send + 'static,
-) {
-    let permits = permits.clone();
-    set.spawn(async move {
-        // The semaphore is never closed, so acquiring only waits.
-        let _permit = permits
-            .acquire_owned()
-            .await
-            .expect("semaphore is never closed");
-        work.await
-    });
 }
 
 /// Asks the peers this node last saw at their saved addresses, where Cassandra will gossip

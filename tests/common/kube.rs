@@ -371,6 +371,30 @@ pub fn prestop(c: &Cluster, pod: &str, uid: &str) -> (String, serde_json::Value)
     (log, summary)
 }
 
+/// Asserts the drain summary's outcome and decision, and its exit 0 (a drain or a
+/// decommission that completed), with the preStop log shown when they differ; returns the
+/// decision's reason.
+pub fn assert_drain(
+    summary: &serde_json::Value,
+    log: &str,
+    outcome: &str,
+    decision: &str,
+) -> String {
+    assert_eq!(
+        (
+            &summary["outcome"],
+            &summary["decision"],
+            &summary["exit_code"]
+        ),
+        (&outcome.into(), &decision.into(), &0.into()),
+        "{summary}\n{log}"
+    );
+    summary["decision_reason"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no decision_reason: {summary}"))
+        .to_owned()
+}
+
 /// Waits until every pod's own readiness check answers within its bound: on the shared
 /// 2-core test machine a node that just restarted (commit log replay, JIT) starves the
 /// others and the API server for a while.

@@ -325,13 +325,7 @@ impl Kube {
         for (i, name) in names.iter().enumerate() {
             let api = api.clone();
             let name = name.clone();
-            let permits = permits.clone();
-            set.spawn(async move {
-                // The semaphore is never closed, so acquiring only waits.
-                let _permit = permits
-                    .acquire_owned()
-                    .await
-                    .expect("semaphore is never closed");
+            crate::edge::spawn_bounded(&mut set, &permits, async move {
                 let pods: Api<Pod> = Api::namespaced(api.client.clone(), &api.namespace);
                 let fact = match api.get(&pods, "pods", &name).await {
                     Ok(Some(pod)) => Fact::Known(pod_object(&pod)),
