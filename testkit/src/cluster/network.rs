@@ -10,6 +10,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::netns::Netns;
 
+/// The bridge's MAC address (see [`Network::create`]).
+const BRIDGE_MAC: &str = "02:72:6b:00:00:01";
+
 /// The bridge's address: API server, cluster DNS, default gateway of every pod.
 pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 1);
 /// First pod address (the last octet grows by one per pod, never reused within a test).
@@ -52,7 +55,13 @@ impl Network {
     pub fn create(prefix: &str, resolv_conf: &str) -> Result<Network> {
         let node = Netns::create(&format!("{prefix}-node"), resolv_conf)?;
         let ns = node.name.clone();
-        ip(&["-n", &ns, "link", "add", "br0", "type", "bridge"])?;
+        // A fixed address: a bridge without one takes the lowest of its ports' addresses,
+        // so attaching or removing a pod would change the gateway's MAC under the other
+        // pods, whose ARP entries then send DNS and API traffic nowhere until they expire
+        // (about a minute; pod-to-pod traffic goes on). Locally administered, unicast.
+        ip(&[
+            "-n", &ns, "link", "add", "br0", "address", BRIDGE_MAC, "type", "bridge",
+        ])?;
         ip(&[
             "-n",
             &ns,
