@@ -208,27 +208,21 @@ impl Connected {
             // The client's own connect and read bounds equal API_TIMEOUT, so a server that
             // accepts the connection and never answers ends here or in `get`'s timeout,
             // whichever fires first: both are the same outcome and say so alike.
-            other if timed_out(&other) => Unknown::late(
-                self.down
-                    .get_or_init(|| {
-                        format!(
-                            "the Kubernetes API {NO_ANSWER} {what} within {}s ({})",
-                            API_TIMEOUT.as_secs(),
-                            chain(&other)
-                        )
-                    })
-                    .clone(),
-            ),
-            other => Unknown::late(
-                self.down
-                    .get_or_init(|| {
-                        format!(
-                            "the Kubernetes API {UNREACHABLE} ({what}: {})",
-                            chain(&other)
-                        )
-                    })
-                    .clone(),
-            ),
+            other => {
+                let why = if timed_out(&other) {
+                    format!(
+                        "the Kubernetes API {NO_ANSWER} {what} within {}s ({})",
+                        API_TIMEOUT.as_secs(),
+                        chain(&other)
+                    )
+                } else {
+                    format!(
+                        "the Kubernetes API {UNREACHABLE} ({what}: {})",
+                        chain(&other)
+                    )
+                };
+                Unknown::late(self.down.get_or_init(|| why).clone())
+            }
         }
     }
 }
