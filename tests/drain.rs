@@ -14,7 +14,7 @@ mod common;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-use common::{BOOT, cql_in_ring, new_ring, turn};
+use common::{BOOT, cql_in_ring, new_ring, nodes};
 use ringkeeper_testkit::ring::{self, PreStop, Ring, RingSpec};
 
 fn summary(stdout: &str) -> serde_json::Value {
@@ -179,9 +179,9 @@ fn alive_through_the_boot(ring: &mut Ring, ordinal: u32) -> (Vec<String>, Option
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn a_drain_is_staged_bounded_idempotent_and_leaves_nothing_to_replay() {
-    let _turn = turn();
+    let _nodes = nodes(1);
     let mut ring = new_ring("drain1");
-    ring.spec.seed_wait = "8s".into();
+    ring.spec.seed_wait = "4s".into();
     let ip = ring::default_ip(0);
     // Another pod's name resolves (nothing answers there): ordinal 0 waits out its seed
     // wait before it founds, and the liveness probe must not mind.
@@ -335,7 +335,7 @@ fn joining(ring: &Ring, ordinal: u32) -> bool {
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn a_joining_node_a_missing_nodetool_and_a_sigterm_without_prestop_each_do_the_documented_thing() {
-    let _turn = turn();
+    let _nodes = nodes(2);
     let mut ring = new_ring("drain3");
     ring.start_ready(0, BOOT)
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -426,7 +426,7 @@ fn a_joining_node_a_missing_nodetool_and_a_sigterm_without_prestop_each_do_the_d
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn a_grace_period_too_short_cuts_the_drain_short_and_loses_no_acknowledged_write() {
-    let _turn = turn();
+    let _nodes = nodes(1);
     let mut ring = new_ring("drain2");
     ring.spec.grace_period = Duration::from_secs(6);
     ring.start_ready(0, BOOT)
@@ -503,7 +503,7 @@ fn a_grace_period_too_short_cuts_the_drain_short_and_loses_no_acknowledged_write
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn the_drain_authenticates_to_jmx() {
     use std::os::unix::fs::PermissionsExt;
-    let _turn = turn();
+    let _nodes = nodes(1);
     let mut ring = new_ring("drainjmx");
     let dir = ring.spec.dir.clone();
     let password = dir.join("jmxremote.password");

@@ -60,7 +60,7 @@ fn the_pod_runner_runs_a_statefulset_as_its_spec_says() {
 #[test]
 #[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
 fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_request() {
-    let _turn = common::turn();
+    let _nodes = common::nodes(3);
     let mut c = cluster("ring", "rkk");
     restricted_namespace(&c, NS);
     let dir = user_kustomization(&c, NS, &["components/node-topology"]);
@@ -459,7 +459,7 @@ fn least_privilege(c: &Cluster, ns: &str, with_topology: bool) {
 #[test]
 #[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
 fn ordered_ready_without_api_access_still_boots_serves_and_drains() {
-    let _turn = common::turn();
+    let _nodes = common::nodes(3);
     let mut c = cluster("noapi", "rkn");
     let ns = "cass2";
     restricted_namespace(&c, ns);

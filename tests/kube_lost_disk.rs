@@ -188,7 +188,7 @@ fn events_of(c: &Cluster, pod: &str, reason: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
 fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
-    let _turn = common::turn();
+    let _nodes = common::nodes(3);
     let suite = Instant::now();
     let mut c = cluster("lost", "rkl");
     restricted_namespace(&c, NS);

@@ -82,7 +82,7 @@ fn stage_ms(summary: &serde_json::Value, stage: &str) -> Option<u64> {
 #[test]
 #[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
 fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
-    let _turn = common::turn();
+    let _nodes = common::nodes(3);
     let suite = Instant::now();
     let mut c = cluster("scale", "rkd");
     // Pod 0's claim is a volume of 1 GiB (the others are the host's disk): the scale-down

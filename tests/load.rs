@@ -36,6 +36,8 @@ const KINDS: &[&str] = &[
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn load_is_clean_on_a_live_node_and_counts_failures_by_kind_when_it_stops() {
+    // One of the machine's three Cassandra nodes, shared with the other test files.
+    let _nodes = ringkeeper_testkit::node_budget::reserve(1);
     let started = Instant::now();
     let cassandra = ring::Cassandra::fetch(CASSANDRA).expect("cassandra jars and a JDK");
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ring-load");

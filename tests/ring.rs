@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    BOOT, CASSANDRA, CASSANDRA_4_1, cql_in_ring, eventually, new_ring, new_ring_of, turn,
+    BOOT, CASSANDRA, CASSANDRA_4_1, cql_in_ring, eventually, new_ring, new_ring_of, nodes,
 };
 
 use nix::sys::signal::Signal;
@@ -90,7 +90,7 @@ fn boot_decision(ring: &Ring, ordinal: u32) -> serde_json::Value {
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn three_pods_form_one_ring_and_a_pod_that_founded_anew_never_merges_with_it() {
-    let _turn = turn();
+    let _nodes = nodes(3);
     let mut ring = three_pods_one_after_another(CASSANDRA, "three");
     founded_anew_never_merges(&mut ring);
 }
@@ -100,7 +100,7 @@ fn three_pods_form_one_ring_and_a_pod_that_founded_anew_never_merges_with_it() {
 #[test]
 #[ignore = "needs root, Java, python3 (pip) and real Cassandra nodes: run scripts/test"]
 fn cassandra_4_1_three_pods_form_one_ring_and_a_restart_on_a_new_ip_keeps_its_host_id() {
-    let _turn = turn();
+    let _nodes = nodes(3);
     three_pods_one_after_another(CASSANDRA_4_1, "three41");
 }
 
@@ -343,10 +343,12 @@ fn restart_under_load(ring: &mut Ring, ordinal: u32, ips: &[std::net::IpAddr]) {
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_together() {
-    let _turn = turn();
+    let _nodes = nodes(3);
     let mut ring = new_ring("parallel");
-    // Every pod uses the same settings, as in one StatefulSet.
-    ring.spec.seed_wait = "20s".into();
+    // Every pod uses the same settings, as in one StatefulSet. Short: ordinal 0 founds
+    // once it is over (the others answer nothing before it does); what is checked is who
+    // founded and who joined, not when.
+    ring.spec.seed_wait = "6s".into();
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
     let all = [0, 1, 2];
     let restarts = start_at_once(&mut ring, &ips, "parallel start", Duration::from_secs(600));
@@ -446,7 +448,7 @@ fn pods_started_at_once_form_one_ring_refuse_a_foreign_cluster_and_cold_restart_
 #[test]
 #[ignore = "needs root, Java, openssl and real Cassandra nodes: run scripts/test"]
 fn password_authentication_and_client_tls() {
-    let _turn = turn();
+    let _nodes = nodes(2);
     let mut ring = new_ring("secure");
     let dir = ring.spec.dir.clone();
     let ips: Vec<_> = (0..2).map(ring::default_ip).collect();
@@ -590,9 +592,9 @@ fn password_authentication_and_client_tls() {
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn ordinal_0_lost_its_disk_and_replaces_its_old_self_on_a_new_ip() {
-    let _turn = turn();
+    let _nodes = nodes(3);
     let mut ring = new_ring("lostdisk");
-    ring.spec.seed_wait = "10s".into();
+    ring.spec.seed_wait = "5s".into();
     for o in 0..2 {
         ring.start_ready(o, BOOT)
             .unwrap_or_else(|e| panic!("{e:#}"));
@@ -728,8 +730,9 @@ fn status_of(
 /// Runs on a formed ring of 3, every pod running (ordinal 2 may be on another IP: it
 /// comes back on its usual one below, as a rescheduled pod would).
 fn founded_anew_never_merges(ring: &mut Ring) {
-    // Short: the pods that refuse on the old IP do so once their seed wait is over.
-    ring.spec.seed_wait = "10s".into();
+    // Short: the pods that refuse on the old IP do so once their seed wait is over (each
+    // refusal is checked after it is logged, whenever that is).
+    ring.spec.seed_wait = "4s".into();
     let ips: Vec<_> = (0..3).map(ring::default_ip).collect();
     let started = Instant::now();
     // Each record holds the node's host ID and the members it saw, ordinal 0 among them.

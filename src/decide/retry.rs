@@ -1,4 +1,5 @@
-//! Pure. The pause between two rounds of DNS lookups while waiting for seeds.
+//! Pure. Pauses before trying again: the rounds of DNS lookups while waiting for seeds,
+//! and the identity record's writes that failed.
 
 use std::time::Duration;
 
@@ -24,6 +25,27 @@ pub fn next_delay(attempt: u32, remaining: Duration) -> Duration {
     delay.min(remaining)
 }
 
+/// First pause after a failed write of this pod's identity-record entry: the entry is what
+/// replaces this node automatically should its volume be lost (and keeps ordinal 0 from
+/// founding a second cluster), so a write the API server refused for a moment (a restart,
+/// a held connection) is tried again soon.
+const FIRST_REWRITE: Duration = Duration::from_secs(5);
+/// Longest: the entrypoint's refresh of the ring it sees, which writes the entry anyway.
+const MAX_REWRITE: Duration = Duration::from_secs(30);
+
+/// Pause before writing the entry again after `failures` failed writes in a row (1 or
+/// more): 5, 10, 20, then 30 s each time; an API server that stays down is asked twice a
+/// minute per pod, as when every write succeeds.
+pub fn after_failed_writes(failures: u32) -> Duration {
+    FIRST_REWRITE
+        .checked_mul(
+            1u32.checked_shl(failures.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        )
+        .unwrap_or(MAX_REWRITE)
+        .min(MAX_REWRITE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +64,14 @@ mod tests {
             Duration::from_millis(700)
         );
         assert_eq!(next_delay(0, Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn failed_writes_are_tried_again_sooner_first() {
+        let got: Vec<u64> = [0, 1, 2, 3, 4, 5, 40, u32::MAX]
+            .into_iter()
+            .map(|f| after_failed_writes(f).as_secs())
+            .collect();
+        assert_eq!(got, [5, 5, 10, 20, 30, 30, 30, 30]);
     }
 }

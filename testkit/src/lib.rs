@@ -3,6 +3,7 @@
 //! * [`dns`] — a real DNS server (hickory-server) whose answers a test controls, including
 //!   NXDOMAIN, SERVFAIL and silence.
 //! * [`netns`] — network namespaces that give "pods" a pod-style resolv.conf.
+//! * [`node_budget`] — at most three Cassandra nodes at once, across test processes.
 //! * [`ring`] — a local Cassandra ring whose nodes are started by `ringkeeper entrypoint`.
 //! * [`load`] — a client load (writes and reads on the `scylla` driver with its defaults)
 //!   that counts failures by kind and checks every acknowledged write.
@@ -17,6 +18,7 @@ pub mod container;
 pub mod dns;
 pub mod load;
 pub mod netns;
+pub mod node_budget;
 pub mod nodetool_status;
 pub mod pki;
 pub mod pod;

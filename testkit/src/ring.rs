@@ -383,7 +383,11 @@ impl Ring {
             // Test-only speed-ups (see shared/reference/cassandra-internals.md §9).
             "-Dcassandra.ring_delay_ms=3000".into(),
             "-Dcassandra.skip_wait_for_gossip_to_settle=0".into(),
-            "-Dcassandra.superuser_setup_delay_ms=0".into(),
+            // The default superuser within a second of a start (default 10 s). Not 0: the
+            // role setup, skipped while a peer is down, is tried again after this delay, and
+            // at 0 a node spins on it (50,000 log lines a second, a core spent) whenever one
+            // of its peers is stopped.
+            "-Dcassandra.superuser_setup_delay_ms=1000".into(),
             "-Dcassandra.available_processors=2".into(),
             // A replace at a new address first sleeps this long (default 60 s).
             "-Dcassandra.broadcast_interval_ms=5000".into(),

@@ -1,8 +1,7 @@
-//! Shared by the real-node test files: rings that take turns, polling, CQL from inside a
-//! ring's namespace.
+//! Shared by the real-node test files: the node budget rings reserve, polling, CQL from
+//! inside a ring's namespace.
 #![allow(dead_code)] // Each test file uses its own subset.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
@@ -13,9 +12,6 @@ pub const CASSANDRA: &str = "5.0.8";
 /// The newest 4.1 on Maven Central (4.1 runs on JDK 11 only; the harness fetches one).
 pub const CASSANDRA_4_1: &str = "4.1.10";
 pub const BOOT: Duration = Duration::from_secs(240);
-
-/// At most 3 Cassandra nodes run at once on a 2-core machine: rings take turns.
-pub static ONE_RING_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 pub fn new_ring(name: &str) -> Ring {
     new_ring_of(CASSANDRA, name)
@@ -34,9 +30,19 @@ pub fn new_ring_of(version: &str, name: &str) -> Ring {
     Ring::create(spec).expect("ring (run as root)")
 }
 
-pub fn turn() -> MutexGuard<'static, ()> {
-    // A failed test poisons the lock; the next ring may still run.
-    ONE_RING_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+/// Reserves `n` Cassandra nodes of the machine's three (`testkit::node_budget`), across
+/// every test process: a test holds it for as long as its ring runs, and says how long it
+/// waited, so that a file's wall time can be read as waiting plus running.
+#[allow(clippy::print_stderr)] // For the test's log: where its file's time went.
+pub fn nodes(n: usize) -> ringkeeper_testkit::node_budget::Reservation {
+    let reserved = ringkeeper_testkit::node_budget::reserve(n);
+    if reserved.waited > Duration::from_secs(1) {
+        eprintln!(
+            "waited {:.0?} for {n} of the machine's Cassandra nodes",
+            reserved.waited
+        );
+    }
+    reserved
 }
 
 /// Polls `check` until it returns Ok or `timeout` passes; returns the last error.

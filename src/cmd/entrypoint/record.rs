@@ -15,6 +15,7 @@ use crate::decide::api_facts::{ApiFacts, Fact, SetFacts};
 use crate::decide::cluster_record::PodEntry;
 use crate::decide::data::{JoinRecord, identity_changes, record_of};
 use crate::decide::events;
+use crate::decide::retry;
 use crate::decide::ring::Bootstrapped;
 use crate::decide::seeds::BootMode;
 use crate::edge::cql::{self, CqlError, CqlSettings};
@@ -61,8 +62,9 @@ pub(super) struct Recorder {
 /// comes back, and `last_seen` stays current). Whether or not the record could be read at
 /// boot in time: an API server that was slow then must not leave this pod without an entry for its
 /// whole run (had it then lost its disk, nothing would replace it). A failed write is
-/// retried at each of the Recorder's refreshes, logged once and raised once as a Warning
-/// Event, and a write that succeeds after failures is raised as a Normal Event.
+/// retried sooner than the Recorder's refresh at first (`retry::after_failed_writes`),
+/// logged once and raised once as a Warning Event, and a write that succeeds after
+/// failures is raised as a Normal Event.
 struct IdentityWriter {
     kube: Kube,
     set: SetFacts,
@@ -153,7 +155,7 @@ impl IdentityWriter {
             Err(why) => {
                 self.failures += 1;
                 if self.failures == 1 {
-                    warn!(why = %why, %configmap, "identity record not written; retrying every 30 s while the node runs");
+                    warn!(why = %why, %configmap, "identity record not written; retrying after 5 s, then less often, up to every 30 s while the node runs");
                     let _ = self
                         .events
                         .spawn(events::record_not_written(&configmap, &why));
@@ -258,12 +260,14 @@ impl Recorder {
     }
 
     /// How long until the next read: polling for the join until there is a record, then
-    /// the slower refresh.
+    /// the slower refresh, sooner while the identity record's entry could not be written.
     fn next_read(&self) -> Duration {
-        if self.last.is_some() {
-            RECORD_REFRESH
-        } else {
-            JOIN_POLL
+        match (&self.last, &self.identity) {
+            (None, _) => JOIN_POLL,
+            (Some(_), Some(writer)) if writer.failures > 0 => {
+                retry::after_failed_writes(writer.failures).min(RECORD_REFRESH)
+            }
+            (Some(_), _) => RECORD_REFRESH,
         }
     }
 

@@ -1,0 +1,209 @@
+//! At most three Cassandra nodes alive on this machine at once (2 cores), across every test
+//! process: a test reserves as many nodes as its ring will ever run together before it
+//! starts the first, and gives them back when the reservation drops.
+//!
+//! Why across processes: `scripts/test` runs the test files side by side, so that rings of
+//! one or two nodes (the drain tests, the load test, TLS) run together and the tests that
+//! need no node at all run beside them; an in-process lock could not see another file's
+//! ring. Each slot is a file locked with `flock`: the kernel releases it when the holder
+//! exits, however it exits, so a killed test never leaves the budget spent.
+//!
+//! Smaller reservations go first: while one of fewer nodes waits, a larger one does not
+//! take slots as they free up. The small rings then run packed together early, and the
+//! three-node rings one after another after them, instead of a three-node ring taking the
+//! machine between two one-node tests that could have shared it.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How many Cassandra nodes this machine runs at once.
+pub const MACHINE_NODES: usize = 3;
+
+/// How often a waiting reservation looks again.
+const LOOK_AGAIN: Duration = Duration::from_millis(300);
+
+/// Nodes reserved; given back on drop (the slot files' locks go with their handles).
+#[derive(Debug)]
+pub struct Reservation {
+    slots: Vec<File>,
+    /// How long the reservation waited for its slots.
+    pub waited: Duration,
+}
+
+impl Reservation {
+    /// How many nodes this reservation holds.
+    pub fn nodes(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Reserves `nodes` Cassandra nodes, waiting while they are in use elsewhere. Panics on a
+/// count outside 1..=3 (a test's mistake) and when the budget's directory cannot be used.
+pub fn reserve(nodes: usize) -> Reservation {
+    reserve_in(&budget_dir(), nodes)
+}
+
+fn reserve_in(dir: &Path, nodes: usize) -> Reservation {
+    assert!(
+        (1..=MACHINE_NODES).contains(&nodes),
+        "a ring of {nodes} nodes: this machine runs 1 to {MACHINE_NODES} at once"
+    );
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let wanting = Wanting::announce(dir, nodes);
+    let start = Instant::now();
+    loop {
+        if let Some(slots) = try_take(dir, nodes) {
+            // Served: no longer holds a larger reservation back.
+            drop(wanting);
+            return Reservation {
+                slots,
+                waited: start.elapsed(),
+            };
+        }
+        std::thread::sleep(LOOK_AGAIN);
+    }
+}
+
+/// The slots, all or none; none while a smaller reservation waits.
+fn try_take(dir: &Path, nodes: usize) -> Option<Vec<File>> {
+    // One taker at a time, so that two never split the free slots between them.
+    let gate = open(&dir.join("gate"));
+    gate.lock()
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    if Wanting::smaller_than(dir, nodes) {
+        return None;
+    }
+    let mut taken = Vec::new();
+    for slot in 0..MACHINE_NODES {
+        let file = open(&dir.join(format!("slot-{slot}")));
+        if file.try_lock().is_ok() {
+            taken.push(file);
+            if taken.len() == nodes {
+                return Some(taken);
+            }
+        }
+    }
+    // Fewer free than asked: the ones taken are given back as `taken` drops.
+    None
+}
+
+fn open(path: &Path) -> File {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Shared by every test process of the machine (the tests run as root).
+fn budget_dir() -> PathBuf {
+    std::env::temp_dir().join("ringkeeper-node-budget")
+}
+
+/// A waiting reservation's announcement: a file named for its size and its process,
+/// removed when it is served (or its process ends: a dead process's file is ignored).
+#[derive(Debug)]
+struct Wanting(PathBuf);
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+impl Wanting {
+    fn announce(dir: &Path, nodes: usize) -> Self {
+        let path = dir.join(format!(
+            "wants-{nodes}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        open(&path);
+        Wanting(path)
+    }
+
+    /// Whether a reservation of fewer than `nodes`, from a live process, waits.
+    fn smaller_than(dir: &Path, nodes: usize) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let mut parts = name.strip_prefix("wants-").unwrap_or_default().split('-');
+            let (Some(size), Some(pid)) = (parts.next(), parts.next()) else {
+                return false;
+            };
+            let alive = Path::new("/proc").join(pid).exists();
+            if !alive {
+                let _ = std::fs::remove_file(e.path());
+            }
+            alive && size.parse::<usize>().is_ok_and(|size| size < nodes)
+        })
+    }
+}
+
+impl Drop for Wanting {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_taken_all_or_none_and_come_back_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let two = reserve_in(dir.path(), 2);
+        assert_eq!(two.nodes(), 2);
+        assert!(try_take(dir.path(), 2).is_none(), "one free, two asked");
+        let one = try_take(dir.path(), 1).expect("the third node");
+        assert!(try_take(dir.path(), 1).is_none(), "all three in use");
+        drop(two);
+        assert_eq!(try_take(dir.path(), 2).map(|s| s.len()), Some(2));
+        drop(one);
+        assert_eq!(try_take(dir.path(), 3).map(|s| s.len()), Some(3));
+    }
+
+    #[test]
+    fn a_smaller_reservation_waiting_goes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            // (waiting reservations: size and whether its process lives, asked, served)
+            (vec![], 3, true),
+            (vec![(1, true)], 3, false),
+            (vec![(2, true)], 2, true),
+            (vec![(2, true)], 1, true),
+            (vec![(1, false)], 3, true),
+            (vec![(3, true)], 1, true),
+        ];
+        for (waiting, asked, served) in cases {
+            let markers: Vec<PathBuf> = waiting
+                .iter()
+                .map(|&(size, alive)| {
+                    // PID 1 lives; no process has the largest PID Linux allows.
+                    let pid = if alive { 1 } else { 4_194_304 };
+                    let path = dir.path().join(format!("wants-{size}-{pid}-0"));
+                    std::fs::write(&path, "").unwrap();
+                    path
+                })
+                .collect();
+            assert_eq!(
+                try_take(dir.path(), asked).is_some(),
+                served,
+                "{waiting:?} waiting, {asked} asked"
+            );
+            for (path, (_, alive)) in markers.iter().zip(&waiting) {
+                assert_eq!(path.exists(), *alive, "a dead process's wait is forgotten");
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "this machine runs 1 to 3 at once")]
+    fn four_nodes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        reserve_in(dir.path(), 4);
+    }
+}
