@@ -184,22 +184,7 @@ async fn survey_over<S: AsyncRead + AsyncWrite + Unpin>(
     reads.extend(query(PEERS, SURVEY_PEERS_CQL));
     reads.extend(query(GOSSIP, SURVEY_GOSSIP_CQL));
     conn.send(&reads).await?;
-    let (mut local, mut peers, mut gossip) = (None, None, None);
-    for _ in 0..3 {
-        let (stream, response) = conn.recv().await?;
-        let slot = match stream {
-            LOCAL => &mut local,
-            PEERS => &mut peers,
-            GOSSIP => &mut gossip,
-            other => return Err(conn.unreachable(unexpected_stream(other))),
-        };
-        if slot.replace(response).is_some() {
-            return Err(conn.unreachable("two answers on one stream id".into()));
-        }
-    }
-    let (Some(local), Some(peers), Some(gossip)) = (local, peers, gossip) else {
-        return Err(conn.unreachable("two answers on one stream id".into()));
-    };
+    let [local, peers, gossip] = conn.answers([LOCAL, PEERS, GOSSIP]).await?;
     let survey = Survey {
         local: survey_local(local).map_err(|e| conn.query_error(e))?,
         peers: survey_peers(peers).map_err(|e| conn.query_error(e))?,
@@ -225,17 +210,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     let mut reads = query(LOCAL, LOCAL_CQL);
     reads.extend(query(GOSSIP, &gossip_cql(addr.ip())));
     conn.send(&reads).await?;
-    let (mut local, mut gossip) = (None, None);
-    for _ in 0..2 {
-        match conn.recv().await? {
-            (LOCAL, response) => local = Some(response),
-            (GOSSIP, response) => gossip = Some(response),
-            (stream, _) => return Err(conn.unreachable(unexpected_stream(stream))),
-        }
-    }
-    let (Some(local), Some(gossip)) = (local, gossip) else {
-        return Err(conn.unreachable("two answers on one stream id".into()));
-    };
+    let [local, gossip] = conn.answers([LOCAL, GOSSIP]).await?;
     let local = local_row(local).map_err(|e| conn.query_error(e))?;
     let gossip = gossip_rows(gossip).map_err(|e| conn.query_error(e))?;
 
@@ -373,6 +348,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 
     /// Ends the connection cleanly (TLS close_notify, then FIN), so the node logs no
     /// broken connection. Best effort: the answer is already in.
+    /// The answers to reads sent at once on the stream ids `streams`, in that order,
+    /// whatever order the node answered in.
+    async fn answers<const N: usize>(
+        &mut self,
+        streams: [i16; N],
+    ) -> Result<[Response; N], CqlError> {
+        let mut got: [Option<Response>; N] = std::array::from_fn(|_| None);
+        for _ in 0..N {
+            let (stream, response) = self.recv().await?;
+            let Some(slot) = streams.iter().position(|&s| s == stream) else {
+                return Err(self.unreachable(unexpected_stream(stream)));
+            };
+            if got[slot].replace(response).is_some() {
+                return Err(self.unreachable("two answers on one stream id".into()));
+            }
+        }
+        // N answers, none on a stream twice: every slot holds one.
+        Ok(got.map(|r| r.expect("one answer per stream id")))
+    }
+
     async fn close(mut self) {
         let _ = self.stream.shutdown().await;
     }

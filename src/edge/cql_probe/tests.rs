@@ -613,6 +613,38 @@ async fn failures_are_classified() {
             "unreachable",
         ),
         (
+            "a read answered on a stream no read used",
+            None,
+            vec![
+                (startup(), ready_frame()),
+                (
+                    reads("10.0.0.1"),
+                    [
+                        local_frame(Some("COMPLETED"), Some("10.0.0.1")),
+                        gossip_frame(7, &[]),
+                    ]
+                    .concat(),
+                ),
+            ],
+            "unreachable",
+        ),
+        (
+            "a read answered twice, the other never",
+            None,
+            vec![
+                (startup(), ready_frame()),
+                (
+                    reads("10.0.0.1"),
+                    [
+                        local_frame(Some("COMPLETED"), Some("10.0.0.1")),
+                        local_frame(Some("COMPLETED"), Some("10.0.0.1")),
+                    ]
+                    .concat(),
+                ),
+            ],
+            "unreachable",
+        ),
+        (
             "the read of system.local fails",
             None,
             vec![
