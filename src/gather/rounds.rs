@@ -171,6 +171,7 @@ pub async fn resolve(
         if let Some(record) = record {
             warn_foreign(&plan, record, &mut warned);
         }
+        let on = retry::WaitingOn::of(candidates.iter().all(|c| c.probe_address().is_some()));
         let waiting = plan.waiting(
             identity.pod.ordinal,
             now.duration_since(start),
@@ -197,7 +198,7 @@ pub async fn resolve(
                     on_wait(&waiting);
                     next_report = now + WAIT_REPORT_EVERY;
                 }
-                tokio::time::sleep(retry::KEEP_WAITING).await;
+                tokio::time::sleep(retry::keep_waiting(on)).await;
             }
             (Verdict::Refuse { reason, refusal }, _) => {
                 log_candidates(&plan);
@@ -211,7 +212,8 @@ pub async fn resolve(
                     on_wait(&waiting);
                     next_report = now + WAIT_REPORT_EVERY;
                 }
-                let delay = retry::next_delay(rounds - 1, deadline.saturating_duration_since(now));
+                let delay =
+                    retry::next_delay(rounds - 1, deadline.saturating_duration_since(now), on);
                 debug!(round = rounds, ?delay, remaining = ?deadline.saturating_duration_since(now), %reason, "no seed list yet; looking up again");
                 tokio::time::sleep(delay).await;
             }

@@ -231,6 +231,8 @@ fn read(dir: &std::path::Path, name: &str) -> Result<String> {
 const ROLLING_NETNS: &str = "rk-rolling";
 
 fn rolling(dir: &std::path::Path, version: &str, rate: u32, grace: Duration) -> Result<()> {
+    // Three of the machine's three nodes: waits for a test suite running beside it.
+    let _nodes = ringkeeper_testkit::node_budget::reserve(3);
     let cassandra = ring::Cassandra::fetch(version)?;
     let _ = std::fs::remove_dir_all(dir);
     let mut spec = spec_for(dir, cassandra)?;

@@ -24,12 +24,48 @@ pub const MACHINE_NODES: usize = 3;
 /// How often a waiting reservation looks again.
 const LOOK_AGAIN: Duration = Duration::from_millis(300);
 
+/// Where each reservation, when given back, appends a line (test, nodes, when it was
+/// asked for, waited and held, in seconds), for `scripts/test`'s table of where the time
+/// went. Unset: nothing is written.
+pub const LOG_ENV: &str = "RINGKEEPER_NODE_BUDGET_LOG";
+
 /// Nodes reserved; given back on drop (the slot files' locks go with their handles).
 #[derive(Debug)]
 pub struct Reservation {
     slots: Vec<File>,
     /// How long the reservation waited for its slots.
     pub waited: Duration,
+    asked: std::time::SystemTime,
+    held_since: Instant,
+}
+
+impl Drop for Reservation {
+    #[allow(clippy::disallowed_methods)] // A test-suite knob, not product configuration.
+    fn drop(&mut self) {
+        let Some(log) = std::env::var_os(LOG_ENV) else {
+            return;
+        };
+        // The test harness names each test's thread after the test.
+        let thread = std::thread::current();
+        let asked = self
+            .asked
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let line = format!(
+            "{}\t{}\t{}\t{:.0}\t{:.0}\n",
+            thread.name().unwrap_or("?"),
+            self.slots.len(),
+            asked.as_secs(),
+            self.waited.as_secs_f64(),
+            self.held_since.elapsed().as_secs_f64(),
+        );
+        // One short append per line: lines from processes side by side do not interleave.
+        let _ = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    }
 }
 
 impl Reservation {
@@ -52,6 +88,7 @@ fn reserve_in(dir: &Path, nodes: usize) -> Reservation {
     );
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let wanting = Wanting::announce(dir, nodes);
+    let asked = std::time::SystemTime::now();
     let start = Instant::now();
     loop {
         if let Some(slots) = try_take(dir, nodes) {
@@ -60,6 +97,8 @@ fn reserve_in(dir: &Path, nodes: usize) -> Reservation {
             return Reservation {
                 slots,
                 waited: start.elapsed(),
+                asked,
+                held_since: Instant::now(),
             };
         }
         std::thread::sleep(LOOK_AGAIN);
