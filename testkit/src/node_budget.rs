@@ -37,12 +37,13 @@ pub struct Reservation {
     pub waited: Duration,
     asked: std::time::SystemTime,
     held_since: Instant,
+    /// Where to log it when it is given back (`LOG_ENV`).
+    log: Option<PathBuf>,
 }
 
 impl Drop for Reservation {
-    #[allow(clippy::disallowed_methods)] // A test-suite knob, not product configuration.
     fn drop(&mut self) {
-        let Some(log) = std::env::var_os(LOG_ENV) else {
+        let Some(log) = &self.log else {
             return;
         };
         // The test harness names each test's thread after the test.
@@ -77,11 +78,13 @@ impl Reservation {
 
 /// Reserves `nodes` Cassandra nodes, waiting while they are in use elsewhere. Panics on a
 /// count outside 1..=3 (a test's mistake) and when the budget's directory cannot be used.
+#[allow(clippy::disallowed_methods)] // A test-suite knob, not product configuration.
 pub fn reserve(nodes: usize) -> Reservation {
-    reserve_in(&budget_dir(), nodes)
+    let log = std::env::var_os(LOG_ENV).map(PathBuf::from);
+    reserve_in(&budget_dir(), nodes, log)
 }
 
-fn reserve_in(dir: &Path, nodes: usize) -> Reservation {
+fn reserve_in(dir: &Path, nodes: usize, log: Option<PathBuf>) -> Reservation {
     assert!(
         (1..=MACHINE_NODES).contains(&nodes),
         "a ring of {nodes} nodes: this machine runs 1 to {MACHINE_NODES} at once"
@@ -99,6 +102,7 @@ fn reserve_in(dir: &Path, nodes: usize) -> Reservation {
                 waited: start.elapsed(),
                 asked,
                 held_since: Instant::now(),
+                log,
             };
         }
         std::thread::sleep(LOOK_AGAIN);
@@ -193,7 +197,7 @@ mod tests {
     #[test]
     fn slots_are_taken_all_or_none_and_come_back_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let two = reserve_in(dir.path(), 2);
+        let two = reserve_in(dir.path(), 2, None);
         assert_eq!(two.nodes(), 2);
         assert!(try_take(dir.path(), 2).is_none(), "one free, two asked");
         let one = try_take(dir.path(), 1).expect("the third node");
@@ -243,6 +247,6 @@ mod tests {
     #[should_panic(expected = "this machine runs 1 to 3 at once")]
     fn four_nodes_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        reserve_in(dir.path(), 4);
+        reserve_in(dir.path(), 4, None);
     }
 }
