@@ -138,14 +138,15 @@ async fn the_rounds_table() {
             own: 1,
             data: Empty,
             until: Entrypoint,
+            // Past --seed-wait (10 s): the rounds there wait on the ring as well.
             phases: &[
                 (0, &[Silent, Silent, Silent]),
-                (7, &[Member, Silent, Silent]),
+                (11, &[Member, Silent, Silent]),
             ],
             want: Want::Seeds(BootMode::Join, &[0]),
-            after: 7,
+            after: 11,
             within: 2,
-            reports: &[(0, false)],
+            reports: &[(0, false), (10, true)],
         },
         Case {
             name: "a node with data restarts at once, its members and itself as seeds",
