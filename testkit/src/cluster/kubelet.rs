@@ -11,8 +11,10 @@
 //!   (user, group, fsGroup, read-only root, no_new_privs), as [`crate::container`] runs it;
 //! * startup, liveness and readiness exec probes at their periods and thresholds; the
 //!   Pod's Ready condition follows readiness;
-//! * a container that exits is restarted with the kubelet's back-off (10 s doubling to
-//!   5 min, reset after 10 min of running), shown as CrashLoopBackOff meanwhile;
+//! * a container that exits is restarted with the kubelet's back-off: the first time at
+//!   once, then after 10 s doubling to 5 min (reset after 10 min of running), shown as
+//!   CrashLoopBackOff meanwhile (the kubelet's `doBackOff`: a container with no back-off
+//!   entry yet is not in back-off; the entry starts at 10 s);
 //! * deletion: `preStop`, then SIGTERM, then SIGKILL when the grace period ends, then the
 //!   Pod object goes (grace period 0, as the kubelet confirms a deletion).
 
@@ -261,7 +263,8 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
     let (env, defined) = environment(&ctx, &pod, &container, &shared).await?;
 
     let mut restarts: i32 = 0;
-    let mut backoff = BACKOFF_START;
+    // No back-off before the first restart (see the module's comment).
+    let mut backoff = Duration::ZERO;
     let outcome: Result<()> = async {
         loop {
             let started = Instant::now();
@@ -358,14 +361,21 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
                 }
             };
             if started.elapsed() > BACKOFF_RESET {
-                backoff = BACKOFF_START;
+                backoff = Duration::ZERO;
             }
             restarts += 1;
             ctx.set_ready(false).await?;
+            // Shown as CrashLoopBackOff only while a back-off runs (not before the first
+            // restart, which follows at once).
+            let waiting = if backoff.is_zero() {
+                json!({"reason": "ContainerCreating"})
+            } else {
+                json!({"reason": "CrashLoopBackOff",
+                    "message": format!("back-off {}s restarting failed container", backoff.as_secs())})
+            };
             ctx.patch_container(json!({
                 "restartCount": restarts,
-                "state": {"waiting": {"reason": "CrashLoopBackOff",
-                    "message": format!("back-off {}s restarting failed container", backoff.as_secs())}},
+                "state": {"waiting": waiting},
                 "lastState": {"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" },
                     "finishedAt": now_rfc3339()}},
             }))
@@ -378,7 +388,7 @@ async fn run_pod(shared: Arc<Shared>, pod: Pod) -> Result<()> {
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
+            backoff = (backoff * 2).clamp(BACKOFF_START, BACKOFF_MAX);
         }
     }
     .await;
