@@ -153,6 +153,8 @@ fn missing_through_alone(c: &Cluster, pod: &str) -> Vec<i32> {
             assert_eq!(code, 0, "{other}: nodetool {cmd}: {out}{err}");
         }
     }
+    // Ready again (an API read) before the nodetool polls, as after the replaces.
+    wait_ready(c, NS, 3, Duration::from_secs(120));
     three_up_without(c, pod, "-", Duration::from_secs(120));
     missing
 }
@@ -258,6 +260,11 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     let old_uid_2 = lose_volume(&c, "cassandra-2");
     let started = new_pod(&c, "cassandra-1", &old_uid);
     new_pod(&c, "cassandra-2", &old_uid_2);
+    // The pods Ready first (an API read), then `nodetool status`: each nodetool is a JVM
+    // start (about a second of CPU), and asked every 500 ms through the two replaces it
+    // took a third of the machine's two cores from the nodes doing them. Three members UN
+    // means three nodes joined, whose pods are Ready within a probe period of that.
+    wait_ready(&c, NS, 3, UP);
     three_up_without(&c, "cassandra-0", &old_ip, UP);
     three_up_without(&c, "cassandra-0", &old_ip_2, UP);
     // Each came back seconds after its old pod drained, and replaced it at the first try:

@@ -8,10 +8,15 @@
 //! ring. Each slot is a file locked with `flock`: the kernel releases it when the holder
 //! exits, however it exits, so a killed test never leaves the budget spent.
 //!
-//! Smaller reservations go first: while one of fewer nodes waits, a larger one does not
-//! take slots as they free up. The small rings then run packed together early, and the
-//! three-node rings one after another after them, instead of a three-node ring taking the
-//! machine between two one-node tests that could have shared it.
+//! Who goes first when slots free up (the waiting reservations' sizes are in the budget's
+//! directory): a ring smaller than the machine before a ring of the whole machine, so the
+//! small rings run packed together and the three-node rings one after another after them
+//! (not a three-node ring taking the machine between two one-node tests that could have
+//! shared it); among the small ones the larger first, so a two-node ring runs beside a
+//! one-node ring (three one-node rings first would leave the two-node rings waiting for two
+//! of them to end, with a slot idle whenever one ends alone). A waiting reservation holds
+//! the others back only while the free slots would serve it: a slot it cannot use yet goes
+//! to whoever can.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -109,27 +114,40 @@ fn reserve_in(dir: &Path, nodes: usize, log: Option<PathBuf>) -> Reservation {
     }
 }
 
-/// The slots, all or none; none while a smaller reservation waits.
+/// The slots, all or none; none while a reservation that goes first (see the module's
+/// comment) waits and would be served by the free slots.
 fn try_take(dir: &Path, nodes: usize) -> Option<Vec<File>> {
     // One taker at a time, so that two never split the free slots between them.
     let gate = open(&dir.join("gate"));
     gate.lock()
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    if Wanting::smaller_than(dir, nodes) {
+    let mut free: Vec<File> = (0..MACHINE_NODES)
+        .map(|slot| open(&dir.join(format!("slot-{slot}"))))
+        .filter(|file| file.try_lock().is_ok())
+        .collect();
+    if free.len() < nodes
+        || Wanting::sizes(dir)
+            .into_iter()
+            .any(|size| goes_before(size, nodes) && size <= free.len())
+    {
+        // The slots tried are given back as `free` drops.
         return None;
     }
-    let mut taken = Vec::new();
-    for slot in 0..MACHINE_NODES {
-        let file = open(&dir.join(format!("slot-{slot}")));
-        if file.try_lock().is_ok() {
-            taken.push(file);
-            if taken.len() == nodes {
-                return Some(taken);
-            }
+    free.truncate(nodes);
+    Some(free)
+}
+
+/// Whether a waiting reservation of `waiting` nodes is served before one of `asking`.
+fn goes_before(waiting: usize, asking: usize) -> bool {
+    // Smaller than the machine first; among those, the larger first.
+    let rank = |n: usize| {
+        if n < MACHINE_NODES {
+            MACHINE_NODES - n
+        } else {
+            MACHINE_NODES
         }
-    }
-    // Fewer free than asked: the ones taken are given back as `taken` drops.
-    None
+    };
+    rank(waiting) < rank(asking)
 }
 
 fn open(path: &Path) -> File {
@@ -164,23 +182,25 @@ impl Wanting {
         Wanting(path)
     }
 
-    /// Whether a reservation of fewer than `nodes`, from a live process, waits.
-    fn smaller_than(dir: &Path, nodes: usize) -> bool {
+    /// The sizes of the reservations that wait, from live processes (a dead process's
+    /// announcement is removed).
+    fn sizes(dir: &Path) -> Vec<usize> {
         let Ok(entries) = std::fs::read_dir(dir) else {
-            return false;
+            return Vec::new();
         };
-        entries.flatten().any(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let mut parts = name.strip_prefix("wants-").unwrap_or_default().split('-');
-            let (Some(size), Some(pid)) = (parts.next(), parts.next()) else {
-                return false;
-            };
-            let alive = Path::new("/proc").join(pid).exists();
-            if !alive {
-                let _ = std::fs::remove_file(e.path());
-            }
-            alive && size.parse::<usize>().is_ok_and(|size| size < nodes)
-        })
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let mut parts = name.strip_prefix("wants-")?.split('-');
+                let (size, pid) = (parts.next()?, parts.next()?);
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_file(e.path());
+                    return None;
+                }
+                size.parse().ok()
+            })
+            .collect()
     }
 }
 
@@ -209,18 +229,33 @@ mod tests {
     }
 
     #[test]
-    fn a_smaller_reservation_waiting_goes_first() {
+    fn small_rings_go_first_the_larger_of_them_first_while_the_free_slots_serve_them() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
-            // (waiting reservations: size and whether its process lives, asked, served)
-            (vec![], 3, true),
-            (vec![(1, true)], 3, false),
-            (vec![(2, true)], 2, true),
-            (vec![(2, true)], 1, true),
-            (vec![(1, false)], 3, true),
-            (vec![(3, true)], 1, true),
+            // (slots held by others, waiting reservations: size and whether its process
+            // lives, asked, served)
+            (0, vec![], 3, true),
+            (0, vec![(1, true)], 3, false),
+            (0, vec![(2, true)], 3, false),
+            (0, vec![(2, true)], 2, true),
+            (0, vec![(2, true)], 1, false),
+            (1, vec![(2, true)], 1, false),
+            (2, vec![(2, true)], 1, true),
+            (0, vec![(1, true)], 2, true),
+            (0, vec![(1, false)], 3, true),
+            (0, vec![(2, false)], 1, true),
+            (0, vec![(3, true)], 1, true),
+            (2, vec![(1, true)], 3, false),
+            (1, vec![], 3, false),
         ];
-        for (waiting, asked, served) in cases {
+        for (held, waiting, asked, served) in cases {
+            let others: Vec<File> = (0..held)
+                .map(|slot| {
+                    let file = open(&dir.path().join(format!("slot-{slot}")));
+                    file.try_lock().unwrap();
+                    file
+                })
+                .collect();
             let markers: Vec<PathBuf> = waiting
                 .iter()
                 .map(|&(size, alive)| {
@@ -234,12 +269,13 @@ mod tests {
             assert_eq!(
                 try_take(dir.path(), asked).is_some(),
                 served,
-                "{waiting:?} waiting, {asked} asked"
+                "{held} held, {waiting:?} waiting, {asked} asked"
             );
             for (path, (_, alive)) in markers.iter().zip(&waiting) {
                 assert_eq!(path.exists(), *alive, "a dead process's wait is forgotten");
                 let _ = std::fs::remove_file(path);
             }
+            drop(others);
         }
     }
 
