@@ -130,29 +130,36 @@ fn three_pods_one_after_another(version: &str, name: &str) -> Ring {
         );
     }
 
-    // Every node sees the same three nodes Up/Normal, one cluster name, one schema.
-    for ordinal in 0..3 {
-        eventually(Duration::from_secs(90), || {
-            let states = ring.ring_states(ordinal).map_err(|e| e.to_string())?;
-            let mut up: Vec<_> = states
-                .iter()
-                .filter(|(s, _)| s == "UN")
-                .map(|(_, ip)| *ip)
-                .collect();
-            up.sort();
-            (states.len() == 3 && up == ips)
-                .then_some(())
-                .ok_or(format!("node {ordinal} sees {states:?}"))
-        });
-        eventually(Duration::from_secs(60), || {
-            let (name, schemas) = ring.describe_cluster(ordinal).map_err(|e| e.to_string())?;
-            (name == "ringkeeper-test" && schemas == 1)
-                .then_some(())
-                .ok_or(format!(
-                    "node {ordinal}: cluster {name:?}, {schemas} schema versions"
-                ))
-        });
-    }
+    // Every node sees the same three nodes Up/Normal, one cluster name, one schema. (Asked
+    // of the three at once: each answer is two nodetool JVMs.)
+    std::thread::scope(|scope| {
+        for ordinal in 0..3 {
+            let (ring, ips) = (&ring, &ips);
+            scope.spawn(move || {
+                eventually(Duration::from_secs(90), || {
+                    let states = ring.ring_states(ordinal).map_err(|e| e.to_string())?;
+                    let mut up: Vec<_> = states
+                        .iter()
+                        .filter(|(s, _)| s == "UN")
+                        .map(|(_, ip)| *ip)
+                        .collect();
+                    up.sort();
+                    (states.len() == 3 && up == *ips)
+                        .then_some(())
+                        .ok_or(format!("node {ordinal} sees {states:?}"))
+                });
+                eventually(Duration::from_secs(60), || {
+                    let (name, schemas) =
+                        ring.describe_cluster(ordinal).map_err(|e| e.to_string())?;
+                    (name == "ringkeeper-test" && schemas == 1)
+                        .then_some(())
+                        .ok_or(format!(
+                            "node {ordinal}: cluster {name:?}, {schemas} schema versions"
+                        ))
+                });
+            });
+        }
+    });
 
     // `ready` says yes on every node; `status` sees three UN pods and nothing else.
     for ip in &ips {
