@@ -314,7 +314,6 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
         events(&c, NS)
     );
     let automatic_s = started.elapsed().as_secs_f64();
-    wait_ready(&c, NS, 3, UP);
     let new_ip = pod_ip(&c, "cassandra-1").unwrap();
     assert_ne!(new_ip, old_ip);
     for (pod, ring) in views(&c) {
