@@ -6,6 +6,7 @@
 
 pub mod alive;
 pub mod api_facts;
+pub mod backup;
 pub mod cluster_record;
 pub mod data;
 pub mod decommissioned;
