@@ -102,6 +102,9 @@ pub enum Command {
     /// shutdown hook drains too); exit 4 when the drain could not be done or confirmed
     /// through nodetool (Cassandra was sent SIGTERM); exit 2 on bad input.
     Drain(DrainArgs),
+    /// Backups in an object store (a local directory by default): take this node's part,
+    /// list them, show one, verify one.
+    Backup(BackupArgs),
 }
 
 /// How to reach Cassandra's native transport (CQL).
@@ -202,6 +205,15 @@ pub struct DrainSettingsArgs {
     /// drain has.
     #[arg(long, env = env::SCALE_DOWN_SETTLE, value_name = "DURATION", default_value = "30s")]
     pub scale_down_settle: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub jmx: JmxArgs,
+}
+
+/// How to reach the local node's JMX through nodetool (`drain`, the entrypoint,
+/// `backup`).
+#[derive(Debug, Args)]
+pub struct JmxArgs {
     /// The nodetool command (a path, or a name looked up in PATH).
     #[arg(long, env = env::NODETOOL, value_name = "PATH", default_value = "nodetool")]
     pub nodetool: PathBuf,
@@ -424,4 +436,82 @@ pub struct EntrypointArgs {
     /// The command that starts Cassandra in the foreground, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+/// `ringkeeper backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where backups live: an absolute path (a backup volume; `file:///path` too) or
+    /// `s3://bucket[/prefix]` for S3 and S3-compatible stores, whose credentials, region
+    /// and endpoint come from the standard AWS_* environment variables (AWS_ENDPOINT_URL,
+    /// AWS_ALLOW_HTTP for a plain-HTTP gateway), never from flags.
+    #[arg(long, global = true, env = env::BACKUP_STORE, value_name = "URL", default_value = "/backups")]
+    pub store: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BackupCommand,
+}
+
+/// `ringkeeper backup` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take this node's part of a backup: snapshot (flush and hard links), upload the
+    /// files the store lacks, write the manifest last, clear the snapshot.
+    ///
+    /// Prints a JSON summary. Exit 0 when the part is complete; exit 1 when it was refused
+    /// (the node is not joined, the volume lacks room for a snapshot, the part exists) or
+    /// could not complete (nothing is listed as complete then); exit 2 on bad input.
+    Create(Box<BackupCreateArgs>),
+    /// The backups in the store, each with its parts' states.
+    List(BackupListArgs),
+    /// One backup: each node's part, its files, bytes, uploads and duration.
+    ///
+    /// Exit 0 when every part is complete, 1 otherwise, 2 for an unknown backup.
+    Status(BackupShowArgs),
+    /// Read every object a backup references and check its size and SHA-256.
+    ///
+    /// Exit 0 when all are intact; exit 1 naming each missing or corrupt object (and any
+    /// incomplete part); exit 2 for an unknown backup.
+    Verify(BackupShowArgs),
+}
+
+/// `ringkeeper backup create`.
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// The backup's name (1 to 63 of a-z, 0-9, '-').
+    pub name: String,
+    /// The local node's CQL address [default: 127.0.0.1].
+    #[arg(long, env = env::POD_IP, value_name = "IP")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub cql: CqlArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub jmx: JmxArgs,
+    /// The data volume (snapshots are found under it; their paths are kept relative to
+    /// it).
+    #[arg(long, env = env::DATA_DIR, value_name = "DIR", default_value = "/var/lib/cassandra")]
+    pub data_dir: PathBuf,
+    /// This pod's name: the part's name in the backup [env: POD_NAME, then HOSTNAME].
+    #[arg(long, env = env::POD_NAME, value_name = "NAME")]
+    pub pod_name: Option<String>,
+}
+
+/// `ringkeeper backup list`.
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+/// `ringkeeper backup status` and `verify`.
+#[derive(Debug, Args)]
+pub struct BackupShowArgs {
+    /// The backup's name.
+    pub name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
 }

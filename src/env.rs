@@ -123,3 +123,5 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 pub const KUBE_API: &str = "RINGKEEPER_KUBE_API";
 /// The pod's service-account token: without it, no Kubernetes API access.
 pub const SERVICE_ACCOUNT_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+/// Equivalent to `--store` (`backup`): where backups go.
+pub const BACKUP_STORE: &str = "RINGKEEPER_BACKUP_STORE";

@@ -32,8 +32,8 @@ pub mod telemetry;
 
 use cli::{Cli, Command};
 use config::{
-    AliveConfig, DrainConfig, EntrypointConfig, Inputs, KubeApi, ReadyConfig, SeedsConfig,
-    StatusConfig,
+    AliveConfig, BackupConfig, DrainConfig, EntrypointConfig, Inputs, KubeApi, ReadyConfig,
+    SeedsConfig, StatusConfig,
 };
 use exit::Outcome;
 
@@ -59,6 +59,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Status(args) => {
             cmd::status::run(StatusConfig::from_args(args, &Inputs::gather())?, kube).await
+        }
+        Command::Backup(args) => {
+            cmd::backup::run(BackupConfig::from_args(args, &Inputs::gather())?).await
         }
     }
 }

@@ -2,6 +2,7 @@
 //! out the decision and returns an `Outcome`.
 
 pub mod alive;
+pub mod backup;
 pub mod drain;
 pub mod entrypoint;
 pub mod ready;

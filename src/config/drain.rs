@@ -48,11 +48,7 @@ impl DrainSettings {
             exit_margin,
             client_wait,
             scale_down_settle,
-            nodetool,
-            jmx_host,
-            jmx_port,
-            jmx_username,
-            jmx_password_file,
+            jmx,
         } = args;
         let duration = |flag: &str, var: &str, text: &str, max: Duration| {
             parse_duration(text).filter(|d| *d <= max).ok_or_else(|| {
@@ -99,6 +95,26 @@ impl DrainSettings {
                 env::EXIT_MARGIN
             )));
         }
+        Ok(DrainSettings {
+            grace_period: grace,
+            exit_margin: margin,
+            client_wait,
+            scale_down_settle,
+            jmx: Jmx::from_args(jmx)?,
+        })
+    }
+}
+
+impl Jmx {
+    /// Validates the nodetool and JMX flags.
+    pub fn from_args(args: JmxArgs) -> Result<Self, ConfigError> {
+        let JmxArgs {
+            nodetool,
+            jmx_host,
+            jmx_port,
+            jmx_username,
+            jmx_password_file,
+        } = args;
         if nodetool.as_os_str().is_empty() {
             return Err(invalid(
                 "--nodetool",
@@ -129,17 +145,11 @@ impl DrainSettings {
                 )));
             }
         };
-        Ok(DrainSettings {
-            grace_period: grace,
-            exit_margin: margin,
-            client_wait,
-            scale_down_settle,
-            jmx: Jmx {
-                nodetool,
-                host,
-                port,
-                auth,
-            },
+        Ok(Jmx {
+            nodetool,
+            host,
+            port,
+            auth,
         })
     }
 }

@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use crate::cli::{
     AliveArgs, CqlArgs, DrainArgs, DrainSettingsArgs, EntrypointArgs, EventPodArgs, IdentityArgs,
-    KubeArgs, OutputFormat, ReadyArgs, SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
+    JmxArgs, KubeArgs, OutputFormat, ReadyArgs, SeedingArgs, SeedsArgs, StatusArgs, StatusFormat,
 };
 use crate::decide::heap;
 use crate::decide::identity::{self as names, PodName, check_domain, check_label};
 use crate::decide::placement::Topology;
 use crate::env;
 
+mod backup;
 mod cql;
 mod drain;
 mod entrypoint;
@@ -26,6 +27,7 @@ mod identity;
 mod probes;
 mod seeding;
 
+pub use backup::*;
 pub use cql::*;
 pub use drain::*;
 pub use entrypoint::*;

@@ -660,3 +660,44 @@ impl Node {
         result.maybe_first_row::<Row>().ok().flatten()?.0
     }
 }
+
+/// What a backup records of the local node (`decide::backup::manifest`).
+impl Node {
+    /// The node's tokens (`system.local.tokens`).
+    pub async fn local_tokens(&self) -> Result<Vec<String>, CqlError> {
+        type Row = (Option<Vec<String>>,);
+        let result = self
+            .session
+            .query_unpaged("SELECT tokens FROM system.local WHERE key = 'local'", &[])
+            .await
+            .map_err(|e| self.query_error(e))?
+            .into_rows_result()
+            .map_err(|e| self.query_error(e))?;
+        let row: Option<Row> = result.maybe_first_row().map_err(|e| self.query_error(e))?;
+        let mut tokens = row.and_then(|r| r.0).unwrap_or_default();
+        tokens.sort_by_key(|t| t.parse::<i64>().unwrap_or(i64::MIN));
+        Ok(tokens)
+    }
+
+    /// The schema as CQL: `DESCRIBE SCHEMA`, answered by the node itself (4.0+), every
+    /// keyspace, type, table, index and view that is not a system one.
+    pub async fn describe_schema(&self) -> Result<String, CqlError> {
+        use futures::TryStreamExt;
+        type Row = (String, String, String, String);
+        let rows: Vec<Row> = self
+            .session
+            .query_iter("DESCRIBE SCHEMA", &[])
+            .await
+            .map_err(|e| self.query_error(e))?
+            .rows_stream::<Row>()
+            .map_err(|e| self.query_error(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.query_error(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(_, _, _, statement)| statement)
+            .collect::<Vec<_>>()
+            .join("\n\n"))
+    }
+}

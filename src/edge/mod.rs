@@ -12,6 +12,8 @@ pub mod kube;
 pub mod nodetool;
 pub mod process;
 pub mod rundir;
+pub mod snapshot;
+pub mod store;
 
 /// A boxed future: what the methods of the object-safe traits at the edges hand back
 /// (`gather::Observe`, `process::StopRequests`, the drain's `NodeControl`), so that the

@@ -81,7 +81,8 @@ mod tests {
             "notes.txt".into(),
         ];
         let backups = catalog(keys.iter().map(|k| parse(k)));
-        let summary: Vec<(&str, bool, Vec<(&str, PartState)>)> = backups
+        type Summary<'a> = (&'a str, bool, Vec<(&'a str, PartState)>);
+        let summary: Vec<Summary> = backups
             .iter()
             .map(|b| {
                 (

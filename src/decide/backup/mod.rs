@@ -16,5 +16,6 @@
 pub mod catalog;
 pub mod layout;
 pub mod manifest;
+pub mod room;
 pub mod upload;
 pub mod verify;

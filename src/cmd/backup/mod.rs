@@ -1,0 +1,28 @@
+//! `ringkeeper backup`: this node's part of a backup (`create`), and what the store holds
+//! (`show`: list, status, verify). The rules are in `decide::backup`; the store and the
+//! snapshot's files are edges (`edge::store`, `edge::snapshot`).
+
+mod create;
+mod show;
+
+use crate::config::{BackupAction, BackupConfig};
+use crate::edge::store;
+use crate::exit::Outcome;
+
+/// Runs one `backup` subcommand.
+pub async fn run(cfg: BackupConfig) -> anyhow::Result<Outcome> {
+    let store = store::open(&cfg.store)?;
+    match cfg.action {
+        BackupAction::Create(create) => create::run(&store, &create).await,
+        BackupAction::List(format) => show::list(&store, format).await,
+        BackupAction::Status(name, format) => show::status(&store, &name, format).await,
+        BackupAction::Verify(name, format) => show::verify(&store, &name, format).await,
+    }
+}
+
+/// Now, in Unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

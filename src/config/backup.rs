@@ -1,0 +1,223 @@
+//! `ringkeeper backup`'s configuration: the store, the backup's name, and for `create`
+//! how to reach the local node.
+
+use super::*;
+use crate::cli::{BackupArgs, BackupCommand, BackupCreateArgs};
+use crate::decide::backup::layout;
+
+/// Where backups live, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// A directory (a backup volume).
+    Local(PathBuf),
+    /// An S3 bucket, or an S3-compatible store's (endpoint from `AWS_ENDPOINT_URL`).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// Where under the bucket ("" for its root), without a trailing '/'.
+        prefix: String,
+    },
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreUrl::Local(dir) => write!(f, "{}", dir.display()),
+            StoreUrl::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            StoreUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl StoreUrl {
+    /// Parses `--store`.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let bad = |why: &str| invalid("--store", env::BACKUP_STORE, text, why);
+        let valid = "expected an absolute path, file:///path or s3://bucket[/prefix]";
+        let trimmed = text.trim();
+        if let Some(rest) = trimmed.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            // S3's bucket naming rules, in short: 3 to 63 of a-z, 0-9, '.', '-'.
+            let bucket_ok = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                });
+            if !bucket_ok {
+                return Err(bad(&format!(
+                    "{bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '.', '-'); {valid}"
+                )));
+            }
+            let prefix = prefix.trim_matches('/');
+            if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
+                return Err(bad(&format!(
+                    "the prefix {prefix:?} has an empty, '.' or '..' segment; {valid}"
+                )));
+            }
+            return Ok(StoreUrl::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            });
+        }
+        let path = trimmed.strip_prefix("file://").unwrap_or(trimmed);
+        if trimmed.contains("://") && !trimmed.starts_with("file://") {
+            return Err(bad(valid));
+        }
+        let path = PathBuf::from(path);
+        if !path.is_absolute() {
+            return Err(bad(valid));
+        }
+        Ok(StoreUrl::Local(path))
+    }
+}
+
+/// `ringkeeper backup create`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupCreateConfig {
+    /// The backup's name.
+    pub name: String,
+    /// The local node's CQL address.
+    pub host: IpAddr,
+    /// CQL settings.
+    pub cql: CqlConfig,
+    /// nodetool and JMX.
+    pub jmx: Jmx,
+    /// The data volume.
+    pub data_dir: PathBuf,
+    /// This pod's name.
+    pub pod: String,
+}
+
+/// `ringkeeper backup`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// The store.
+    pub store: StoreUrl,
+    /// What to do.
+    pub action: BackupAction,
+}
+
+/// What `backup` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupAction {
+    /// Take this node's part.
+    Create(Box<BackupCreateConfig>),
+    /// List the backups.
+    List(StatusFormat),
+    /// Show one.
+    Status(String, StatusFormat),
+    /// Verify one.
+    Verify(String, StatusFormat),
+}
+
+fn backup_name(name: &str) -> Result<String, ConfigError> {
+    layout::check_name(name)
+        .map(|()| name.to_owned())
+        .map_err(|why| ConfigError(format!("invalid backup name: {why}")))
+}
+
+impl BackupConfig {
+    /// Validates `backup` arguments.
+    pub fn from_args(args: BackupArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let store = StoreUrl::parse(&args.store)?;
+        let action = match args.command {
+            BackupCommand::Create(create) => {
+                BackupAction::Create(Box::new(BackupCreateConfig::from_args(*create, inputs)?))
+            }
+            BackupCommand::List(list) => BackupAction::List(list.format),
+            BackupCommand::Status(show) => {
+                BackupAction::Status(backup_name(&show.name)?, show.format)
+            }
+            BackupCommand::Verify(show) => {
+                BackupAction::Verify(backup_name(&show.name)?, show.format)
+            }
+        };
+        Ok(BackupConfig { store, action })
+    }
+}
+
+impl BackupCreateConfig {
+    fn from_args(args: BackupCreateArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let BackupCreateArgs {
+            name,
+            host,
+            cql,
+            jmx,
+            data_dir,
+            pod_name,
+        } = args;
+        if !data_dir.is_absolute() {
+            return Err(invalid(
+                "--data-dir",
+                env::DATA_DIR,
+                &data_dir.display().to_string(),
+                "expected an absolute path",
+            ));
+        }
+        let pod = pod_name
+            .or_else(|| inputs.hostname.clone())
+            .map(|p| p.trim().to_owned())
+            .ok_or_else(|| missing("--pod-name", env::POD_NAME, " (or HOSTNAME)"))?;
+        if pod.len() > 253 || check_domain(&pod).is_err() {
+            return Err(invalid(
+                "--pod-name",
+                env::POD_NAME,
+                &pod,
+                "expected a pod name (lowercase letters, digits, '-' and '.')",
+            ));
+        }
+        Ok(BackupCreateConfig {
+            name: backup_name(&name)?,
+            host: local_host(host)?,
+            cql: CqlConfig::from_args(cql)?,
+            jmx: Jmx::from_args(jmx)?,
+            data_dir,
+            pod,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls() {
+        let ok = [
+            ("/backups", StoreUrl::Local("/backups".into())),
+            ("file:///mnt/b", StoreUrl::Local("/mnt/b".into())),
+            (
+                "s3://my-bucket",
+                StoreUrl::S3 {
+                    bucket: "my-bucket".into(),
+                    prefix: String::new(),
+                },
+            ),
+            (
+                "s3://my.bucket/ring/a/",
+                StoreUrl::S3 {
+                    bucket: "my.bucket".into(),
+                    prefix: "ring/a".into(),
+                },
+            ),
+        ];
+        for (text, want) in ok {
+            assert_eq!(StoreUrl::parse(text).unwrap(), want, "{text}");
+        }
+        let bad = [
+            ("backups", "expected an absolute path"),
+            ("file://rel", "expected an absolute path"),
+            ("gs://b", "expected an absolute path"),
+            ("s3://", "is not a bucket name"),
+            ("s3://Big", "is not a bucket name"),
+            ("s3://bucket/a/../b", "'..' segment"),
+        ];
+        for (text, want) in bad {
+            let err = StoreUrl::parse(text).unwrap_err().0;
+            assert!(
+                err.contains("--store (env RINGKEEPER_BACKUP_STORE)"),
+                "{err}"
+            );
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The backup store: an object store behind `object_store` (a local directory, or S3 and
+//! S3-compatible stores), reduced to what backups need: list keys, read and write small
+//! objects, upload a file streamed, read an object back to hash it, delete.
+//!
+//! Memory is bounded whatever the file's size: a file is read 1 MiB at a time and
+//! uploaded in parts of `PART` bytes, at most `PARTS_IN_FLIGHT` at once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::buffered::BufWriter;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as Key;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::StoreUrl;
+use crate::decide::backup::verify::Found;
+
+/// The size of an upload's parts (S3 takes parts of 5 MiB and more).
+const PART: usize = 8 << 20;
+/// Parts uploaded at once: with the part being filled, at most 3 × 8 MiB of a file in
+/// memory.
+const PARTS_IN_FLIGHT: usize = 2;
+/// How much of a file is read at a time.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Why the store did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[error("backup store {store}: {op}: {detail}")]
+pub struct StoreError {
+    /// The store (its URL; never credentials).
+    pub store: String,
+    /// What was being done.
+    pub op: String,
+    /// What happened.
+    pub detail: String,
+}
+
+/// An open store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+/// Opens the store `url` names. A local directory is created if missing. S3's
+/// credentials, region and endpoint come from the standard `AWS_*` variables (read by
+/// `object_store`, the way every AWS tool reads them), never from flags or logs.
+pub fn open(url: &StoreUrl) -> Result<Store, StoreError> {
+    let name = url.to_string();
+    let fail = |op: &str, e: &dyn std::fmt::Display| StoreError {
+        store: name.clone(),
+        op: op.to_owned(),
+        detail: e.to_string(),
+    };
+    let inner: Arc<dyn ObjectStore> = match url {
+        StoreUrl::Local(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| fail("create the directory", &e))?;
+            Arc::new(LocalFileSystem::new_with_prefix(dir).map_err(|e| fail("open", &e))?)
+        }
+        StoreUrl::S3 { bucket, prefix } => {
+            let s3 = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| fail("open", &e))?;
+            if prefix.is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(PrefixStore::new(s3, prefix.as_str()))
+            }
+        }
+    };
+    Ok(Store { inner, url: name })
+}
+
+impl Store {
+    fn error(&self, op: impl Into<String>, e: impl std::fmt::Display) -> StoreError {
+        StoreError {
+            store: self.url.clone(),
+            op: op.into(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// Every key under `prefix`, with its size.
+    pub async fn keys(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let prefix = Key::from(prefix.trim_end_matches('/'));
+        self.inner
+            .list(Some(&prefix))
+            .map_ok(|meta| (meta.location.to_string(), meta.size))
+            .try_collect()
+            .await
+            .map_err(|e| self.error(format!("list {prefix}"), e))
+    }
+
+    /// A small object's bytes; `None` when there is none.
+    pub async fn read(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        let got = match self.inner.get(&Key::from(key)).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(format!("read {key}"), e)),
+        };
+        got.bytes()
+            .await
+            .map(Some)
+            .map_err(|e| self.error(format!("read {key}"), e))
+    }
+
+    /// Writes a small object whole.
+    pub async fn write(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.inner
+            .put(&Key::from(key), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(format!("write {key}"), e))
+    }
+
+    /// Deletes an object (gone already is fine).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.inner.delete(&Key::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error(format!("delete {key}"), e)),
+        }
+    }
+
+    /// Uploads the file at `path` as `key`, streamed. The object appears whole or not at
+    /// all (a multipart upload completes last; a local store renames a finished file).
+    pub async fn upload(&self, path: &Path, key: &str) -> Result<(), StoreError> {
+        let op = || format!("upload {} as {key}", path.display());
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| self.error(op(), e))?;
+        let mut writer = BufWriter::with_capacity(self.inner.clone(), Key::from(key), PART)
+            .with_max_concurrency(PARTS_IN_FLIGHT);
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let n = file.read(&mut buf).await.map_err(|e| self.error(op(), e))?;
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = writer.write_all(&buf[..n]).await {
+                let _ = writer.abort().await;
+                return Err(self.error(op(), e));
+            }
+        }
+        writer.shutdown().await.map_err(|e| self.error(op(), e))
+    }
+
+    /// Reads an object whole, streamed, and hashes it; `None` when there is none.
+    pub async fn hash(&self, key: &str) -> Result<Option<Found>, StoreError> {
+        let got = match self.inner.get(&Key::from(key)).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(format!("read {key}"), e)),
+        };
+        let mut stream = got.into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.error(format!("read {key}"), e))?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some(Found {
+            size,
+            sha256: hex(&hasher.finalize()),
+        }))
+    }
+}
+
+/// The SHA-256 of a file, read 1 MiB at a time.
+pub async fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(hex(&hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_local_store_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&StoreUrl::Local(dir.path().join("store"))).unwrap();
+        let src = dir.path().join("f");
+        // Larger than a part: the multipart path.
+        let data: Vec<u8> = (0..(PART + 12345)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let hash = hash_file(&src).await.unwrap();
+        assert_eq!(hash.len(), 64);
+        store.upload(&src, "blobs/x").await.unwrap();
+        let found = store.hash("blobs/x").await.unwrap().unwrap();
+        assert_eq!(
+            (found.size, found.sha256.as_str()),
+            (data.len() as u64, hash.as_str())
+        );
+        assert!(store.hash("blobs/none").await.unwrap().is_none());
+        store
+            .write("backups/a/members/p.json", b"{}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .read("backups/a/members/p.json")
+                .await
+                .unwrap()
+                .unwrap(),
+            "{}"
+        );
+        assert!(store.read("backups/a/none").await.unwrap().is_none());
+        let mut keys = store.keys("").await.unwrap();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                ("backups/a/members/p.json".to_owned(), 2),
+                ("blobs/x".to_owned(), data.len() as u64)
+            ]
+        );
+        store.delete("blobs/x").await.unwrap();
+        store.delete("blobs/x").await.unwrap();
+        assert_eq!(store.keys("blobs/").await.unwrap(), []);
+        // The empty file's well-known hash.
+        std::fs::write(&src, "").unwrap();
+        assert_eq!(
+            hash_file(&src).await.unwrap(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
