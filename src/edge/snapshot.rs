@@ -11,6 +11,11 @@ use std::path::{Path, PathBuf};
 use crate::decide::backup::layout::SNAPSHOT_PREFIX;
 use crate::decide::backup::upload::SnapshotFile;
 
+/// What Cassandra writes into a snapshot's directory beside the table's files: the list
+/// of its files with the snapshot's time, and the table's CQL. Neither belongs in the
+/// table's directory once restored; the backup's manifest holds the whole schema.
+const SNAPSHOT_OWN: [&str; 2] = ["manifest.json", "schema.cql"];
+
 /// A snapshot file, and where it is now.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -35,6 +40,9 @@ pub fn files(volume: &Path, tag: &str) -> io::Result<Vec<Found>> {
         let table_rel = table_dir.strip_prefix(volume).unwrap_or(table_dir);
         walk_files(&dir, &mut |path, meta| {
             let inner = path.strip_prefix(&dir).unwrap_or(path);
+            if SNAPSHOT_OWN.iter().any(|own| inner == Path::new(own)) {
+                return;
+            }
             let rel = table_rel.join(inner);
             out.push(Found {
                 file: SnapshotFile {
@@ -143,6 +151,8 @@ mod tests {
         std::fs::write(table.join("nb-1-big-Data.db"), "live").unwrap();
         std::fs::write(snap.join("nb-1-big-Data.db"), "live").unwrap();
         std::fs::write(snap.join(".idx/nb-1-big-SAI.db"), "i").unwrap();
+        std::fs::write(snap.join("manifest.json"), "{}").unwrap();
+        std::fs::write(snap.join("schema.cql"), "CREATE TABLE").unwrap();
         std::fs::write(table.join("snapshots/other/nb-0-big-Data.db"), "old!!").unwrap();
         std::fs::create_dir_all(v.join("commitlog")).unwrap();
         std::fs::write(v.join("commitlog/CommitLog-7-1.log"), "cl").unwrap();

@@ -79,7 +79,8 @@ pub struct Count {
 pub struct Transfer {
     /// Uploaded by this part.
     pub uploaded: Count,
-    /// In the store already (from an earlier backup, or a file with the same contents).
+    /// Not uploaded: in the store already (from an earlier backup), or the same contents
+    /// as another file of this part (uploaded once).
     pub already_stored: Count,
     /// Files whose hash came from the node's previous manifest instead of being read.
     pub hashes_reused: u64,
