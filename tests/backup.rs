@@ -13,8 +13,23 @@ use std::path::{Path, PathBuf};
 use common::{BOOT, cql_in_ring, new_ring, nodes};
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
 
+/// Where `ringkeeper backup` is pointed: a store and the environment that reaches it.
+struct Target {
+    store: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Target {
+    fn local(dir: &Path) -> Self {
+        Target {
+            store: dir.display().to_string(),
+            env: Vec::new(),
+        }
+    }
+}
+
 /// `ringkeeper backup <args>` in the ring's namespace, against ordinal 0's node.
-fn backup(ring: &Ring, store: &Path, args: &[&str]) -> (i32, String, String) {
+fn backup(ring: &Ring, target: &Target, args: &[&str]) -> (i32, String, String) {
     let spec = &ring.spec;
     let out = ring
         .netns()
@@ -23,9 +38,10 @@ fn backup(ring: &Ring, store: &Path, args: &[&str]) -> (i32, String, String) {
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("CASSANDRA_HOME", &spec.cassandra.home)
         .env("POD_NAME", "cassandra-0")
+        .envs(target.env.iter().map(|(k, v)| (*k, v.as_str())))
         .arg("backup")
         .arg("--store")
-        .arg(store)
+        .arg(&target.store)
         .args(args)
         .output()
         .unwrap();
@@ -36,7 +52,7 @@ fn backup(ring: &Ring, store: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn create(ring: &Ring, store: &Path, name: &str) -> (i32, String, String) {
+fn create(ring: &Ring, target: &Target, name: &str) -> (i32, String, String) {
     let mut args = vec![
         "create".to_owned(),
         name.to_owned(),
@@ -47,7 +63,7 @@ fn create(ring: &Ring, store: &Path, name: &str) -> (i32, String, String) {
     ];
     args.extend(RingSpec::jmx_args(0));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    backup(ring, store, &args)
+    backup(ring, target, &args)
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -105,14 +121,17 @@ fn snapshots_left(dir: &Path, tag: &str, found: &mut Vec<PathBuf>) {
 #[test]
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn a_node_backs_up_incrementally_and_verify_names_damage() {
+    // Built (or found in the cache) before the node is reserved.
+    let gateway = s3_gateway_binary();
     let _nodes = nodes(1);
     let mut ring = new_ring("backup");
     let store = ring.spec.dir.join("store");
+    let local = Target::local(&store);
     ring.start_ready(0, BOOT).unwrap();
     write_rows(&ring, 0, 500);
 
     // The first backup uploads every file.
-    let (code, out, err) = create(&ring, &store, "first");
+    let (code, out, err) = create(&ring, &local, "first");
     eprintln!("first backup: {out}");
     assert_eq!(code, 0, "{err}");
     let first = json(&out);
@@ -185,7 +204,7 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
 
     // More rows, a second backup: only the files the first lacks are uploaded.
     write_rows(&ring, 500, 600);
-    let (code, out, err) = create(&ring, &store, "second");
+    let (code, out, err) = create(&ring, &local, "second");
     eprintln!("second backup: {out}");
     assert_eq!(code, 0, "{err}");
     let second = json(&out);
@@ -207,12 +226,12 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     assert!(second["hashes_reused"].as_u64().unwrap() > 0, "{out}");
 
     // The same part again: refused, nothing changed.
-    let (code, _, err) = create(&ring, &store, "second");
+    let (code, _, err) = create(&ring, &local, "second");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already has cassandra-0's part"), "{err}");
 
     // list, status, verify.
-    let (code, out, err) = backup(&ring, &store, &["list", "--format", "json"]);
+    let (code, out, err) = backup(&ring, &local, &["list", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let listed = json(&out);
     let names: Vec<&str> = listed
@@ -222,13 +241,13 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
         .map(|b| b["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["first", "second"], "{out}");
-    let (code, out, err) = backup(&ring, &store, &["status", "second"]);
+    let (code, out, err) = backup(&ring, &local, &["status", "second"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("cassandra-0") && out.contains("complete"),
         "{out}"
     );
-    let (code, out, err) = backup(&ring, &store, &["verify", "second"]);
+    let (code, out, err) = backup(&ring, &local, &["verify", "second"]);
     assert_eq!(code, 0, "{out}{err}");
 
     // Damage: one blob rewritten with other bytes of the same size, another deleted.
@@ -247,7 +266,7 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     let size = std::fs::metadata(&corrupt).unwrap().len() as usize;
     std::fs::write(&corrupt, vec![0u8; size]).unwrap();
     std::fs::remove_file(blob(&store, other["sha256"].as_str().unwrap())).unwrap();
-    let (code, out, err) = backup(&ring, &store, &["verify", "second"]);
+    let (code, out, err) = backup(&ring, &local, &["verify", "second"]);
     eprintln!("verify after damage: {out}");
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -268,10 +287,137 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     );
 
     // Bad input: exit 2, naming it.
-    let (code, _, err) = backup(&ring, &store, &["status", "nope"]);
+    let (code, _, err) = backup(&ring, &local, &["status", "nope"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no backup named \"nope\""), "{err}");
-    let (code, _, err) = create(&ring, &store, "Bad_Name");
+    let (code, _, err) = create(&ring, &local, "Bad_Name");
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("\"Bad_Name\" is not a backup name"), "{err}");
+
+    // The same node into a real S3-compatible store.
+    into_s3(&ring, &gateway);
+}
+
+/// The test S3 store's binary (`tests/s3/build`: built from the Go module proxy once,
+/// cached by version).
+fn s3_gateway_binary() -> PathBuf {
+    let out = std::process::Command::new(ring::repo_root().join("tests/s3/build"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/s3/build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// The S3 gateway this test started, stopped (by its PID, through its handle) when the
+/// test ends however it ends.
+struct Gateway(std::process::Child);
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const S3_ACCESS: &str = "ringkeeper-test";
+const S3_SECRET: &str = "s3cret-of-the-test-store";
+
+/// Backups into Versity's S3 gateway (a bucket on its POSIX backend) inside the ring's
+/// namespace: the first uploads every distinct file, the next only the new ones; `verify`
+/// reads every object back through S3 and names a corrupt one; wrong credentials and an
+/// unreachable store are errors (exit 2) that say which, without the secret.
+fn into_s3(ring: &Ring, gateway: &Path) {
+    let root = ring.spec.dir.join("s3");
+    std::fs::create_dir_all(root.join("ringkeeper")).unwrap();
+    let _gateway = Gateway(
+        ring.netns()
+            .command(gateway)
+            .args(["--access", S3_ACCESS, "--secret", S3_SECRET])
+            .args(["--port", "127.0.0.1:7070", "posix"])
+            .arg(&root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(ring.spec.dir.join("s3.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let addr = "127.0.0.1:7070".parse().unwrap();
+    common::eventually(std::time::Duration::from_secs(30), || {
+        ring.port_open(addr)
+            .unwrap()
+            .then_some(())
+            .ok_or("the S3 gateway does not listen yet".to_owned())
+    });
+    let s3 = |secret: &str, endpoint: &str| Target {
+        store: "s3://ringkeeper/ring-a".into(),
+        env: vec![
+            ("AWS_ACCESS_KEY_ID", S3_ACCESS.into()),
+            ("AWS_SECRET_ACCESS_KEY", secret.into()),
+            ("AWS_ENDPOINT_URL", endpoint.into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ],
+    };
+    let target = s3(S3_SECRET, "http://127.0.0.1:7070");
+
+    let (code, out, err) = create(ring, &target, "s3-first");
+    eprintln!("first backup to S3: {out}");
+    assert_eq!(code, 0, "{err}");
+    let first = json(&out);
+    assert!(first["uploaded"]["files"].as_u64().unwrap() > 0, "{out}");
+    assert_eq!(first["hashes_reused"], 0, "another store: nothing to trust");
+    write_rows(ring, 600, 700);
+    let (code, out, err) = create(ring, &target, "s3-second");
+    eprintln!("second backup to S3: {out}");
+    assert_eq!(code, 0, "{err}");
+    let second = json(&out);
+    assert!(second["hashes_reused"].as_u64().unwrap() > 0, "{out}");
+    assert!(
+        second["uploaded"]["bytes"].as_u64().unwrap() * 4 < second["bytes"].as_u64().unwrap(),
+        "an incremental backup uploads far less than the whole: {out}"
+    );
+    let (code, out, err) = backup(ring, &target, &["verify", "s3-second"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // An object damaged in the store's own files: verify reads it through S3.
+    let bucket = root.join("ringkeeper/ring-a");
+    let manifest: serde_json::Value = json(
+        &std::fs::read_to_string(bucket.join("backups/s3-second/members/cassandra-0.json"))
+            .unwrap(),
+    );
+    let victim = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("-Data.db"))
+        .unwrap();
+    let hash = victim["sha256"].as_str().unwrap();
+    let object = bucket.join(format!("blobs/sha256/{}/{hash}", &hash[..2]));
+    let size = std::fs::metadata(&object).unwrap().len() as usize;
+    std::fs::write(&object, vec![7u8; size]).unwrap();
+    let (code, out, err) = backup(ring, &target, &["verify", "s3-second"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains(&format!("blob {hash} is corrupt")), "{out}");
+
+    // Wrong credentials; no store at the address.
+    let (code, _, err) = backup(
+        ring,
+        &s3("not-the-secret", "http://127.0.0.1:7070"),
+        &["list"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the store refused the credentials"), "{err}");
+    assert!(
+        !err.contains("not-the-secret") && !err.contains(S3_SECRET),
+        "{err}"
+    );
+    let (code, _, err) = backup(ring, &s3(S3_SECRET, "http://127.0.0.1:1"), &["list"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("backup store s3://ringkeeper/ring-a: list"),
+        "{err}"
+    );
 }

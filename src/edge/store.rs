@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -15,7 +16,7 @@ use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -29,6 +30,19 @@ const PART: usize = 8 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
 /// How much of a file is read at a time.
 const READ_CHUNK: usize = 1 << 20;
+
+/// A request that fails is tried again, at most 3 times and within 30 s: a store that
+/// cannot be reached is reported within a minute, not after object_store's default
+/// 3 minutes; a blip in an upload is still ridden out.
+const RETRY: RetryConfig = RetryConfig {
+    backoff: BackoffConfig {
+        init_backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(5),
+        base: 2.0,
+    },
+    max_retries: 3,
+    retry_timeout: Duration::from_secs(30),
+};
 
 /// Why the store did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +81,7 @@ pub fn open(url: &StoreUrl) -> Result<Store, StoreError> {
         StoreUrl::S3 { bucket, prefix } => {
             let s3 = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
+                .with_retry(RETRY)
                 .build()
                 .map_err(|e| fail("open", &e))?;
             if prefix.is_empty() {
@@ -84,7 +99,7 @@ impl Store {
         StoreError {
             store: self.url.clone(),
             op: op.into(),
-            detail: e.to_string(),
+            detail: short(&e.to_string()),
         }
     }
 
@@ -174,6 +189,28 @@ impl Store {
     }
 }
 
+/// An S3 error without the XML document the store sent (its request IDs, canonical
+/// request and bytes of the string to sign), keeping its error code, and what to check
+/// when the code says the credentials were refused.
+fn short(text: &str) -> String {
+    let Some(xml) = text.find("<?xml").or_else(|| text.find("<Error>")) else {
+        return text.to_owned();
+    };
+    let head = text[..xml].trim_end_matches([' ', ':', '-']);
+    let code = text
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code);
+    match code {
+        Some(code @ ("SignatureDoesNotMatch" | "InvalidAccessKeyId" | "AccessDenied")) => format!(
+            "{head}: {code}: the store refused the credentials (AWS_ACCESS_KEY_ID, \
+             AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or the pod's web identity)"
+        ),
+        Some(code) => format!("{head}: {code}"),
+        None => head.to_owned(),
+    }
+}
+
 /// The SHA-256 of a file, read 1 MiB at a time.
 pub async fn hash_file(path: &Path) -> std::io::Result<String> {
     let mut file = tokio::fs::File::open(path).await?;
@@ -199,6 +236,32 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_errors_keep_their_code_not_the_document() {
+        let cases = [
+            (
+                "Error performing GET http://h/b in 2ms - Server returned non-2xx status code: \
+                 403 Forbidden: <?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code>\
+                 <StringToSign>AWS4</StringToSign></Error>",
+                "Error performing GET http://h/b in 2ms - Server returned non-2xx status code: \
+                 403 Forbidden: SignatureDoesNotMatch: the store refused the credentials \
+                 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or the pod's web \
+                 identity)",
+            ),
+            (
+                "404 Not Found: <Error><Code>NoSuchBucket</Code></Error>",
+                "404 Not Found: NoSuchBucket",
+            ),
+            (
+                "HTTP error: error sending request",
+                "HTTP error: error sending request",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(short(text), want);
+        }
+    }
 
     #[tokio::test]
     async fn a_local_store_round_trip() {
