@@ -496,6 +496,10 @@ pub struct BackupCreateArgs {
     /// This pod's name: the part's name in the backup [env: POD_NAME, then HOSTNAME].
     #[arg(long, env = env::POD_NAME, value_name = "NAME")]
     pub pod_name: Option<String>,
+    /// Upload at most this many bytes a second (`50MiB`, `500KiB`, `1GiB`, a number of
+    /// bytes; `0` for no limit), so a backup leaves the node its disk and network.
+    #[arg(long, env = env::BACKUP_MAX_RATE, value_name = "BYTES", default_value = "50MiB")]
+    pub max_rate: String,
 }
 
 /// `ringkeeper backup list`.

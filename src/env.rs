@@ -125,3 +125,5 @@ pub const KUBE_API: &str = "RINGKEEPER_KUBE_API";
 pub const SERVICE_ACCOUNT_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 /// Equivalent to `--store` (`backup`): where backups go.
 pub const BACKUP_STORE: &str = "RINGKEEPER_BACKUP_STORE";
+/// Equivalent to `--max-rate` (`backup create`).
+pub const BACKUP_MAX_RATE: &str = "RINGKEEPER_BACKUP_MAX_RATE";

@@ -53,6 +53,12 @@ fn backup(ring: &Ring, target: &Target, args: &[&str]) -> (i32, String, String) 
 }
 
 fn create(ring: &Ring, target: &Target, name: &str) -> (i32, String, String) {
+    let args = create_args(ring, name);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    backup(ring, target, &args)
+}
+
+fn create_args(ring: &Ring, name: &str) -> Vec<String> {
     let mut args = vec![
         "create".to_owned(),
         name.to_owned(),
@@ -62,8 +68,7 @@ fn create(ring: &Ring, target: &Target, name: &str) -> (i32, String, String) {
         ring.spec.data_dir(0).display().to_string(),
     ];
     args.extend(RingSpec::jmx_args(0));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    backup(ring, target, &args)
+    args
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -285,6 +290,75 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
         )),
         "{out}"
     );
+
+    // A backup stopped in the middle of its upload (its process killed, as a pod deleted
+    // or drained midway ends it): never complete; its snapshot is removed at the node's
+    // next start, a person's snapshot stays; the next backup completes.
+    write_rows(&ring, 700, 800);
+    let mut args = create_args(&ring, "stopped");
+    args.extend(["--max-rate".into(), "1KiB".into()]);
+    let mut stopped = ring
+        .netns()
+        .command(&ring.spec.ringkeeper)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
+        .env("POD_NAME", "cassandra-0")
+        .args(["backup", "--store"])
+        .arg(&store)
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pending = store.join("backups/stopped/pending/cassandra-0.json");
+    common::eventually(std::time::Duration::from_secs(60), || {
+        pending
+            .exists()
+            .then_some(())
+            .ok_or("no pending marker yet".to_owned())
+    });
+    // Our own child, by its handle.
+    stopped.kill().unwrap();
+    let _ = stopped.wait();
+    assert!(
+        !store
+            .join("backups/stopped/members/cassandra-0.json")
+            .exists()
+    );
+    let (code, out, _) = backup(&ring, &local, &["status", "stopped"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("incomplete"), "{out}");
+    let (code, out, _) = backup(&ring, &local, &["verify", "stopped"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cassandra-0: the part is incomplete"), "{out}");
+    let volume = ring.spec.data_dir(0);
+    let left_behind = |tag: &str| {
+        let mut found = Vec::new();
+        snapshots_left(&volume, tag, &mut found);
+        found.len()
+    };
+    assert!(
+        left_behind("ringkeeper-backup-stopped") > 0,
+        "the killed backup's snapshot"
+    );
+    ring.nodetool(0, &["snapshot", "-t", "by-a-person"])
+        .unwrap();
+    ring.stop(0, std::time::Duration::from_secs(60)).unwrap();
+    ring.start_ready(0, BOOT).unwrap();
+    assert_eq!(left_behind("ringkeeper-backup-stopped"), 0);
+    assert!(
+        left_behind("by-a-person") > 0,
+        "a person's snapshot was removed"
+    );
+    assert!(
+        ring.entrypoint_log(0)
+            .contains("a backup's leftover snapshot removed"),
+        "{}",
+        ring.entrypoint_log(0)
+    );
+    let (code, out, err) = create(&ring, &local, "after-stop");
+    assert_eq!(code, 0, "{out}{err}");
 
     // Bad input: exit 2, naming it.
     let (code, _, err) = backup(&ring, &local, &["status", "nope"]);

@@ -85,6 +85,8 @@ pub struct BackupCreateConfig {
     pub data_dir: PathBuf,
     /// This pod's name.
     pub pod: String,
+    /// Upload rate limit, bytes a second (`None`: none).
+    pub max_rate: Option<u64>,
 }
 
 /// `ringkeeper backup`, validated.
@@ -144,7 +146,16 @@ impl BackupCreateConfig {
             jmx,
             data_dir,
             pod_name,
+            max_rate,
         } = args;
+        let rate = parse_bytes(&max_rate).ok_or_else(|| {
+            invalid(
+                "--max-rate",
+                env::BACKUP_MAX_RATE,
+                &max_rate,
+                "expected bytes a second like 50MiB, 500KiB, 1GiB or 1048576, or 0 for no limit",
+            )
+        })?;
         if !data_dir.is_absolute() {
             return Err(invalid(
                 "--data-dir",
@@ -172,13 +183,55 @@ impl BackupCreateConfig {
             jmx: Jmx::from_args(jmx)?,
             data_dir,
             pod,
+            max_rate: (rate > 0).then_some(rate),
         })
     }
+}
+
+/// `50MiB`, `500KiB`, `1GiB`, `10MB`, or a number of bytes.
+fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let unit: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes() {
+        let cases = [
+            ("0", Some(0)),
+            ("1048576", Some(1 << 20)),
+            ("50MiB", Some(50 << 20)),
+            ("500KiB", Some(500 << 10)),
+            ("1GiB", Some(1 << 30)),
+            ("10MB", Some(10_000_000)),
+            ("", None),
+            ("MiB", None),
+            ("5 TiB", None),
+            ("-1", None),
+            ("99999999999GiB", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_bytes(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn store_urls() {

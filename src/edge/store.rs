@@ -144,9 +144,10 @@ impl Store {
         }
     }
 
-    /// Uploads the file at `path` as `key`, streamed. The object appears whole or not at
-    /// all (a multipart upload completes last; a local store renames a finished file).
-    pub async fn upload(&self, path: &Path, key: &str) -> Result<(), StoreError> {
+    /// Uploads the file at `path` as `key`, streamed, keeping to `pace`'s rate. The
+    /// object appears whole or not at all (a multipart upload completes last; a local
+    /// store renames a finished file).
+    pub async fn upload(&self, path: &Path, key: &str, pace: &mut Pace) -> Result<(), StoreError> {
         let op = || format!("upload {} as {key}", path.display());
         let mut file = tokio::fs::File::open(path)
             .await
@@ -163,6 +164,7 @@ impl Store {
                 let _ = writer.abort().await;
                 return Err(self.error(op(), e));
             }
+            pace.sent(n as u64).await;
         }
         writer.shutdown().await.map_err(|e| self.error(op(), e))
     }
@@ -208,6 +210,35 @@ fn short(text: &str) -> String {
         ),
         Some(code) => format!("{head}: {code}"),
         None => head.to_owned(),
+    }
+}
+
+/// The uploads' rate limit, across every file of a backup.
+#[derive(Debug)]
+pub struct Pace {
+    started: std::time::Instant,
+    sent: u64,
+    rate: Option<u64>,
+}
+
+impl Pace {
+    /// From now on, at most `rate` bytes a second (`None`: no limit).
+    pub fn new(rate: Option<u64>) -> Self {
+        Pace {
+            started: std::time::Instant::now(),
+            sent: 0,
+            rate,
+        }
+    }
+
+    /// Counts `bytes` sent, and waits while the upload is ahead of the rate.
+    async fn sent(&mut self, bytes: u64) {
+        self.sent += bytes;
+        let wait =
+            crate::decide::backup::upload::pause(self.sent, self.started.elapsed(), self.rate);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -273,7 +304,10 @@ mod tests {
         std::fs::write(&src, &data).unwrap();
         let hash = hash_file(&src).await.unwrap();
         assert_eq!(hash.len(), 64);
-        store.upload(&src, "blobs/x").await.unwrap();
+        store
+            .upload(&src, "blobs/x", &mut Pace::new(None))
+            .await
+            .unwrap();
         let found = store.hash("blobs/x").await.unwrap().unwrap();
         assert_eq!(
             (found.size, found.sha256.as_str()),

@@ -213,9 +213,14 @@ async fn upload_part(
         })
         .collect();
     let mut uploaded = Count::default();
+    let mut pace = store::Pace::new(cfg.max_rate);
     for file in upload::to_upload(&files, &stored) {
         store
-            .upload(on_disk[file.path.as_str()], &layout::blob_key(&file.sha256))
+            .upload(
+                on_disk[file.path.as_str()],
+                &layout::blob_key(&file.sha256),
+                &mut pace,
+            )
             .await?;
         uploaded.files += 1;
         uploaded.bytes += file.size;

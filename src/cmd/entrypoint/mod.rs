@@ -166,6 +166,7 @@ pub async fn run(
     let boot::Decided { mode, seeds, event } =
         or_end!(boot::decided(&report, &events, data, identity.pod_ip).await);
 
+    volume::clear_backup_snapshots(&identity.data_dir);
     launch::render_config(template, seeds, identity.pod_ip, &conf_out, &dc, &rack)?;
     let launch = launch::prepare(
         command,

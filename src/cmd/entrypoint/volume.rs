@@ -324,3 +324,24 @@ async fn confirm_left(
     info!(%host_id, confirmed_by = ?by, "the ring confirms that the volume's node left");
     Ok(by)
 }
+
+/// Removes the snapshots a backup took and could not clear (its pod stopped or drained in
+/// the middle of the upload): before Cassandra starts, so no one else uses them, and only
+/// ringkeeper's own (`ringkeeper-backup-*`; a person's snapshots stay). The backup they
+/// belonged to stays incomplete in the store (no manifest) and is never restored. A
+/// failure costs disk space, not data: logged, and the start goes on.
+pub(super) fn clear_backup_snapshots(volume: &Path) {
+    match crate::edge::snapshot::clear_leftovers(volume) {
+        Ok(removed) if removed.is_empty() => {}
+        Ok(removed) => {
+            for dir in removed {
+                info!(snapshot = %dir.display(), "a backup's leftover snapshot removed");
+            }
+        }
+        Err(e) => warn!(
+            volume = %volume.display(),
+            error = %e,
+            "could not remove a backup's leftover snapshots; they keep disk space until removed"
+        ),
+    }
+}

@@ -57,6 +57,18 @@ pub fn to_upload<'a>(files: &'a [FileEntry], stored: &BTreeSet<String>) -> Vec<&
         .collect()
 }
 
+/// How long an upload that has sent `sent` bytes in `elapsed` pauses to keep to `rate`
+/// bytes a second (`None`: no limit).
+pub fn pause(sent: u64, elapsed: std::time::Duration, rate: Option<u64>) -> std::time::Duration {
+    match rate {
+        Some(rate) if rate > 0 => {
+            let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+            due.saturating_sub(elapsed)
+        }
+        _ => std::time::Duration::ZERO,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::manifest::{NodeIdentity, Transfer};
@@ -151,6 +163,28 @@ mod tests {
             if reused {
                 assert_eq!(plan.known[0].sha256, "aa");
             }
+        }
+    }
+
+    #[test]
+    fn uploads_keep_to_the_rate() {
+        use std::time::Duration;
+        let s = Duration::from_secs;
+        // (sent, elapsed, rate, pause)
+        let cases = [
+            (100, s(0), Some(100), s(1)),
+            (100, s(1), Some(100), s(0)),
+            (100, s(2), Some(100), s(0)),
+            (300, s(1), Some(100), s(2)),
+            (300, s(0), None, s(0)),
+            (300, s(0), Some(0), s(0)),
+        ];
+        for (sent, elapsed, rate, want) in cases {
+            assert_eq!(
+                pause(sent, elapsed, rate),
+                want,
+                "{sent} {elapsed:?} {rate:?}"
+            );
         }
     }
 
