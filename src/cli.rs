@@ -433,6 +433,17 @@ pub struct EntrypointArgs {
     /// Replace this process with Cassandra instead of supervising it.
     #[arg(long, env = env::EXEC, value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
     pub exec: bool,
+    /// Restore this pod's part of this backup before Cassandra's first start, when the
+    /// volume is empty: every file downloaded and checked, then put in place, so the node
+    /// comes back with its host ID, tokens and data (it neither joins nor streams). A
+    /// volume that holds a node's state starts as it is. Refused, Cassandra not started,
+    /// when the backup does not match the set (size, pod names, cluster name) or an object
+    /// is missing or corrupt.
+    #[arg(long, env = env::RESTORE_BACKUP, value_name = "NAME")]
+    pub restore_backup: Option<String>,
+    /// Where --restore-backup's backup lives (as `ringkeeper backup --store`).
+    #[arg(long, env = env::BACKUP_STORE, value_name = "URL", default_value = "/backups")]
+    pub backup_store: String,
     /// The command that starts Cassandra in the foreground, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

@@ -127,3 +127,5 @@ pub const SERVICE_ACCOUNT_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/ser
 pub const BACKUP_STORE: &str = "RINGKEEPER_BACKUP_STORE";
 /// Equivalent to `--max-rate` (`backup create`).
 pub const BACKUP_MAX_RATE: &str = "RINGKEEPER_BACKUP_MAX_RATE";
+/// Equivalent to `--restore-backup` (`entrypoint`).
+pub const RESTORE_BACKUP: &str = "RINGKEEPER_RESTORE_BACKUP";

@@ -28,6 +28,8 @@ pub struct EntrypointConfig {
     pub memory_limit: Option<u64>,
     /// Replace the process instead of supervising.
     pub exec: bool,
+    /// The backup to restore into an empty volume, and its store.
+    pub restore: Option<(StoreUrl, String)>,
     /// The Cassandra command.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -47,8 +49,22 @@ impl EntrypointConfig {
             drain,
             memory_limit,
             exec,
+            restore_backup,
+            backup_store,
             command,
         } = args;
+        let restore = match restore_backup {
+            None => None,
+            Some(name) => {
+                crate::decide::backup::layout::check_name(&name).map_err(|why| {
+                    ConfigError(format!(
+                        "invalid --restore-backup (env {}): {why}",
+                        env::RESTORE_BACKUP
+                    ))
+                })?;
+                Some((StoreUrl::parse(&backup_store)?, name))
+            }
+        };
         let identity = Identity::from_args(identity, inputs)?;
         let memory_limit = memory_limit
             .as_deref()
@@ -122,6 +138,7 @@ impl EntrypointConfig {
             drain,
             memory_limit,
             exec,
+            restore,
             command,
         })
     }

@@ -169,6 +169,41 @@ impl Store {
         writer.shutdown().await.map_err(|e| self.error(op(), e))
     }
 
+    /// Downloads an object into a new file at `path`, streamed and hashed on the way;
+    /// `None` when there is no such object. The caller checks the size and hash.
+    pub async fn download(&self, key: &str, path: &Path) -> Result<Option<Found>, StoreError> {
+        let op = || format!("download {key} to {}", path.display());
+        let got = match self.inner.get(&Key::from(key)).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(op(), e)),
+        };
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| self.error(op(), e))?;
+        }
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| self.error(op(), e))?;
+        let mut stream = got.into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.error(op(), e))?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| self.error(op(), e))?;
+        }
+        file.sync_all().await.map_err(|e| self.error(op(), e))?;
+        Ok(Some(Found {
+            size,
+            sha256: hex(&hasher.finalize()),
+        }))
+    }
+
     /// Reads an object whole, streamed, and hashes it; `None` when there is none.
     pub async fn hash(&self, key: &str) -> Result<Option<Found>, StoreError> {
         let got = match self.inner.get(&Key::from(key)).await {
@@ -314,6 +349,11 @@ mod tests {
             (data.len() as u64, hash.as_str())
         );
         assert!(store.hash("blobs/none").await.unwrap().is_none());
+        let copy = dir.path().join("copy/f");
+        let got = store.download("blobs/x", &copy).await.unwrap().unwrap();
+        assert_eq!(got, found);
+        assert_eq!(std::fs::read(&copy).unwrap(), data);
+        assert!(store.download("blobs/none", &copy).await.unwrap().is_none());
         store
             .write("backups/a/members/p.json", b"{}".to_vec())
             .await

@@ -4,7 +4,7 @@
 //! pending marker; upload what the store lacks; write the manifest last; remove the
 //! marker; clear the snapshot, whatever happened.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -203,12 +203,12 @@ async fn upload_part(
         .write(&pending_key, serde_json::to_vec(&pending)?)
         .await?;
 
-    let stored: BTreeSet<String> = store
+    let stored: BTreeMap<String, u64> = store
         .keys(layout::BLOBS)
         .await?
         .into_iter()
-        .filter_map(|(key, _)| match layout::parse(&key) {
-            Key::Blob { sha256 } => Some(sha256),
+        .filter_map(|(key, size)| match layout::parse(&key) {
+            Key::Blob { sha256 } => Some((sha256, size)),
             _ => None,
         })
         .collect();
@@ -243,6 +243,9 @@ async fn upload_part(
             hashes_reused,
         },
         files,
+        join_record: crate::edge::datadir::read_record(&cfg.data_dir)?
+            .record()
+            .cloned(),
     };
     // Last: the manifest is what makes the part exist.
     store

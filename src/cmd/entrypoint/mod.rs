@@ -26,6 +26,7 @@ mod boot;
 mod launch;
 mod place;
 mod record;
+mod restore;
 mod ring;
 mod shutdown;
 mod template;
@@ -75,6 +76,7 @@ pub async fn run(
         drain,
         memory_limit,
         exec,
+        restore,
         command,
     } = cfg;
     // Installed first: a SIGTERM while we wait for seeds must stop us, not be lost.
@@ -111,6 +113,18 @@ pub async fn run(
         rack.as_deref(),
     )
     .await;
+    // Before the volume is judged: a restore fills an empty one, and everything after sees
+    // the node's state as the backup left it.
+    or_end!(
+        restore::if_asked(
+            restore.as_ref(),
+            &identity,
+            &template.dirs,
+            template.expected_cluster.as_deref(),
+            seeding.replicas,
+        )
+        .await?
+    );
     let network = Network {
         identity: &identity,
         dns: &dns,

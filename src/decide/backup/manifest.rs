@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::decide::data::JoinRecord;
+
 /// The manifest format this build writes and reads.
 pub const FORMAT: u32 = 1;
 
@@ -30,6 +32,11 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// What this part uploaded and what it found in the store already.
     pub transfer: Transfer,
+    /// The entrypoint's join record on the volume at the time (`decide::data`): restored
+    /// with the files, so the node comes back as the ring member it was. `None` when the
+    /// volume had none (a restore writes one from `node`).
+    #[serde(default)]
+    pub join_record: Option<JoinRecord>,
 }
 
 /// Who a node was.

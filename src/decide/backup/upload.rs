@@ -48,12 +48,13 @@ pub fn hash_plan(files: &[SnapshotFile], previous: Option<&Manifest>, host_id: &
 }
 
 /// The files whose contents the store lacks, each blob once (two files with the same
-/// contents upload once).
-pub fn to_upload<'a>(files: &'a [FileEntry], stored: &BTreeSet<String>) -> Vec<&'a FileEntry> {
+/// contents upload once). A blob of another size than the file's counts as lacking (an
+/// upload cut short by a store without atomic writes, a damaged object): uploaded again.
+pub fn to_upload<'a>(files: &'a [FileEntry], stored: &BTreeMap<String, u64>) -> Vec<&'a FileEntry> {
     let mut seen = BTreeSet::new();
     files
         .iter()
-        .filter(|f| !stored.contains(&f.sha256) && seen.insert(f.sha256.as_str()))
+        .filter(|f| stored.get(&f.sha256) != Some(&f.size) && seen.insert(f.sha256.as_str()))
         .collect()
 }
 
@@ -105,6 +106,7 @@ mod tests {
             schema_cql: String::new(),
             files,
             transfer: Transfer::default(),
+            join_record: None,
         }
     }
 
@@ -195,12 +197,14 @@ mod tests {
             entry("b", 1, 0, "h2"),
             entry("c", 1, 0, "h1"),
             entry("d", 1, 0, "h3"),
+            entry("e", 5, 0, "h4"),
         ];
-        let stored: BTreeSet<String> = ["h2".to_owned()].into();
+        // h4 is stored short.
+        let stored = BTreeMap::from([("h2".to_owned(), 1), ("h4".to_owned(), 3)]);
         let paths: Vec<&str> = to_upload(&files, &stored)
             .iter()
             .map(|f| f.path.as_str())
             .collect();
-        assert_eq!(paths, ["a", "d"]);
+        assert_eq!(paths, ["a", "d", "e"]);
     }
 }

@@ -1,0 +1,191 @@
+//! Asked to restore a backup (`--restore-backup`), before anything else judges the volume:
+//! an empty volume is filled from this pod's part of the backup, every file downloaded
+//! into a staging directory on the volume and checked (size and SHA-256) before any is
+//! put in place, so a missing or corrupt object refuses the start and leaves the volume
+//! as it was. The files then move into place (renames on the same volume), and the join
+//! record comes back with them: the node starts as the ring member it was.
+//!
+//! A restore cut short while files move is finished at the next start: the marker written
+//! before the first move holds the join record to write after the last.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use tracing::{info, warn};
+
+use super::shutdown::refuse;
+use crate::config::{Identity, StoreUrl};
+use crate::decide::backup::catalog;
+use crate::decide::backup::layout;
+use crate::decide::backup::manifest::Manifest;
+use crate::decide::backup::restore::{self, Asked, Plan};
+use crate::decide::backup::verify;
+use crate::decide::data::{DataState, JoinRecord, classify};
+use crate::edge::{datadir, store};
+use crate::exit::Outcome;
+use crate::render::DataDirs;
+
+/// Where the files are downloaded and checked, on the volume itself (so they move into
+/// place by rename).
+const STAGING: &str = ".ringkeeper-restore";
+/// Written before the first file moves into place, removed after the join record is
+/// written: holds that record.
+const MOVING: &str = "ringkeeper-restoring";
+
+/// Restores into an empty volume when asked; `Break` with the refusal otherwise.
+pub(super) async fn if_asked(
+    asked: Option<&(StoreUrl, String)>,
+    identity: &Identity,
+    dirs: &DataDirs,
+    cluster: Option<&str>,
+    replicas: Option<u32>,
+) -> anyhow::Result<ControlFlow<Outcome>> {
+    let Some((url, name)) = asked else {
+        return Ok(ControlFlow::Continue(()));
+    };
+    let volume = identity.data_dir.as_path();
+    if finish_moving(volume)? {
+        info!(backup = %name, "a restore cut short while its files moved was finished");
+    }
+    let data = classify(&datadir::list(dirs, volume)?);
+    let pod = identity.pod.to_string();
+    let data_dirs = dirs
+        .data
+        .iter()
+        .chain(&dirs.local_system)
+        .filter_map(|d| d.strip_prefix(volume).ok())
+        .map(|d| d.to_string_lossy().into_owned())
+        .collect();
+    let asked = Asked {
+        backup: name,
+        pod: &pod,
+        replicas,
+        cluster,
+        data,
+        data_dirs,
+    };
+    // The usual case on every start after the first: decided without the store.
+    if data != DataState::Empty
+        && let Plan::Skip(why) | Plan::Refuse(why) = restore::plan(&asked, None, None)
+    {
+        return Ok(match data {
+            DataState::Partial => refuse(format!("restore refused: {why}")),
+            _ => {
+                info!(backup = %name, "{why}");
+                ControlFlow::Continue(())
+            }
+        });
+    }
+    let store = store::open(url)?;
+    let keys = store.keys(&layout::backup_prefix(name)).await?;
+    let backup = catalog::catalog(keys.iter().map(|(k, _)| layout::parse(k)))
+        .into_iter()
+        .find(|b| b.name == *name);
+    let manifest: Option<Manifest> = match store.read(&layout::member_key(name, &pod)).await? {
+        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!("backup {name}'s manifest for {pod} cannot be read: {e}")
+        })?),
+        None => None,
+    };
+    match restore::plan(&asked, backup.as_ref(), manifest.as_ref()) {
+        Plan::Skip(why) => {
+            info!(backup = %name, "{why}");
+            return Ok(ControlFlow::Continue(()));
+        }
+        Plan::Refuse(why) => return Ok(refuse(format!("restore refused: {why}"))),
+        Plan::Restore => {}
+    }
+    let manifest = manifest.expect("a restore is planned only with a manifest");
+    let total = manifest.total();
+    info!(backup = %name, files = total.files, bytes = total.bytes, "restoring this pod's part");
+    let staging = volume.join(STAGING);
+    let started = std::time::Instant::now();
+    if let Err(why) = download(&store, &manifest, &staging).await {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Ok(refuse(format!(
+            "restore refused: backup {name} cannot be restored, the volume is left as it was: {why}"
+        )));
+    }
+    let record = restore::join_record(&manifest);
+    std::fs::write(volume.join(MOVING), record.render())?;
+    finish_moving(volume)?;
+    info!(
+        backup = %name,
+        host_id = %manifest.node.host_id,
+        seconds = started.elapsed().as_secs_f64(),
+        "restored: the node starts as the ring member it was"
+    );
+    Ok(ControlFlow::Continue(()))
+}
+
+/// Downloads every file of the part into `staging`, each blob once; Err names every
+/// missing or corrupt object.
+async fn download(store: &store::Store, manifest: &Manifest, staging: &Path) -> anyhow::Result<()> {
+    if staging.exists() {
+        std::fs::remove_dir_all(staging)?;
+    }
+    let mut found = BTreeMap::new();
+    let mut first: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    for file in &manifest.files {
+        let target = staging.join(&file.path);
+        if let Some(copy_of) = first.get(file.sha256.as_str()) {
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::copy(copy_of, &target)?;
+            continue;
+        }
+        let got = store
+            .download(&layout::blob_key(&file.sha256), &target)
+            .await?;
+        found.insert(file.sha256.clone(), got);
+        first.insert(&file.sha256, target);
+    }
+    let problems = verify::check(&manifest.pod, &manifest.files, &found);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::bail!("{}", list.join("; "))
+    }
+}
+
+/// Moves what the staging directory holds into place and writes the join record the
+/// moving marker holds; false when there was nothing to finish.
+fn finish_moving(volume: &Path) -> anyhow::Result<bool> {
+    let marker = volume.join(MOVING);
+    let text = match std::fs::read_to_string(&marker) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let record: JoinRecord = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a join record: {e}", marker.display()))?;
+    let staging = volume.join(STAGING);
+    if staging.exists() {
+        move_into(&staging, volume)?;
+        std::fs::remove_dir_all(&staging)?;
+    }
+    datadir::write_record(volume, &record)?;
+    std::fs::remove_file(&marker)?;
+    Ok(true)
+}
+
+/// Renames each entry of `from` into `to`: a directory that exists already is entered
+/// (Cassandra's empty directories), anything else is renamed whole.
+fn move_into(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() && target.is_dir() {
+            move_into(&entry.path(), &target)?;
+        } else {
+            if target.exists() {
+                warn!(file = %target.display(), "replaced by the backup's file");
+            }
+            std::fs::rename(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
