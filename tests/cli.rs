@@ -438,8 +438,20 @@ fn entrypoint_bad_input_exits_2_without_starting_anything() {
 fn the_reference_documents_every_flag() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md")).unwrap();
-    for sub in ["seeds", "entrypoint", "ready", "alive", "status", "drain"] {
-        let help = String::from_utf8(ringkeeper(&[sub, "--help"], &[]).stdout).unwrap();
+    for sub in [
+        "seeds",
+        "entrypoint",
+        "ready",
+        "alive",
+        "status",
+        "drain",
+        "backup create",
+        "backup list",
+        "backup status",
+        "backup verify",
+    ] {
+        let args: Vec<&str> = sub.split(' ').chain(["--help"]).collect();
+        let help = String::from_utf8(ringkeeper(&args, &[]).stdout).unwrap();
         let flags = help
             .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
             .filter(|w| {
@@ -1089,6 +1101,84 @@ fn a_decommissioned_volume_never_starts_cassandra_as_it_is() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("--data-dir") && err.contains("RINGKEEPER_DATA_DIR"),
+        "{err}"
+    );
+}
+
+/// `backup`'s bad input exits 2 naming the input and what is valid, before any store or
+/// node is touched; an empty store lists nothing; an unknown backup is named.
+#[test]
+fn backup_input_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["backup", "--store", "backups", "list"],
+            "invalid --store (env RINGKEEPER_BACKUP_STORE) value \"backups\": expected an absolute path",
+        ),
+        (
+            &["backup", "--store", "s3://A", "list"],
+            "\"A\" is not a bucket name",
+        ),
+        (
+            &["backup", "--store", store, "status", "Nightly_1"],
+            "\"Nightly_1\" is not a backup name: expected 1 to 63 lowercase letters",
+        ),
+        (
+            &[
+                "backup",
+                "--store",
+                store,
+                "create",
+                "n1",
+                "--pod-name",
+                "cassandra-0",
+                "--max-rate",
+                "5TB",
+            ],
+            "invalid --max-rate (env RINGKEEPER_BACKUP_MAX_RATE) value \"5TB\"",
+        ),
+        (
+            &[
+                "backup",
+                "--store",
+                store,
+                "create",
+                "n1",
+                "--pod-name",
+                "cassandra-0",
+                "--data-dir",
+                "data",
+            ],
+            "invalid --data-dir (env RINGKEEPER_DATA_DIR) value \"data\": expected an absolute path",
+        ),
+        (
+            &["backup", "--store", store, "status", "nope"],
+            "no backup named \"nope\" in the store",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = ringkeeper(args, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = ringkeeper(
+        &["backup", "--store", store, "list", "--format", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let mut args = vec!["entrypoint", "--restore-backup", "Bad"];
+    args.extend(ID);
+    args.extend(["--", "cassandra", "-f"]);
+    let out = ringkeeper(&args, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("invalid --restore-backup (env RINGKEEPER_RESTORE_BACKUP)"),
         "{err}"
     );
 }
