@@ -484,6 +484,30 @@ pub enum BackupCommand {
     /// Exit 0 when all are intact; exit 1 naming each missing or corrupt object (and any
     /// incomplete part); exit 2 for an unknown backup.
     Verify(BackupShowArgs),
+    /// Delete the backups the rules do not keep, then every stored object no kept backup
+    /// references; safe while a backup runs (its pending marker keeps what it will use).
+    ///
+    /// Always keeps the newest complete backup and every backup with a part being taken.
+    /// Prints a JSON summary. Exit 0; 2 on bad input (no rule given) or a store error.
+    Prune(BackupPruneArgs),
+}
+
+/// `ringkeeper backup prune`.
+#[derive(Debug, Args)]
+pub struct BackupPruneArgs {
+    /// Keep the newest N complete backups.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<String>,
+    /// Keep the backups taken within this long (`7d`, `36h`, `90m`).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// A part's pending marker older than this belongs to a backup that stopped midway
+    /// (deleted with its backup; its objects are no longer kept for it).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub stale_after: String,
+    /// Say what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `ringkeeper backup create`.

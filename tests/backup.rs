@@ -369,6 +369,7 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     // Cassandra starts, the node is the member it was, with every row, and neither joined
     // nor streamed. A damaged backup is refused first, the volume left empty.
     restore_into_a_lost_volume(&mut ring, &store, &host_id);
+    prune_while_a_backup_runs(&ring, &store);
 
     // Bad input: exit 2, naming it.
     let (code, _, err) = backup(&ring, &local, &["status", "nope"]);
@@ -380,6 +381,95 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
 
     // The same node into a real S3-compatible store.
     into_s3(&ring, &gateway);
+}
+
+/// A prune beside a backup that is uploading: the running backup's objects stay (its
+/// pending marker lists them), it completes and verifies; the old backups and every object
+/// only they referenced go; the newest complete backup always stays.
+fn prune_while_a_backup_runs(ring: &Ring, store: &Path) {
+    let local = Target::local(store);
+    let prune = |args: &[&str]| {
+        let mut all = vec!["prune"];
+        all.extend(args);
+        let (code, out, err) = backup(ring, &local, &all);
+        assert_eq!(code, 0, "{err}");
+        eprintln!("prune {args:?}: {out}");
+        json(&out)
+    };
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let dry = prune(&["--keep-last", "1", "--dry-run"]);
+    assert_eq!(names(&dry["deleted_backups"]), ["first", "second"], "{dry}");
+    assert!(store.join("backups/first").exists(), "a dry run deleted");
+
+    write_rows(ring, 900, 1000);
+    let mut args = create_args(ring, "during-prune");
+    args.extend(["--max-rate".into(), "20KiB".into()]);
+    let mut running = ring
+        .netns()
+        .command(&ring.spec.ringkeeper)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
+        .env("POD_NAME", "cassandra-0")
+        .args(["backup", "--store"])
+        .arg(store)
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pending = store.join("backups/during-prune/pending/cassandra-0.json");
+    common::eventually(std::time::Duration::from_secs(60), || {
+        pending
+            .exists()
+            .then_some(())
+            .ok_or("no pending marker yet".to_owned())
+    });
+    let pruned = prune(&["--keep-last", "1"]);
+    assert_eq!(
+        names(&pruned["deleted_backups"]),
+        ["first", "second"],
+        "{pruned}"
+    );
+    let out = running.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the backup beside the prune: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["during-prune", "after-stop"] {
+        let (code, out, err) = backup(ring, &local, &["verify", name]);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+    }
+
+    // Stale markers: "stopped" (a part that stopped) goes, with every object only it and
+    // "after-stop" referenced; what remains is whole.
+    let pruned = prune(&["--keep-last", "1", "--stale-after", "0s"]);
+    let mut deleted = names(&pruned["deleted_backups"]);
+    deleted.sort();
+    assert_eq!(deleted, ["after-stop", "stopped"], "{pruned}");
+    let (code, out, err) = backup(ring, &local, &["list", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out).as_array().unwrap().len(), 1, "{out}");
+    let (code, out, err) = backup(ring, &local, &["verify", "during-prune"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let kept: BTreeSet<String> = manifest(store, "during-prune")["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["sha256"].as_str().unwrap().to_owned())
+        .collect();
+    let mut stored = 0;
+    for fan in std::fs::read_dir(store.join("blobs/sha256")).unwrap() {
+        stored += std::fs::read_dir(fan.unwrap().path()).unwrap().count();
+    }
+    assert_eq!(stored, kept.len(), "objects no backup references are left");
 }
 
 fn restore_opts(store: &Path, name: &str) -> ring::NodeOpts {

@@ -109,6 +109,74 @@ pub enum BackupAction {
     Status(String, StatusFormat),
     /// Verify one.
     Verify(String, StatusFormat),
+    /// Delete what the rules do not keep.
+    Prune(PruneRules),
+}
+
+/// `backup prune`'s rules, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneRules {
+    /// What to keep.
+    pub rules: crate::decide::backup::prune::Rules,
+    /// Delete nothing.
+    pub dry_run: bool,
+}
+
+impl PruneRules {
+    fn from_args(args: crate::cli::BackupPruneArgs) -> Result<Self, ConfigError> {
+        let crate::cli::BackupPruneArgs {
+            keep_last,
+            keep_within,
+            stale_after,
+            dry_run,
+        } = args;
+        let keep_last = keep_last
+            .map(|n| {
+                parse_count(&n, 0, 1_000_000)
+                    .map(|n| n as usize)
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "invalid --keep-last value {n:?}: expected a number of backups"
+                        ))
+                    })
+            })
+            .transpose()?;
+        let duration = |flag: &str, text: &str| {
+            parse_age(text).ok_or_else(|| {
+                ConfigError(format!(
+                    "invalid {flag} value {text:?}: expected a duration like 7d, 36h or 90m"
+                ))
+            })
+        };
+        let keep_within = keep_within
+            .map(|t| duration("--keep-within", &t))
+            .transpose()?;
+        if keep_last.is_none() && keep_within.is_none() {
+            return Err(ConfigError(
+                "backup prune needs a rule: --keep-last N, --keep-within DURATION, or both".into(),
+            ));
+        }
+        Ok(PruneRules {
+            rules: crate::decide::backup::prune::Rules {
+                keep_last,
+                keep_within,
+                stale_after: duration("--stale-after", &stale_after)?,
+            },
+            dry_run,
+        })
+    }
+}
+
+/// `7d`, or what `parse_duration` reads (`36h`, `90m`, `30s`).
+fn parse_age(text: &str) -> Option<Duration> {
+    match text.trim().strip_suffix('d') {
+        Some(days) if !days.is_empty() && days.bytes().all(|b| b.is_ascii_digit()) => days
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(86_400)
+            .map(Duration::from_secs),
+        _ => parse_duration(text),
+    }
 }
 
 fn backup_name(name: &str) -> Result<String, ConfigError> {
@@ -129,6 +197,7 @@ impl BackupConfig {
             BackupCommand::Status(show) => {
                 BackupAction::Status(backup_name(&show.name)?, show.format)
             }
+            BackupCommand::Prune(prune) => BackupAction::Prune(PruneRules::from_args(prune)?),
             BackupCommand::Verify(show) => {
                 BackupAction::Verify(backup_name(&show.name)?, show.format)
             }

@@ -203,27 +203,27 @@ async fn upload_part(
         .write(&pending_key, serde_json::to_vec(&pending)?)
         .await?;
 
-    let stored: BTreeMap<String, u64> = store
-        .keys(layout::BLOBS)
-        .await?
-        .into_iter()
-        .filter_map(|(key, size)| match layout::parse(&key) {
-            Key::Blob { sha256 } => Some((sha256, size)),
-            _ => None,
-        })
-        .collect();
     let mut uploaded = Count::default();
     let mut pace = store::Pace::new(cfg.max_rate);
-    for file in upload::to_upload(&files, &stored) {
-        store
-            .upload(
-                on_disk[file.path.as_str()],
-                &layout::blob_key(&file.sha256),
-                &mut pace,
-            )
-            .await?;
-        uploaded.files += 1;
-        uploaded.bytes += file.size;
+    // Twice: the second time only what a prune running meanwhile removed after this part
+    // found it stored (a blob it listed in its marker before the prune read the markers
+    // is kept; one found before the marker was written is not, and is uploaded again).
+    for round in 0..2 {
+        let stored = stored_blobs(store).await?;
+        for file in upload::to_upload(&files, &stored) {
+            if round > 0 {
+                warn!(sha256 = %file.sha256, "a stored blob vanished during the backup: uploaded again");
+            }
+            store
+                .upload(
+                    on_disk[file.path.as_str()],
+                    &layout::blob_key(&file.sha256),
+                    &mut pace,
+                )
+                .await?;
+            uploaded.files += 1;
+            uploaded.bytes += file.size;
+        }
     }
     let total_bytes: u64 = files.iter().map(|f| f.size).sum();
     let manifest = Manifest {
@@ -259,4 +259,17 @@ async fn upload_part(
     }
     info!(backup = %cfg.name, files = manifest.files.len(), uploaded = uploaded.files, "backup part complete");
     Ok(manifest)
+}
+
+/// The blobs in the store, with their sizes.
+async fn stored_blobs(store: &Store) -> anyhow::Result<BTreeMap<String, u64>> {
+    Ok(store
+        .keys(layout::BLOBS)
+        .await?
+        .into_iter()
+        .filter_map(|(key, size)| match layout::parse(&key) {
+            Key::Blob { sha256 } => Some((sha256, size)),
+            _ => None,
+        })
+        .collect())
 }

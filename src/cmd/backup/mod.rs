@@ -3,6 +3,7 @@
 //! snapshot's files are edges (`edge::store`, `edge::snapshot`).
 
 mod create;
+mod prune;
 mod show;
 
 use crate::config::{BackupAction, BackupConfig};
@@ -17,6 +18,7 @@ pub async fn run(cfg: BackupConfig) -> anyhow::Result<Outcome> {
         BackupAction::List(format) => show::list(&store, format).await,
         BackupAction::Status(name, format) => show::status(&store, &name, format).await,
         BackupAction::Verify(name, format) => show::verify(&store, &name, format).await,
+        BackupAction::Prune(rules) => prune::run(&store, &rules).await,
     }
 }
 

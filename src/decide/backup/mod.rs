@@ -16,6 +16,7 @@
 pub mod catalog;
 pub mod layout;
 pub mod manifest;
+pub mod prune;
 pub mod restore;
 pub mod room;
 pub mod upload;
