@@ -437,6 +437,10 @@ fn prune_while_a_backup_runs(ring: &Ring, store: &Path) {
         ["first", "second"],
         "{pruned}"
     );
+    assert!(
+        running.try_wait().unwrap().is_none(),
+        "the backup ended before the prune did: nothing ran beside it"
+    );
     let out = running.wait_with_output().unwrap();
     assert!(
         out.status.success(),

@@ -449,6 +449,7 @@ fn the_reference_documents_every_flag() {
         "backup list",
         "backup status",
         "backup verify",
+        "backup prune",
     ] {
         let args: Vec<&str> = sub.split(' ').chain(["--help"]).collect();
         let help = String::from_utf8(ringkeeper(&args, &[]).stdout).unwrap();
