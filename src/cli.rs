@@ -490,6 +490,14 @@ pub enum BackupCommand {
     /// Always keeps the newest complete backup and every backup with a part being taken.
     /// Prints a JSON summary. Exit 0; 2 on bad input (no rule given) or a store error.
     Prune(BackupPruneArgs),
+    /// Restore one table on this node, online, from this pod's part of a backup (after a
+    /// TRUNCATE or a DROP): its files downloaded and checked, then loaded with `nodetool
+    /// import`; no restart. Run it in every pod of the set.
+    ///
+    /// Prints a JSON summary. Exit 0 when loaded; 1 when refused (the table is gone and
+    /// --create-table was not given, the backup has no part for this pod, an object is
+    /// missing or corrupt); 2 on bad input or a failure.
+    RestoreTable(Box<BackupTableArgs>),
 }
 
 /// `ringkeeper backup prune`.
@@ -515,6 +523,34 @@ pub struct BackupPruneArgs {
 pub struct BackupCreateArgs {
     /// The backup's name (1 to 63 of a-z, 0-9, '-').
     pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub node: BackupNodeArgs,
+    /// Upload at most this many bytes a second (`50MiB`, `500KiB`, `1GiB`, a number of
+    /// bytes; `0` for no limit), so a backup leaves the node its disk and network.
+    #[arg(long, env = env::BACKUP_MAX_RATE, value_name = "BYTES", default_value = "50MiB")]
+    pub max_rate: String,
+}
+
+/// `ringkeeper backup restore-table`.
+#[derive(Debug, Args)]
+pub struct BackupTableArgs {
+    /// The backup's name.
+    pub name: String,
+    /// The table, as `<keyspace>.<table>`.
+    pub table: String,
+    /// Create the table from the backup's schema when it is gone (dropped). Give it in
+    /// one pod first; the others then find the table.
+    #[arg(long)]
+    pub create_table: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub node: BackupNodeArgs,
+}
+
+/// The local node, as `backup create` and `restore-table` reach it.
+#[derive(Debug, Args)]
+pub struct BackupNodeArgs {
     /// The local node's CQL address [default: 127.0.0.1].
     #[arg(long, env = env::POD_IP, value_name = "IP")]
     pub host: Option<String>,
@@ -531,10 +567,6 @@ pub struct BackupCreateArgs {
     /// This pod's name: the part's name in the backup [env: POD_NAME, then HOSTNAME].
     #[arg(long, env = env::POD_NAME, value_name = "NAME")]
     pub pod_name: Option<String>,
-    /// Upload at most this many bytes a second (`50MiB`, `500KiB`, `1GiB`, a number of
-    /// bytes; `0` for no limit), so a backup leaves the node its disk and network.
-    #[arg(long, env = env::BACKUP_MAX_RATE, value_name = "BYTES", default_value = "50MiB")]
-    pub max_rate: String,
 }
 
 /// `ringkeeper backup list`.

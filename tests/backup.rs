@@ -370,6 +370,7 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     // nor streamed. A damaged backup is refused first, the volume left empty.
     restore_into_a_lost_volume(&mut ring, &store, &host_id);
     prune_while_a_backup_runs(&ring, &store);
+    one_table_back_online(&ring, &store);
 
     // Bad input: exit 2, naming it.
     let (code, _, err) = backup(&ring, &local, &["status", "nope"]);
@@ -474,6 +475,49 @@ fn prune_while_a_backup_runs(ring: &Ring, store: &Path) {
         stored += std::fs::read_dir(fan.unwrap().path()).unwrap().count();
     }
     assert_eq!(stored, kept.len(), "objects no backup references are left");
+}
+
+/// After a TRUNCATE, and after a DROP, the table's rows come back from the backup through
+/// `nodetool import`, with the node running throughout.
+fn one_table_back_online(ring: &Ring, store: &Path) {
+    let local = Target::local(store);
+    let restore = |extra: &[&str]| {
+        let mut args = create_args(ring, "during-prune");
+        args[0] = "restore-table".into();
+        args.insert(2, "bk.t".into());
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        backup(ring, &local, &args)
+    };
+    let cql = |statement: &'static str| {
+        cql_in_ring(ring, ring::default_ip(0), move |session| {
+            Box::pin(async move {
+                session.query_unpaged(statement, &[]).await.unwrap();
+            })
+        })
+    };
+    let starts = || ring.system_log(0).matches("Startup complete").count();
+    let before = starts();
+    // Rows 0..600, 700..800 and 900..1000 were written before "during-prune".
+    cql("TRUNCATE bk.t");
+    assert_eq!(count_rows(ring), 0);
+    let (code, out, err) = restore(&[]);
+    eprintln!("table restored after TRUNCATE: {out}");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(count_rows(ring), 800);
+
+    cql("DROP TABLE bk.t");
+    let (code, _, err) = restore(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the table is gone: give --create-table"),
+        "{err}"
+    );
+    let (code, out, err) = restore(&["--create-table"]);
+    eprintln!("table restored after DROP: {out}");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(count_rows(ring), 800);
+    assert_eq!(starts(), before, "the node was restarted");
 }
 
 fn restore_opts(store: &Path, name: &str) -> ring::NodeOpts {

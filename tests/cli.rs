@@ -450,6 +450,7 @@ fn the_reference_documents_every_flag() {
         "backup status",
         "backup verify",
         "backup prune",
+        "backup restore-table",
     ] {
         let args: Vec<&str> = sub.split(' ').chain(["--help"]).collect();
         let help = String::from_utf8(ringkeeper(&args, &[]).stdout).unwrap();

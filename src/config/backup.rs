@@ -70,11 +70,9 @@ impl StoreUrl {
     }
 }
 
-/// `ringkeeper backup create`, validated.
+/// The local node, as `backup create` and `restore-table` reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupCreateConfig {
-    /// The backup's name.
-    pub name: String,
+pub struct BackupNode {
     /// The local node's CQL address.
     pub host: IpAddr,
     /// CQL settings.
@@ -85,8 +83,30 @@ pub struct BackupCreateConfig {
     pub data_dir: PathBuf,
     /// This pod's name.
     pub pod: String,
+}
+
+/// `ringkeeper backup create`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupCreateConfig {
+    /// The backup's name.
+    pub name: String,
+    /// The node.
+    pub node: BackupNode,
     /// Upload rate limit, bytes a second (`None`: none).
     pub max_rate: Option<u64>,
+}
+
+/// `ringkeeper backup restore-table`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupTableConfig {
+    /// The backup's name.
+    pub name: String,
+    /// Keyspace and table.
+    pub table: (String, String),
+    /// Create the table when it is gone.
+    pub create_table: bool,
+    /// The node.
+    pub node: BackupNode,
 }
 
 /// `ringkeeper backup`, validated.
@@ -111,6 +131,8 @@ pub enum BackupAction {
     Verify(String, StatusFormat),
     /// Delete what the rules do not keep.
     Prune(PruneRules),
+    /// Restore one table online.
+    RestoreTable(Box<BackupTableConfig>),
 }
 
 /// `backup prune`'s rules, validated.
@@ -198,6 +220,21 @@ impl BackupConfig {
                 BackupAction::Status(backup_name(&show.name)?, show.format)
             }
             BackupCommand::Prune(prune) => BackupAction::Prune(PruneRules::from_args(prune)?),
+            BackupCommand::RestoreTable(table) => {
+                let crate::cli::BackupTableArgs {
+                    name,
+                    table,
+                    create_table,
+                    node,
+                } = *table;
+                BackupAction::RestoreTable(Box::new(BackupTableConfig {
+                    name: backup_name(&name)?,
+                    table: crate::decide::backup::table::parse_name(&table)
+                        .map_err(|why| ConfigError(format!("invalid table: {why}")))?,
+                    create_table,
+                    node: BackupNode::from_args(node, inputs)?,
+                }))
+            }
             BackupCommand::Verify(show) => {
                 BackupAction::Verify(backup_name(&show.name)?, show.format)
             }
@@ -210,11 +247,7 @@ impl BackupCreateConfig {
     fn from_args(args: BackupCreateArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
         let BackupCreateArgs {
             name,
-            host,
-            cql,
-            jmx,
-            data_dir,
-            pod_name,
+            node,
             max_rate,
         } = args;
         let rate = parse_bytes(&max_rate).ok_or_else(|| {
@@ -225,6 +258,23 @@ impl BackupCreateConfig {
                 "expected bytes a second like 50MiB, 500KiB, 1GiB or 1048576, or 0 for no limit",
             )
         })?;
+        Ok(BackupCreateConfig {
+            name: backup_name(&name)?,
+            node: BackupNode::from_args(node, inputs)?,
+            max_rate: (rate > 0).then_some(rate),
+        })
+    }
+}
+
+impl BackupNode {
+    fn from_args(args: crate::cli::BackupNodeArgs, inputs: &Inputs) -> Result<Self, ConfigError> {
+        let crate::cli::BackupNodeArgs {
+            host,
+            cql,
+            jmx,
+            data_dir,
+            pod_name,
+        } = args;
         if !data_dir.is_absolute() {
             return Err(invalid(
                 "--data-dir",
@@ -245,14 +295,12 @@ impl BackupCreateConfig {
                 "expected a pod name (lowercase letters, digits, '-' and '.')",
             ));
         }
-        Ok(BackupCreateConfig {
-            name: backup_name(&name)?,
+        Ok(BackupNode {
             host: local_host(host)?,
             cql: CqlConfig::from_args(cql)?,
             jmx: Jmx::from_args(jmx)?,
             data_dir,
             pod,
-            max_rate: (rate > 0).then_some(rate),
         })
     }
 }

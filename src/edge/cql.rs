@@ -701,3 +701,34 @@ impl Node {
             .join("\n\n"))
     }
 }
+
+/// What restoring one table asks the local node.
+impl Node {
+    /// Whether `keyspace.table` exists (`system_schema.tables`).
+    pub async fn table_exists(&self, keyspace: &str, table: &str) -> Result<bool, CqlError> {
+        type Row = (String,);
+        let result = self
+            .session
+            .query_unpaged(
+                "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
+                (keyspace, table),
+            )
+            .await
+            .map_err(|e| self.query_error(e))?
+            .into_rows_result()
+            .map_err(|e| self.query_error(e))?;
+        Ok(result
+            .maybe_first_row::<Row>()
+            .map_err(|e| self.query_error(e))?
+            .is_some())
+    }
+
+    /// Runs a schema statement (the driver waits for the ring to agree on the schema).
+    pub async fn schema_statement(&self, statement: &str) -> Result<(), CqlError> {
+        self.session
+            .query_unpaged(statement, &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| self.query_error(e))
+    }
+}

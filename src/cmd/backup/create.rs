@@ -28,8 +28,8 @@ const NODETOOL_LIMIT: Duration = Duration::from_secs(600);
 
 pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let settings = cql::load_settings(cfg.cql.port, CQL_LOOK, CQL_LOOK, &cfg.cql.access)?;
-    let node = match cql::connect(cfg.host, &settings).await {
+    let settings = cql::load_settings(cfg.node.cql.port, CQL_LOOK, CQL_LOOK, &cfg.node.cql.access)?;
+    let node = match cql::connect(cfg.node.host, &settings).await {
         Ok(node) => node,
         Err(e) => return Ok(refused(format!("the local node does not answer: {e}"))),
     };
@@ -52,16 +52,16 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
     drop(node);
 
     if store
-        .read(&layout::member_key(&cfg.name, &cfg.pod))
+        .read(&layout::member_key(&cfg.name, &cfg.node.pod))
         .await?
         .is_some()
     {
         return Ok(refused(format!(
             "backup {} already has {}'s part; give the new backup another name",
-            cfg.name, cfg.pod
+            cfg.name, cfg.node.pod
         )));
     }
-    let volume = cfg.data_dir.clone();
+    let volume = cfg.node.data_dir.clone();
     let live = tokio::task::spawn_blocking({
         let v = volume.clone();
         move || snapshot::live_bytes(&v)
@@ -72,11 +72,11 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
     if let Err(why) = room::for_snapshot(free, live) {
         return Ok(refused(why));
     }
-    let previous = previous_manifest(store, &cfg.pod, &identity.host_id).await;
+    let previous = previous_manifest(store, &cfg.node.pod, &identity.host_id).await;
 
     let tag = layout::snapshot_tag(&cfg.name);
     let snapshot_at = unix_now();
-    nodetool::run(&cfg.jmx, &["snapshot", "-t", &tag], NODETOOL_LIMIT).await?;
+    nodetool::run(&cfg.node.jmx, &["snapshot", "-t", &tag], NODETOOL_LIMIT).await?;
     info!(backup = %cfg.name, %tag, "snapshot taken");
     let result = upload_part(
         store,
@@ -90,7 +90,13 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
     )
     .await;
     // Whatever happened: a snapshot kept would pin files compaction has replaced.
-    if let Err(e) = nodetool::run(&cfg.jmx, &["clearsnapshot", "-t", &tag], NODETOOL_LIMIT).await {
+    if let Err(e) = nodetool::run(
+        &cfg.node.jmx,
+        &["clearsnapshot", "-t", &tag],
+        NODETOOL_LIMIT,
+    )
+    .await
+    {
         warn!(%tag, error = %e, "the snapshot could not be cleared; the entrypoint removes it at the next start");
     }
     let manifest = result?;
@@ -157,14 +163,14 @@ async fn upload_part(
     started: Instant,
 ) -> anyhow::Result<Manifest> {
     let found = tokio::task::spawn_blocking({
-        let (v, t) = (cfg.data_dir.clone(), tag.to_owned());
+        let (v, t) = (cfg.node.data_dir.clone(), tag.to_owned());
         move || snapshot::files(&v, &t)
     })
     .await??;
     if found.is_empty() {
         anyhow::bail!(
             "the snapshot {tag} has no files under {}: is --data-dir the volume Cassandra's data is on?",
-            cfg.data_dir.display()
+            cfg.node.data_dir.display()
         );
     }
     let on_disk: std::collections::BTreeMap<&str, &std::path::Path> = found
@@ -186,10 +192,10 @@ async fn upload_part(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let pending_key = layout::pending_key(&cfg.name, &cfg.pod);
+    let pending_key = layout::pending_key(&cfg.name, &cfg.node.pod);
     let pending = Pending {
         backup: cfg.name.clone(),
-        pod: cfg.pod.clone(),
+        pod: cfg.node.pod.clone(),
         host_id: node.host_id.clone(),
         started_at: snapshot_at,
         blobs: files
@@ -229,7 +235,7 @@ async fn upload_part(
     let manifest = Manifest {
         format: FORMAT,
         backup: cfg.name.clone(),
-        pod: cfg.pod.clone(),
+        pod: cfg.node.pod.clone(),
         node,
         snapshot_at,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -243,14 +249,14 @@ async fn upload_part(
             hashes_reused,
         },
         files,
-        join_record: crate::edge::datadir::read_record(&cfg.data_dir)?
+        join_record: crate::edge::datadir::read_record(&cfg.node.data_dir)?
             .record()
             .cloned(),
     };
     // Last: the manifest is what makes the part exist.
     store
         .write(
-            &layout::member_key(&cfg.name, &cfg.pod),
+            &layout::member_key(&cfg.name, &cfg.node.pod),
             serde_json::to_vec_pretty(&manifest)?,
         )
         .await?;

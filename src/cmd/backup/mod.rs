@@ -5,6 +5,7 @@
 mod create;
 mod prune;
 mod show;
+mod table;
 
 use crate::config::{BackupAction, BackupConfig};
 use crate::edge::store;
@@ -19,6 +20,7 @@ pub async fn run(cfg: BackupConfig) -> anyhow::Result<Outcome> {
         BackupAction::Status(name, format) => show::status(&store, &name, format).await,
         BackupAction::Verify(name, format) => show::verify(&store, &name, format).await,
         BackupAction::Prune(rules) => prune::run(&store, &rules).await,
+        BackupAction::RestoreTable(table) => table::run(&store, &table).await,
     }
 }
 

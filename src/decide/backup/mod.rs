@@ -19,5 +19,6 @@ pub mod manifest;
 pub mod prune;
 pub mod restore;
 pub mod room;
+pub mod table;
 pub mod upload;
 pub mod verify;
