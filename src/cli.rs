@@ -441,9 +441,15 @@ pub struct EntrypointArgs {
     /// is missing or corrupt.
     #[arg(long, env = env::RESTORE_BACKUP, value_name = "NAME")]
     pub restore_backup: Option<String>,
-    /// Where --restore-backup's backup lives (as `ringkeeper backup --store`).
-    #[arg(long, env = env::BACKUP_STORE, value_name = "URL", default_value = "/backups")]
-    pub backup_store: String,
+    /// The backup store (as `ringkeeper backup --store`): where --restore-backup's backup
+    /// lives [default: /backups], and, when given, where the pod looks for requested
+    /// backups of the set (`ringkeeper backup request`) every --backup-poll and takes its
+    /// part, at the lowest CPU and I/O priority.
+    #[arg(long, env = env::BACKUP_STORE, value_name = "URL")]
+    pub backup_store: Option<String>,
+    /// How often the pod looks for requested backups of the set.
+    #[arg(long, env = env::BACKUP_POLL, value_name = "DURATION", default_value = "30s")]
+    pub backup_poll: String,
     /// The command that starts Cassandra in the foreground, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -498,6 +504,28 @@ pub enum BackupCommand {
     /// --create-table was not given, the backup has no part for this pod, an object is
     /// missing or corrupt); 2 on bad input or a failure.
     RestoreTable(Box<BackupTableArgs>),
+    /// Ask for a backup of the whole set: every pod's entrypoint (run with --backup-store)
+    /// takes its part within a minute or so; the backup is complete when each has.
+    ///
+    /// Writes the request to the store and prints it as JSON. Exit 0; 1 when a backup of
+    /// that name exists; 2 on bad input. For a CronJob or `kubectl exec` in any pod.
+    Request(BackupRequestArgs),
+}
+
+/// `ringkeeper backup request`.
+#[derive(Debug, Args)]
+pub struct BackupRequestArgs {
+    /// The backup's name (1 to 63 of a-z, 0-9, '-').
+    pub name: String,
+    /// The StatefulSet's name [default: from --pod-name, in a pod of the set].
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
+    /// The set's pods: ordinals 0 to N-1 each take a part.
+    #[arg(long, env = env::REPLICAS, value_name = "N")]
+    pub replicas: Option<String>,
+    /// This pod's name, to find the set's [env: POD_NAME, then HOSTNAME].
+    #[arg(long, env = env::POD_NAME, value_name = "NAME")]
+    pub pod_name: Option<String>,
 }
 
 /// `ringkeeper backup prune`.

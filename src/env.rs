@@ -129,3 +129,5 @@ pub const BACKUP_STORE: &str = "RINGKEEPER_BACKUP_STORE";
 pub const BACKUP_MAX_RATE: &str = "RINGKEEPER_BACKUP_MAX_RATE";
 /// Equivalent to `--restore-backup` (`entrypoint`).
 pub const RESTORE_BACKUP: &str = "RINGKEEPER_RESTORE_BACKUP";
+/// Equivalent to `--backup-poll` (`entrypoint`).
+pub const BACKUP_POLL: &str = "RINGKEEPER_BACKUP_POLL";

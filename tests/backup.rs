@@ -371,6 +371,7 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     restore_into_a_lost_volume(&mut ring, &store, &host_id);
     prune_while_a_backup_runs(&ring, &store);
     one_table_back_online(&ring, &store);
+    a_requested_backup_of_the_set(&ring, &store);
 
     // Bad input: exit 2, naming it.
     let (code, _, err) = backup(&ring, &local, &["status", "nope"]);
@@ -477,6 +478,49 @@ fn prune_while_a_backup_runs(ring: &Ring, store: &Path) {
     assert_eq!(stored, kept.len(), "objects no backup references are left");
 }
 
+/// `backup request`: the entrypoint (running with `--backup-store`) takes its pod's part
+/// on its own; a request naming a pod that never takes its part stays incomplete.
+fn a_requested_backup_of_the_set(ring: &Ring, store: &Path) {
+    let local = Target::local(store);
+    let (code, out, err) = backup(ring, &local, &["request", "set-1", "--replicas", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        json(&out)["pods"],
+        serde_json::json!(["cassandra-0"]),
+        "{out}"
+    );
+    let (code, _, err) = backup(ring, &local, &["request", "set-1", "--replicas", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a backup named set-1 exists already"), "{err}");
+    common::eventually(std::time::Duration::from_secs(60), || {
+        let (code, out, _) = backup(ring, &local, &["status", "set-1"]);
+        (code == 0).then_some(()).ok_or(out)
+    });
+    // The manifest comes before the child's exit: the entrypoint says so a moment later.
+    common::eventually(std::time::Duration::from_secs(30), || {
+        let log = ring.entrypoint_log(0);
+        log.contains("this pod's part of the backup is complete")
+            .then_some(())
+            .ok_or(log)
+    });
+    let (code, out, err) = backup(ring, &local, &["verify", "set-1"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Two pods asked, one in this ring: cassandra-1's part is never started.
+    let (code, _, err) = backup(ring, &local, &["request", "set-2", "--replicas", "2"]);
+    assert_eq!(code, 0, "{err}");
+    common::eventually(std::time::Duration::from_secs(60), || {
+        store
+            .join("backups/set-2/members/cassandra-0.json")
+            .exists()
+            .then_some(())
+            .ok_or("cassandra-0's part not taken yet".to_owned())
+    });
+    let (code, out, _) = backup(ring, &local, &["status", "set-2"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not started"), "{out}");
+}
+
 /// After a TRUNCATE, and after a DROP, the table's rows come back from the backup through
 /// `nodetool import`, with the node running throughout.
 fn one_table_back_online(ring: &Ring, store: &Path) {
@@ -520,6 +564,7 @@ fn one_table_back_online(ring: &Ring, store: &Path) {
     assert_eq!(starts(), before, "the node was restarted");
 }
 
+/// Restores `name` into an empty volume; looks for requested backups every second.
 fn restore_opts(store: &Path, name: &str) -> ring::NodeOpts {
     ring::NodeOpts {
         args: vec![
@@ -527,6 +572,8 @@ fn restore_opts(store: &Path, name: &str) -> ring::NodeOpts {
             name.into(),
             "--backup-store".into(),
             store.display().to_string(),
+            "--backup-poll".into(),
+            "1s".into(),
         ],
         ..Default::default()
     }

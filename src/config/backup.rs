@@ -133,6 +133,8 @@ pub enum BackupAction {
     Prune(PruneRules),
     /// Restore one table online.
     RestoreTable(Box<BackupTableConfig>),
+    /// Ask every pod of the set for its part: the backup's name and the pods.
+    Request(String, Vec<String>),
 }
 
 /// `backup prune`'s rules, validated.
@@ -220,6 +222,45 @@ impl BackupConfig {
                 BackupAction::Status(backup_name(&show.name)?, show.format)
             }
             BackupCommand::Prune(prune) => BackupAction::Prune(PruneRules::from_args(prune)?),
+            BackupCommand::Request(request) => {
+                let crate::cli::BackupRequestArgs {
+                    name,
+                    set,
+                    replicas,
+                    pod_name,
+                } = request;
+                let set = match set.or_else(|| {
+                    let pod = pod_name.or_else(|| inputs.hostname.clone())?;
+                    pod.trim().parse::<PodName>().ok().map(|p| p.set)
+                }) {
+                    Some(set) if check_label(&set).is_ok() => set,
+                    Some(set) => {
+                        return Err(ConfigError(format!(
+                            "invalid --set value {set:?}: expected a StatefulSet name"
+                        )));
+                    }
+                    None => {
+                        return Err(ConfigError(format!(
+                            "backup request needs the set: --set NAME, or run it in a pod of the \
+                             set (--pod-name, env {})",
+                            env::POD_NAME
+                        )));
+                    }
+                };
+                let text = replicas.ok_or_else(|| missing("--replicas", env::REPLICAS, ""))?;
+                let n = parse_count(&text, 1, 1000).ok_or_else(|| {
+                    invalid(
+                        "--replicas",
+                        env::REPLICAS,
+                        &text,
+                        "expected a count from 1 to 1000",
+                    )
+                })?;
+                BackupAction::Request(
+                    backup_name(&name)?,
+                    (0..n).map(|i| format!("{set}-{i}")).collect(),
+                )
+            }
             BackupCommand::RestoreTable(table) => {
                 let crate::cli::BackupTableArgs {
                     name,

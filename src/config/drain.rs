@@ -106,6 +106,27 @@ impl DrainSettings {
 }
 
 impl Jmx {
+    /// The flags that reproduce these settings.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "--nodetool".into(),
+            self.nodetool.clone().into(),
+            "--jmx-host".into(),
+            self.host.clone().into(),
+            "--jmx-port".into(),
+            self.port.to_string().into(),
+        ];
+        if let Some((user, file)) = &self.auth {
+            args.extend([
+                "--jmx-username".into(),
+                user.into(),
+                "--jmx-password-file".into(),
+                file.clone().into(),
+            ]);
+        }
+        args
+    }
+
     /// Validates the nodetool and JMX flags.
     pub fn from_args(args: JmxArgs) -> Result<Self, ConfigError> {
         let JmxArgs {

@@ -30,6 +30,8 @@ pub struct EntrypointConfig {
     pub exec: bool,
     /// The backup to restore into an empty volume, and its store.
     pub restore: Option<(StoreUrl, String)>,
+    /// Where to look for requested backups of the set, and how often (`None`: never).
+    pub backup_requests: Option<(StoreUrl, Duration)>,
     /// The Cassandra command.
     pub command: Vec<std::ffi::OsString>,
 }
@@ -51,8 +53,20 @@ impl EntrypointConfig {
             exec,
             restore_backup,
             backup_store,
+            backup_poll,
             command,
         } = args;
+        let store = backup_store.as_deref().map(StoreUrl::parse).transpose()?;
+        let poll = parse_duration(&backup_poll)
+            .filter(|d| (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(d))
+            .ok_or_else(|| {
+                invalid(
+                    "--backup-poll",
+                    env::BACKUP_POLL,
+                    &backup_poll,
+                    "expected a duration from 1s to 1h, like 30s or 5m",
+                )
+            })?;
         let restore = match restore_backup {
             None => None,
             Some(name) => {
@@ -62,7 +76,10 @@ impl EntrypointConfig {
                         env::RESTORE_BACKUP
                     ))
                 })?;
-                Some((StoreUrl::parse(&backup_store)?, name))
+                let url = store
+                    .clone()
+                    .unwrap_or_else(|| StoreUrl::Local(PathBuf::from("/backups")));
+                Some((url, name))
             }
         };
         let identity = Identity::from_args(identity, inputs)?;
@@ -139,6 +156,7 @@ impl EntrypointConfig {
             memory_limit,
             exec,
             restore,
+            backup_requests: store.map(|s| (s, poll)),
             command,
         })
     }

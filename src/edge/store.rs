@@ -248,6 +248,31 @@ fn short(text: &str) -> String {
     }
 }
 
+/// The backups under `prefix` (`layout::BACKUPS`, or one backup's prefix), with their
+/// parts: listed, and each set backup's request read for the pods it asks for.
+pub async fn backups(
+    store: &Store,
+    prefix: &str,
+) -> anyhow::Result<Vec<crate::decide::backup::catalog::Backup>> {
+    use crate::decide::backup::layout::{self, Key};
+    use crate::decide::backup::manifest::Request;
+    let keys = store.keys(prefix).await?;
+    let mut requested = std::collections::BTreeMap::new();
+    for (key, _) in &keys {
+        if let Key::Request { backup } = layout::parse(key)
+            && let Some(bytes) = store.read(key).await?
+        {
+            let request: Request = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("{key} is not a backup request: {e}"))?;
+            requested.insert(backup, request.pods);
+        }
+    }
+    Ok(crate::decide::backup::catalog::catalog(
+        keys.iter().map(|(k, _)| layout::parse(k)),
+        &requested,
+    ))
+}
+
 /// The uploads' rate limit, across every file of a backup.
 #[derive(Debug)]
 pub struct Pace {

@@ -21,6 +21,7 @@ pub async fn run(cfg: BackupConfig) -> anyhow::Result<Outcome> {
         BackupAction::Verify(name, format) => show::verify(&store, &name, format).await,
         BackupAction::Prune(rules) => prune::run(&store, &rules).await,
         BackupAction::RestoreTable(table) => table::run(&store, &table).await,
+        BackupAction::Request(name, pods) => request(&store, name, pods).await,
     }
 }
 
@@ -29,4 +30,29 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Writes a request for a backup of the set (`decide::backup::manifest::Request`).
+async fn request(store: &store::Store, name: String, pods: Vec<String>) -> anyhow::Result<Outcome> {
+    use crate::decide::backup::layout;
+    use crate::decide::backup::manifest::Request;
+    if !store.keys(&layout::backup_prefix(&name)).await?.is_empty() {
+        return Ok(Outcome::Refused {
+            stdout: None,
+            reason: format!("a backup named {name} exists already: give the new one another name"),
+        });
+    }
+    let request = Request {
+        backup: name,
+        requested_at: unix_now(),
+        pods,
+    };
+    let text = serde_json::to_string(&request)?;
+    store
+        .write(
+            &layout::request_key(&request.backup),
+            text.clone().into_bytes(),
+        )
+        .await?;
+    Ok(Outcome::Answer(text))
 }

@@ -13,9 +13,9 @@ use tracing::info;
 
 use super::unix_now;
 use crate::config::PruneRules;
-use crate::decide::backup::catalog::{self, PartState};
+use crate::decide::backup::catalog::PartState;
 use crate::decide::backup::layout::{self, Key};
-use crate::decide::backup::manifest::{Manifest, Pending};
+use crate::decide::backup::manifest::{Manifest, Pending, Request};
 use crate::decide::backup::prune::{self, Seen};
 use crate::edge::store::Store;
 use crate::exit::Outcome;
@@ -26,7 +26,7 @@ const BATCH: usize = 100;
 pub(super) async fn run(store: &Store, rules: &PruneRules) -> anyhow::Result<Outcome> {
     let now = unix_now();
     let keys = store.keys(layout::BACKUPS).await?;
-    let backups = catalog::catalog(keys.iter().map(|(k, _)| layout::parse(k)));
+    let backups = crate::edge::store::backups(store, layout::BACKUPS).await?;
     let mut seen = Vec::new();
     let mut blobs_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for b in &backups {
@@ -44,6 +44,12 @@ pub(super) async fn run(store: &Store, rules: &PruneRules) -> anyhow::Result<Out
                     let p: Pending = read_json(store, &layout::pending_key(&b.name, pod)).await?;
                     pending_since.push(p.started_at);
                     refs.extend(p.blobs);
+                }
+                // A request's parts not started yet: live like a pending marker from the
+                // time of the request.
+                PartState::NotStarted => {
+                    let r: Request = read_json(store, &layout::request_key(&b.name)).await?;
+                    pending_since.push(r.requested_at);
                 }
             }
         }

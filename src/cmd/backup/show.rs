@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::cli::StatusFormat;
-use crate::decide::backup::catalog::{self, Backup, PartState};
+use crate::decide::backup::catalog::{Backup, PartState};
 use crate::decide::backup::layout;
 use crate::decide::backup::manifest::Manifest;
 use crate::decide::backup::verify;
@@ -131,8 +131,8 @@ pub(super) async fn verify(
     let mut problems: Vec<String> = backup
         .parts
         .iter()
-        .filter(|(_, s)| **s == PartState::Incomplete)
-        .map(|(pod, _)| format!("{pod}: the part is incomplete (no manifest)"))
+        .filter(|(_, s)| **s != PartState::Complete)
+        .map(|(pod, s)| format!("{pod}: the part is {} (no manifest)", s.as_str()))
         .collect();
     let mut files = 0usize;
     for (pod, manifest) in &manifests {
@@ -187,8 +187,7 @@ fn parts_json(b: &Backup) -> serde_json::Value {
 }
 
 async fn backups(store: &Store, prefix: &str) -> anyhow::Result<Vec<Backup>> {
-    let keys = store.keys(prefix).await?;
-    Ok(catalog::catalog(keys.iter().map(|(k, _)| layout::parse(k))))
+    crate::edge::store::backups(store, prefix).await
 }
 
 /// The backup `name`, or an error (exit 2) that names it and the store.

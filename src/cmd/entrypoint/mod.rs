@@ -22,6 +22,7 @@
 //! * `shutdown`: how the entrypoint ends, before Cassandra started or after it ended.
 
 mod api;
+mod backups;
 mod boot;
 mod launch;
 mod place;
@@ -77,6 +78,7 @@ pub async fn run(
         memory_limit,
         exec,
         restore,
+        backup_requests,
         command,
     } = cfg;
     // Installed first: a SIGTERM while we wait for seeds must stop us, not be lost.
@@ -205,8 +207,16 @@ pub async fn run(
     // Built only for a supervised Cassandra: it watches for the join and keeps the records.
     let recorder = record::Recorder::new(&identity, &cql, record, &kube, &facts, events, mode);
     let watcher = tokio::spawn(recorder.run());
+    let taker = backup_requests
+        .map(|requests| backups::Taker::new(requests, &identity, &seeding.cql, &drain.jmx))
+        .map(|taker| tokio::spawn(taker.run()));
     let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
+    if let Some(taker) = taker {
+        // A part being taken stops with it (its child is killed): incomplete, taken again
+        // after the next start.
+        taker.abort();
+    }
     // Long published unless Cassandra ended at once (bounded by the API timeout).
     if let Some(event) = event {
         let _ = event.await;

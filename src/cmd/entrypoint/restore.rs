@@ -16,7 +16,6 @@ use tracing::{info, warn};
 
 use super::shutdown::refuse;
 use crate::config::{Identity, StoreUrl};
-use crate::decide::backup::catalog;
 use crate::decide::backup::layout;
 use crate::decide::backup::manifest::Manifest;
 use crate::decide::backup::restore::{self, Asked, Plan};
@@ -78,8 +77,8 @@ pub(super) async fn if_asked(
         });
     }
     let store = store::open(url)?;
-    let keys = store.keys(&layout::backup_prefix(name)).await?;
-    let backup = catalog::catalog(keys.iter().map(|(k, _)| layout::parse(k)))
+    let backup = store::backups(&store, &layout::backup_prefix(name))
+        .await?
         .into_iter()
         .find(|b| b.name == *name);
     let manifest: Option<Manifest> = match store.read(&layout::member_key(name, &pod)).await? {

@@ -13,6 +13,8 @@ pub enum PartState {
     /// Started (its pending marker is there), no manifest: running, or stopped midway.
     /// Never restored.
     Incomplete,
+    /// Asked for by the set's request, not started.
+    NotStarted,
 }
 
 impl PartState {
@@ -21,6 +23,7 @@ impl PartState {
         match self {
             PartState::Complete => "complete",
             PartState::Incomplete => "incomplete",
+            PartState::NotStarted => "not started",
         }
     }
 }
@@ -42,14 +45,25 @@ impl Backup {
 }
 
 /// The backups among `keys`, by name. A manifest wins over a pending marker left beside
-/// it (the marker's removal failed after the manifest was written).
-pub fn catalog(keys: impl IntoIterator<Item = Key>) -> Vec<Backup> {
+/// it (the marker's removal failed after the manifest was written). `requested` gives the
+/// pods a backup of the set asked for (its request, read by the caller): each is a part,
+/// not started until its marker or manifest is there.
+pub fn catalog(
+    keys: impl IntoIterator<Item = Key>,
+    requested: &BTreeMap<String, Vec<String>>,
+) -> Vec<Backup> {
     let mut by_name: BTreeMap<String, BTreeMap<String, PartState>> = BTreeMap::new();
+    for (backup, pods) in requested {
+        let parts = by_name.entry(backup.clone()).or_default();
+        for pod in pods {
+            parts.insert(pod.clone(), PartState::NotStarted);
+        }
+    }
     for key in keys {
         let (backup, pod, state) = match key {
             Key::Member { backup, pod } => (backup, pod, PartState::Complete),
             Key::Pending { backup, pod } => (backup, pod, PartState::Incomplete),
-            Key::Blob { .. } | Key::Other => continue,
+            Key::Request { .. } | Key::Blob { .. } | Key::Other => continue,
         };
         let parts = by_name.entry(backup).or_default();
         let slot = parts.entry(pod).or_insert(state);
@@ -80,7 +94,12 @@ mod tests {
             layout::blob_key(&hash),
             "notes.txt".into(),
         ];
-        let backups = catalog(keys.iter().map(|k| parse(k)));
+        let requested = BTreeMap::from([(
+            "d".to_owned(),
+            vec!["cassandra-0".to_owned(), "cassandra-1".to_owned()],
+        )]);
+        let keys = [keys.as_slice(), &[layout::member_key("d", "cassandra-1")]].concat();
+        let backups = catalog(keys.iter().map(|k| parse(k)), &requested);
         type Summary<'a> = (&'a str, bool, Vec<(&'a str, PartState)>);
         let summary: Vec<Summary> = backups
             .iter()
@@ -107,8 +126,14 @@ mod tests {
                     vec![("cassandra-0", Incomplete), ("cassandra-1", Complete)]
                 ),
                 ("c", true, vec![("cassandra-0", Complete)]),
+                // Requested of two pods, one done.
+                (
+                    "d",
+                    false,
+                    vec![("cassandra-0", NotStarted), ("cassandra-1", Complete)]
+                ),
             ]
         );
-        assert!(catalog([]).is_empty());
+        assert!(catalog([], &BTreeMap::new()).is_empty());
     }
 }

@@ -4,6 +4,7 @@
 //! blobs/sha256/<first two hex digits>/<sha256>   file contents, stored once
 //! backups/<backup>/members/<pod>.json           a node's part: its manifest (written last)
 //! backups/<backup>/pending/<pod>.json           a node's part while it is being taken
+//! backups/<backup>/request.json                 a backup of the set asked for: its pods
 //! ```
 //!
 //! Keys are built and parsed only here, so the layout has one definition.
@@ -62,6 +63,11 @@ pub fn pending_key(backup: &str, pod: &str) -> String {
     format!("{BACKUPS}{backup}/pending/{pod}.json")
 }
 
+/// A request for a backup of the set.
+pub fn request_key(backup: &str) -> String {
+    format!("{BACKUPS}{backup}/request.json")
+}
+
 /// Where a backup's objects start.
 pub fn backup_prefix(backup: &str) -> String {
     format!("{BACKUPS}{backup}/")
@@ -89,6 +95,11 @@ pub enum Key {
         /// The pod.
         pod: String,
     },
+    /// A request for a backup of the set.
+    Request {
+        /// The backup.
+        backup: String,
+    },
     /// Anything else (left alone by every command).
     Other,
 }
@@ -109,6 +120,9 @@ pub fn parse(key: &str) -> Key {
     };
     let parts: Vec<&str> = rest.split('/').collect();
     match parts.as_slice() {
+        [backup, "request.json"] if check_name(backup).is_ok() => Key::Request {
+            backup: (*backup).to_owned(),
+        },
         [backup, kind, file] if check_name(backup).is_ok() => {
             let Some(pod) = file.strip_suffix(".json") else {
                 return Key::Other;
@@ -161,6 +175,12 @@ mod tests {
                 Key::Pending {
                     backup: "n1".into(),
                     pod: "cassandra-2".into(),
+                },
+            ),
+            (
+                request_key("n1"),
+                Key::Request {
+                    backup: "n1".into(),
                 },
             ),
             ("blobs/sha256/ab/short".into(), Key::Other),

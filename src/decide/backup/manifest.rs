@@ -117,3 +117,20 @@ pub struct Pending {
     /// The blobs the manifest will reference: a prune keeps them.
     pub blobs: Vec<String>,
 }
+
+/// A backup of the set asked for: every pod of the set takes its part (the entrypoint
+/// reads the requests), and the backup is complete once each has its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The backup.
+    pub backup: String,
+    /// When it was asked for, Unix seconds: a pod takes its part only within
+    /// `TAKE_WITHIN` of it, so the parts' snapshots stay close together.
+    pub requested_at: i64,
+    /// The pods that take a part.
+    pub pods: Vec<String>,
+}
+
+/// How long after a request a pod still takes its part (a pod down longer leaves its part
+/// missing: the backup stays incomplete rather than mixing a snapshot from much later).
+pub const TAKE_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);

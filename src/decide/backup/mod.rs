@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod layout;
 pub mod manifest;
 pub mod prune;
+pub mod request;
 pub mod restore;
 pub mod room;
 pub mod table;

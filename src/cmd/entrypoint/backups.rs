@@ -1,0 +1,156 @@
+//! Requested backups of the set (`ringkeeper backup request`), taken by each pod with no
+//! operator: while Cassandra runs, the entrypoint looks in the store every `--backup-poll`
+//! for a request that names its pod (`decide::backup::request::due`) and takes its part as
+//! `ringkeeper backup create`, a child process at the lowest CPU and I/O priority (`nice`,
+//! `ionice -c 3` where the image has them). The child ends with the entrypoint (a drain
+//! or a stop leaves the part incomplete; it is taken again after the next start, within
+//! an hour of the request).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::config::{CqlConfig, Identity, Jmx, StoreUrl};
+use crate::decide::backup::layout::{self, Key};
+use crate::decide::backup::manifest::Request;
+use crate::decide::backup::request;
+use crate::edge::store;
+
+/// What the taker needs to run `backup create` for this pod.
+pub(super) struct Taker {
+    /// The store.
+    pub store: StoreUrl,
+    /// How often to look.
+    pub poll: Duration,
+    /// `backup create`'s flags after the name.
+    pub create_flags: Vec<OsString>,
+    /// This pod.
+    pub pod: String,
+}
+
+impl Taker {
+    pub(super) fn new(
+        (store, poll): (StoreUrl, Duration),
+        identity: &Identity,
+        cql: &CqlConfig,
+        jmx: &Jmx,
+    ) -> Self {
+        let mut create_flags: Vec<OsString> = vec![
+            "--host".into(),
+            identity.pod_ip.to_string().into(),
+            "--data-dir".into(),
+            identity.data_dir.clone().into(),
+            "--pod-name".into(),
+            identity.pod.to_string().into(),
+        ];
+        create_flags.extend(cql.to_args());
+        create_flags.extend(jmx.to_args());
+        Taker {
+            store,
+            poll,
+            create_flags,
+            pod: identity.pod.to_string(),
+        }
+    }
+
+    /// Looks every `poll` and takes what is due, for as long as the task lives.
+    pub(super) async fn run(self) {
+        let mut tries: BTreeMap<String, u32> = BTreeMap::new();
+        loop {
+            tokio::time::sleep(self.poll).await;
+            let due = match self.due(&tries).await {
+                Ok(due) => due,
+                Err(e) => {
+                    warn!(error = %e, "could not look for requested backups");
+                    continue;
+                }
+            };
+            let Some(name) = due else { continue };
+            *tries.entry(name.clone()).or_default() += 1;
+            info!(backup = %name, "taking this pod's part of a requested backup");
+            match self.create(&name).await {
+                Ok(status) if status.success() => {
+                    info!(backup = %name, "this pod's part of the backup is complete")
+                }
+                Ok(status) => {
+                    warn!(backup = %name, %status, "this pod's part of the backup did not complete")
+                }
+                Err(e) => warn!(backup = %name, error = %e, "could not run backup create"),
+            }
+        }
+    }
+
+    async fn due(&self, tries: &BTreeMap<String, u32>) -> anyhow::Result<Option<String>> {
+        let store = store::open(&self.store)?;
+        let keys = store.keys(layout::BACKUPS).await?;
+        let mut requests = Vec::new();
+        let mut done = BTreeSet::new();
+        for (key, _) in &keys {
+            match layout::parse(key) {
+                Key::Request { .. } => {
+                    if let Some(bytes) = store.read(key).await? {
+                        requests.push(serde_json::from_slice::<Request>(&bytes)?);
+                    }
+                }
+                Key::Member { backup, pod } if pod == self.pod => {
+                    done.insert(backup);
+                }
+                _ => {}
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(request::due(&requests, &self.pod, now, &done, tries).map(|r| r.backup.clone()))
+    }
+
+    /// `[ionice -c 3] [nice -n 19] ringkeeper --log-format json backup --store S create
+    /// NAME ...`, killed if this task ends first.
+    async fn create(&self, name: &str) -> std::io::Result<std::process::ExitStatus> {
+        let mut last = std::io::Error::other("no way to run it");
+        let exe = std::env::current_exe()?;
+        let mut args: Vec<OsString> = vec![
+            exe.into(),
+            "--log-format".into(),
+            "json".into(),
+            "backup".into(),
+            "--store".into(),
+            self.store.to_string().into(),
+            "create".into(),
+            name.into(),
+        ];
+        args.extend(self.create_flags.iter().cloned());
+        // Lowest priority where the image has the tools; as it is otherwise.
+        for wrapper in [
+            &["ionice", "-c", "3", "nice", "-n", "19"][..],
+            &["nice", "-n", "19"],
+            &[],
+        ] {
+            let mut all: Vec<OsString> = wrapper.iter().map(OsString::from).collect();
+            all.extend(args.iter().cloned());
+            let mut cmd = tokio::process::Command::new(&all[0]);
+            // Its summary (stdout) is logged here: the container's stdout is Cassandra's.
+            cmd.args(&all[1..])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true);
+            match cmd.spawn() {
+                Ok(child) => {
+                    let out = child.wait_with_output().await?;
+                    let summary = String::from_utf8_lossy(&out.stdout);
+                    if !summary.trim().is_empty() {
+                        info!(backup = %name, summary = %summary.trim(), "backup create answered");
+                    }
+                    return Ok(out.status);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !wrapper.is_empty() => {
+                    last = e;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+}
