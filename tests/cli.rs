@@ -451,6 +451,7 @@ fn the_reference_documents_every_flag() {
         "backup verify",
         "backup prune",
         "backup restore-table",
+        "backup request",
     ] {
         let args: Vec<&str> = sub.split(' ').chain(["--help"]).collect();
         let help = String::from_utf8(ringkeeper(&args, &[]).stdout).unwrap();
