@@ -71,6 +71,25 @@ fn create_args(ring: &Ring, name: &str) -> Vec<String> {
     args
 }
 
+/// `backup create` started beside the test at `rate` bytes a second, its output piped.
+fn spawn_create(ring: &Ring, store: &Path, name: &str, rate: &str) -> std::process::Child {
+    let mut args = create_args(ring, name);
+    args.extend(["--max-rate".into(), rate.into()]);
+    ring.netns()
+        .command(&ring.spec.ringkeeper)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
+        .env("POD_NAME", "cassandra-0")
+        .args(["backup", "--store"])
+        .arg(store)
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text:?}"))
 }
@@ -300,22 +319,7 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     // or drained midway ends it): never complete; its snapshot is removed at the node's
     // next start, a person's snapshot stays; the next backup completes.
     write_rows(&ring, 700, 800);
-    let mut args = create_args(&ring, "stopped");
-    args.extend(["--max-rate".into(), "1KiB".into()]);
-    let mut stopped = ring
-        .netns()
-        .command(&ring.spec.ringkeeper)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
-        .env("POD_NAME", "cassandra-0")
-        .args(["backup", "--store"])
-        .arg(&store)
-        .args(&args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut stopped = spawn_create(&ring, &store, "stopped", "1KiB");
     let pending = store.join("backups/stopped/pending/cassandra-0.json");
     common::eventually(std::time::Duration::from_secs(60), || {
         pending
@@ -410,22 +414,7 @@ fn prune_while_a_backup_runs(ring: &Ring, store: &Path) {
     assert!(store.join("backups/first").exists(), "a dry run deleted");
 
     write_rows(ring, 900, 1000);
-    let mut args = create_args(ring, "during-prune");
-    args.extend(["--max-rate".into(), "20KiB".into()]);
-    let mut running = ring
-        .netns()
-        .command(&ring.spec.ringkeeper)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
-        .env("POD_NAME", "cassandra-0")
-        .args(["backup", "--store"])
-        .arg(store)
-        .args(&args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut running = spawn_create(ring, store, "during-prune", "20KiB");
     let pending = store.join("backups/during-prune/pending/cassandra-0.json");
     common::eventually(std::time::Duration::from_secs(60), || {
         pending
@@ -663,19 +652,7 @@ fn restore_into_a_lost_volume(ring: &mut Ring, store: &Path, host_id: &str) {
 }
 
 fn count_rows(ring: &Ring) -> usize {
-    cql_in_ring(ring, ring::default_ip(0), |session| {
-        Box::pin(async move {
-            session
-                .query_unpaged("SELECT k FROM bk.t", &[])
-                .await
-                .unwrap()
-                .into_rows_result()
-                .unwrap()
-                .rows::<(i32,)>()
-                .unwrap()
-                .count()
-        })
-    })
+    common::count_rows(ring, ring::default_ip(0), "bk")
 }
 
 /// The test S3 store's binary (`tests/s3/build`: built from the Go module proxy once,

@@ -14,7 +14,7 @@ mod common;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-use common::{BOOT, cql_in_ring, new_ring, nodes};
+use common::{BOOT, count_rows, cql_in_ring, new_ring, nodes};
 use ringkeeper_testkit::ring::{self, PreStop, Ring, RingSpec};
 
 fn summary(stdout: &str) -> serde_json::Value {
@@ -61,22 +61,6 @@ fn write_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str, n: i32)
             }
         })
     });
-}
-
-fn count_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str) -> usize {
-    cql_in_ring(ring, ip, move |session| {
-        Box::pin(async move {
-            session
-                .query_unpaged(format!("SELECT k FROM {keyspace}.t"), &[])
-                .await
-                .unwrap()
-                .into_rows_result()
-                .unwrap()
-                .rows::<(i32,)>()
-                .unwrap()
-                .count()
-        })
-    })
 }
 
 fn commitlog_files(ring: &Ring, ordinal: u32) -> Vec<String> {

@@ -316,14 +316,7 @@ impl BackupNode {
             data_dir,
             pod_name,
         } = args;
-        if !data_dir.is_absolute() {
-            return Err(invalid(
-                "--data-dir",
-                env::DATA_DIR,
-                &data_dir.display().to_string(),
-                "expected an absolute path",
-            ));
-        }
+        let data_dir = absolute_data_dir(data_dir)?;
         let pod = pod_name
             .or_else(|| inputs.hostname.clone())
             .map(|p| p.trim().to_owned())

@@ -260,14 +260,7 @@ impl DrainConfig {
             pod,
             data_dir,
         } = args;
-        if !data_dir.is_absolute() {
-            return Err(invalid(
-                "--data-dir",
-                env::DATA_DIR,
-                &data_dir.display().to_string(),
-                "expected an absolute path",
-            ));
-        }
+        let data_dir = absolute_data_dir(data_dir)?;
         Ok(DrainConfig {
             host: local_host(host)?,
             cql: CqlConfig::from_args(cql)?,

@@ -117,14 +117,7 @@ impl Identity {
                 .unwrap_or_else(|| DEFAULT_CLUSTER_DOMAIN.to_owned()),
         };
 
-        if !data_dir.is_absolute() {
-            return Err(invalid(
-                "--data-dir",
-                env::DATA_DIR,
-                &data_dir.display().to_string(),
-                "expected an absolute path",
-            ));
-        }
+        let data_dir = absolute_data_dir(data_dir)?;
 
         Ok(Identity {
             pod,

@@ -100,6 +100,20 @@ fn local_host(host: Option<String>) -> Result<IpAddr, ConfigError> {
     }
 }
 
+/// `--data-dir`: an absolute path.
+fn absolute_data_dir(dir: PathBuf) -> Result<PathBuf, ConfigError> {
+    if dir.is_absolute() {
+        Ok(dir)
+    } else {
+        Err(invalid(
+            "--data-dir",
+            env::DATA_DIR,
+            &dir.display().to_string(),
+            "expected an absolute path",
+        ))
+    }
+}
+
 fn absolute_run_dir(dir: PathBuf) -> Result<PathBuf, ConfigError> {
     if dir.is_absolute() {
         Ok(dir)

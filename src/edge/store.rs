@@ -248,6 +248,20 @@ fn short(text: &str) -> String {
     }
 }
 
+/// Every blob in the store, with its size.
+pub async fn blobs(store: &Store) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    use crate::decide::backup::layout::{self, Key};
+    Ok(store
+        .keys(layout::BLOBS)
+        .await?
+        .into_iter()
+        .filter_map(|(key, size)| match layout::parse(&key) {
+            Key::Blob { sha256 } => Some((sha256, size)),
+            _ => None,
+        })
+        .collect())
+}
+
 /// The backups under `prefix` (`layout::BACKUPS`, or one backup's prefix), with their
 /// parts: listed, and each set backup's request read for the pods it asks for.
 pub async fn backups(

@@ -110,3 +110,21 @@ pub fn cql_in_netns<T: Send + 'static>(
         })
         .unwrap()
 }
+
+/// The rows of `<keyspace>.t` (`k int PRIMARY KEY`) that `ip` answers with at its default
+/// consistency.
+pub fn count_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str) -> usize {
+    cql_in_ring(ring, ip, move |session| {
+        Box::pin(async move {
+            session
+                .query_unpaged(format!("SELECT k FROM {keyspace}.t"), &[])
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+                .rows::<(i32,)>()
+                .unwrap()
+                .count()
+        })
+    })
+}

@@ -4,7 +4,7 @@
 //! pending marker; upload what the store lacks; write the manifest last; remove the
 //! marker; clear the snapshot, whatever happened.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -215,7 +215,7 @@ async fn upload_part(
     // found it stored (a blob it listed in its marker before the prune read the markers
     // is kept; one found before the marker was written is not, and is uploaded again).
     for round in 0..2 {
-        let stored = stored_blobs(store).await?;
+        let stored = store::blobs(store).await?;
         for file in upload::to_upload(&files, &stored) {
             if round > 0 {
                 warn!(sha256 = %file.sha256, "a stored blob vanished during the backup: uploaded again");
@@ -265,17 +265,4 @@ async fn upload_part(
     }
     info!(backup = %cfg.name, files = manifest.files.len(), uploaded = uploaded.files, "backup part complete");
     Ok(manifest)
-}
-
-/// The blobs in the store, with their sizes.
-async fn stored_blobs(store: &Store) -> anyhow::Result<BTreeMap<String, u64>> {
-    Ok(store
-        .keys(layout::BLOBS)
-        .await?
-        .into_iter()
-        .filter_map(|(key, size)| match layout::parse(&key) {
-            Key::Blob { sha256 } => Some((sha256, size)),
-            _ => None,
-        })
-        .collect())
 }

@@ -66,15 +66,7 @@ pub(super) async fn run(store: &Store, rules: &PruneRules) -> anyhow::Result<Out
         .iter()
         .flat_map(|name| blobs_of[name].iter().cloned())
         .collect();
-    let blobs: BTreeMap<String, u64> = store
-        .keys(layout::BLOBS)
-        .await?
-        .into_iter()
-        .filter_map(|(key, size)| match layout::parse(&key) {
-            Key::Blob { sha256 } => Some((sha256, size)),
-            _ => None,
-        })
-        .collect();
+    let blobs = crate::edge::store::blobs(store).await?;
     let stored: BTreeSet<String> = blobs.keys().cloned().collect();
     let mut candidates = prune::unreferenced(&stored, &referenced);
     let (mut deleted, mut freed) = (0u64, 0u64);

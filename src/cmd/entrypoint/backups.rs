@@ -2,9 +2,8 @@
 //! operator: while Cassandra runs, the entrypoint looks in the store every `--backup-poll`
 //! for a request that names its pod (`decide::backup::request::due`) and takes its part as
 //! `ringkeeper backup create`, a child process at the lowest CPU and I/O priority (`nice`,
-//! `ionice -c 3` where the image has them). The child ends with the entrypoint (a drain
-//! or a stop leaves the part incomplete; it is taken again after the next start, within
-//! an hour of the request).
+//! `ionice -c 3` where the image has them). A part cut short by the pod's stop is
+//! incomplete, and taken again after the next start, within an hour of the request.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -70,16 +69,30 @@ impl Taker {
             let Some(name) = due else { continue };
             *tries.entry(name.clone()).or_default() += 1;
             info!(backup = %name, "taking this pod's part of a requested backup");
-            match self.create(&name).await {
-                Ok(status) if status.success() => {
-                    info!(backup = %name, "this pod's part of the backup is complete")
+            if let Err(e) = self.create(&name).await {
+                warn!(backup = %name, error = %e, "could not run backup create");
+                continue;
+            }
+            // The store says whether the part is complete (the child's exit status is the
+            // supervision loop's: it reaps every child).
+            match self.completed(&name).await {
+                Ok(true) => info!(backup = %name, "this pod's part of the backup is complete"),
+                Ok(false) => {
+                    warn!(backup = %name, "this pod's part of the backup did not complete")
                 }
-                Ok(status) => {
-                    warn!(backup = %name, %status, "this pod's part of the backup did not complete")
+                Err(e) => {
+                    warn!(backup = %name, error = %e, "could not read the store after the backup")
                 }
-                Err(e) => warn!(backup = %name, error = %e, "could not run backup create"),
             }
         }
+    }
+
+    async fn completed(&self, name: &str) -> anyhow::Result<bool> {
+        let store = store::open(&self.store)?;
+        Ok(store
+            .read(&layout::member_key(name, &self.pod))
+            .await?
+            .is_some())
     }
 
     async fn due(&self, tries: &BTreeMap<String, u32>) -> anyhow::Result<Option<String>> {
@@ -106,9 +119,13 @@ impl Taker {
         Ok(request::due(&requests, &self.pod, now, &done, tries).map(|r| r.backup.clone()))
     }
 
-    /// `[ionice -c 3] [nice -n 19] ringkeeper --log-format json backup --store S create
-    /// NAME ...`, killed if this task ends first.
-    async fn create(&self, name: &str) -> std::io::Result<std::process::ExitStatus> {
+    /// Runs `[ionice -c 3] [nice -n 19] ringkeeper --log-format json backup --store S
+    /// create NAME ...` and returns once it has closed its stdout (it ended). It is not
+    /// waited for: the supervision loop's `waitpid(-1)` reaps it, as every child, so no
+    /// exit status of another child is ever taken here and no PID is signalled after it
+    /// could be reused. A part running when the entrypoint ends goes on until it ends or
+    /// the container stops (it is then incomplete, and taken again after the next start).
+    async fn create(&self, name: &str) -> std::io::Result<()> {
         let mut last = std::io::Error::other("no way to run it");
         let exe = std::env::current_exe()?;
         let mut args: Vec<OsString> = vec![
@@ -130,20 +147,29 @@ impl Taker {
         ] {
             let mut all: Vec<OsString> = wrapper.iter().map(OsString::from).collect();
             all.extend(args.iter().cloned());
-            let mut cmd = tokio::process::Command::new(&all[0]);
+            let mut cmd = std::process::Command::new(&all[0]);
             // Its summary (stdout) is logged here: the container's stdout is Cassandra's.
             cmd.args(&all[1..])
                 .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .kill_on_drop(true);
+                .stdout(std::process::Stdio::piped());
             match cmd.spawn() {
-                Ok(child) => {
-                    let out = child.wait_with_output().await?;
-                    let summary = String::from_utf8_lossy(&out.stdout);
+                Ok(mut child) => {
+                    let stdout = child.stdout.take();
+                    // Reaped by the supervision loop's waitpid(-1), like every child.
+                    drop(child);
+                    let summary = tokio::task::spawn_blocking(move || {
+                        let mut text = String::new();
+                        if let Some(mut out) = stdout {
+                            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+                        }
+                        text
+                    })
+                    .await
+                    .unwrap_or_default();
                     if !summary.trim().is_empty() {
                         info!(backup = %name, summary = %summary.trim(), "backup create answered");
                     }
-                    return Ok(out.status);
+                    return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !wrapper.is_empty() => {
                     last = e;

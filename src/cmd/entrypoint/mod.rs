@@ -213,8 +213,8 @@ pub async fn run(
     let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
     if let Some(taker) = taker {
-        // A part being taken stops with it (its child is killed): incomplete, taken again
-        // after the next start.
+        // No new part is started; one being taken runs until it ends or the container
+        // stops (then incomplete, taken again after the next start).
         taker.abort();
     }
     // Long published unless Cassandra ended at once (bounded by the API timeout).
