@@ -40,13 +40,15 @@ pub(super) async fn if_asked(
     cluster: Option<&str>,
     replicas: Option<u32>,
 ) -> anyhow::Result<ControlFlow<Outcome>> {
+    let volume = identity.data_dir.as_path();
+    // First, and whether a restore is asked or not (the flag may be gone since): a volume
+    // half moved into place must never start as it is.
+    if finish_moving(volume)? {
+        info!("a restore cut short while its files moved was finished");
+    }
     let Some((url, name)) = asked else {
         return Ok(ControlFlow::Continue(()));
     };
-    let volume = identity.data_dir.as_path();
-    if finish_moving(volume)? {
-        info!(backup = %name, "a restore cut short while its files moved was finished");
-    }
     let data = classify(&datadir::list(dirs, volume)?);
     let pod = identity.pod.to_string();
     let data_dirs = dirs
@@ -187,4 +189,52 @@ fn move_into(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::data::RECORD_FORMAT;
+
+    #[test]
+    fn a_restore_cut_short_while_moving_is_finished() {
+        let vol = tempfile::tempdir().unwrap();
+        let v = vol.path();
+        // Moved already: the table's directory exists (empty, as Cassandra leaves it) and
+        // one file is in place; the rest still in the staging directory.
+        std::fs::create_dir_all(v.join("data/ks/t-1")).unwrap();
+        std::fs::write(v.join("data/ks/t-1/nb-1-big-TOC.txt"), "toc").unwrap();
+        std::fs::create_dir_all(v.join(STAGING).join("data/ks/t-1")).unwrap();
+        std::fs::create_dir_all(v.join(STAGING).join("data/system/local-2")).unwrap();
+        std::fs::write(v.join(STAGING).join("data/ks/t-1/nb-1-big-Data.db"), "d").unwrap();
+        std::fs::write(
+            v.join(STAGING).join("data/system/local-2/nb-1-big-Data.db"),
+            "l",
+        )
+        .unwrap();
+        let record = JoinRecord {
+            format: RECORD_FORMAT,
+            host_id: "6f1c2a3b-0000-4000-8000-000000000001".into(),
+            cluster_name: Some("ring".into()),
+            address: None,
+            peers: None,
+            recorded_at: None,
+            dc: None,
+            rack: None,
+        };
+        std::fs::write(v.join(MOVING), record.render()).unwrap();
+
+        assert!(finish_moving(v).unwrap());
+        for f in [
+            "data/ks/t-1/nb-1-big-TOC.txt",
+            "data/ks/t-1/nb-1-big-Data.db",
+            "data/system/local-2/nb-1-big-Data.db",
+        ] {
+            assert!(v.join(f).is_file(), "{f}");
+        }
+        assert!(!v.join(STAGING).exists() && !v.join(MOVING).exists());
+        assert_eq!(datadir::read_record(v).unwrap().record(), Some(&record));
+        // Nothing to finish the second time.
+        assert!(!finish_moving(v).unwrap());
+    }
 }
