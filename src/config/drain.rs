@@ -213,21 +213,8 @@ impl DrainSettings {
             ms(self.client_wait).into(),
             "--scale-down-settle".into(),
             ms(self.scale_down_settle).into(),
-            "--nodetool".into(),
-            self.jmx.nodetool.clone().into(),
-            "--jmx-host".into(),
-            self.jmx.host.clone().into(),
-            "--jmx-port".into(),
-            self.jmx.port.to_string().into(),
         ];
-        if let Some((user, file)) = &self.jmx.auth {
-            args.extend([
-                "--jmx-username".into(),
-                user.into(),
-                "--jmx-password-file".into(),
-                file.clone().into(),
-            ]);
-        }
+        args.extend(self.jmx.to_args());
         args
     }
 }
