@@ -98,26 +98,17 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
         assert_eq!(member.rack, zone, "{} on {node}: {ring:?}", name_of(p));
     }
 
-    // Events say who founded and who joined.
-    let evs = events(&c, NS);
-    let reasons = |pod: &str| -> Vec<String> {
-        evs.iter()
-            .filter(|e| e.0 == pod)
-            .map(|e| e.1.clone())
-            .collect()
-    };
-    assert!(
-        reasons("cassandra-0").contains(&"Founded".to_string()),
-        "{evs:?}"
-    );
-    assert!(
-        reasons("cassandra-1").contains(&"Joined".to_string()),
-        "{evs:?}"
-    );
-    assert!(
-        reasons("cassandra-2").contains(&"Joined".to_string()),
-        "{evs:?}"
-    );
+    // Events say who founded and who joined. A pod can be Ready before its entrypoint's
+    // next look at `system.local` records the join and posts the Event, so wait for them.
+    common::eventually(Duration::from_secs(60), || {
+        let evs = events(&c, NS);
+        let has = |pod: &str, reason: &str| evs.iter().any(|e| e.0 == pod && e.1 == reason);
+        (has("cassandra-0", "Founded")
+            && has("cassandra-1", "Joined")
+            && has("cassandra-2", "Joined"))
+        .then_some(())
+        .ok_or_else(|| format!("{evs:?}"))
+    });
 
     // `status` from inside a pod shows each pod's phase and readiness from the API beside
     // the ring.
