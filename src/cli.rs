@@ -515,8 +515,9 @@ pub enum BackupCommand {
 /// `ringkeeper backup request`.
 #[derive(Debug, Args)]
 pub struct BackupRequestArgs {
-    /// The backup's name (1 to 63 of a-z, 0-9, '-').
-    pub name: String,
+    /// The backup's name (1 to 63 of a-z, 0-9, '-') [default: scheduled- and the UTC
+    /// time, scheduled-20261207-030000: for a CronJob].
+    pub name: Option<String>,
     /// The StatefulSet's name [default: from --pod-name, in a pod of the set].
     #[arg(long, value_name = "NAME")]
     pub set: Option<String>,

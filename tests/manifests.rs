@@ -444,6 +444,78 @@ fn the_headless_service_publishes_pods_before_they_are_ready() {
     );
 }
 
+/// The backup component's CronJobs run a ringkeeper command that parses (checked by
+/// running it with `--help`), with no API token, as the pods' user on a read-only root; the
+/// environment they and the pods get from its ConfigMap holds only variables ringkeeper
+/// reads.
+#[test]
+fn the_backup_jobs_run_ringkeeper_without_an_api_token() {
+    let ringkeeper = Ringkeeper::read();
+    let backup = Deployment::from_dirs("components/backup", &["components/backup"]);
+    let (file, config) = backup.object("ConfigMap", "cassandra-backup");
+    for key in at(config, &["data"])
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|data| data.keys())
+    {
+        let ringkeepers = RINGKEEPER_PREFIXES.iter().any(|p| key.starts_with(p));
+        assert!(
+            !ringkeepers || ringkeeper.env_names.contains(key),
+            "{file}: {key} is not a variable ringkeeper reads (src/env.rs)"
+        );
+    }
+    let jobs: Vec<&Doc> = backup
+        .docs
+        .iter()
+        .filter(|d| at(&d.value, &["kind"]).and_then(Value::as_str) == Some("CronJob"))
+        .collect();
+    assert_eq!(jobs.len(), 2, "a request and a prune");
+    for job in jobs {
+        let pod = at(
+            &job.value,
+            &["spec", "jobTemplate", "spec", "template", "spec"],
+        )
+        .unwrap_or_else(|| panic!("{}: no pod template", job.file));
+        assert_eq!(
+            at(pod, &["automountServiceAccountToken"]),
+            Some(&Value::Bool(false)),
+            "{}: the job needs no API token",
+            job.file
+        );
+        assert_eq!(
+            at(pod, &["securityContext", "runAsUser"]).and_then(Value::as_u64),
+            Some(999),
+            "{}",
+            job.file
+        );
+        let container = &at(pod, &["containers"]).and_then(Value::as_array).unwrap()[0];
+        assert_eq!(
+            at(container, &["securityContext", "readOnlyRootFilesystem"]),
+            Some(&Value::Bool(true)),
+            "{}",
+            job.file
+        );
+        let command: Vec<&str> = at(container, &["command"])
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{}: no command", job.file))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(command[0], "ringkeeper", "{}", job.file);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ringkeeper"))
+            .args(&command[1..])
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {command:?} does not parse: {}",
+            job.file,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn every_file_is_part_of_its_kustomization() {
     for dir in kustomization_dirs(&repo("manifests")) {

@@ -133,8 +133,9 @@ pub enum BackupAction {
     Prune(PruneRules),
     /// Restore one table online.
     RestoreTable(Box<BackupTableConfig>),
-    /// Ask every pod of the set for its part: the backup's name and the pods.
-    Request(String, Vec<String>),
+    /// Ask every pod of the set for its part: the backup's name (none: named from the
+    /// time of the request) and the pods.
+    Request(Option<String>, Vec<String>),
 }
 
 /// `backup prune`'s rules, validated.
@@ -257,7 +258,7 @@ impl BackupConfig {
                     )
                 })?;
                 BackupAction::Request(
-                    backup_name(&name)?,
+                    name.as_deref().map(backup_name).transpose()?,
                     (0..n).map(|i| format!("{set}-{i}")).collect(),
                 )
             }

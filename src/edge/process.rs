@@ -42,6 +42,11 @@ impl Launch {
         let mut cmd = Command::new(&self.command[0]);
         cmd.args(&self.command[1..]);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        // Cassandra has no use for the backup store's secrets: they stay out of its
+        // environment (and /proc/<pid>/environ, heap dumps, its logged JVM arguments).
+        for name in crate::edge::store::SECRET_VARIABLES {
+            cmd.env_remove(name);
+        }
         cmd
     }
 }

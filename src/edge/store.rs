@@ -63,6 +63,14 @@ pub struct Store {
     url: String,
 }
 
+/// The standard variables that hold an object store's secrets: read by this process's
+/// store client only, never passed on to Cassandra.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+];
+
 /// Opens the store `url` names. A local directory is created if missing. S3's
 /// credentials, region and endpoint come from the standard `AWS_*` variables (read by
 /// `object_store`, the way every AWS tool reads them), never from flags or logs.

@@ -33,9 +33,15 @@ fn unix_now() -> i64 {
 }
 
 /// Writes a request for a backup of the set (`decide::backup::manifest::Request`).
-async fn request(store: &store::Store, name: String, pods: Vec<String>) -> anyhow::Result<Outcome> {
+async fn request(
+    store: &store::Store,
+    name: Option<String>,
+    pods: Vec<String>,
+) -> anyhow::Result<Outcome> {
     use crate::decide::backup::layout;
     use crate::decide::backup::manifest::Request;
+    let requested_at = unix_now();
+    let name = name.unwrap_or_else(|| layout::scheduled_name(requested_at));
     if !store.keys(&layout::backup_prefix(&name)).await?.is_empty() {
         return Ok(Outcome::Refused {
             stdout: None,
@@ -44,7 +50,7 @@ async fn request(store: &store::Store, name: String, pods: Vec<String>) -> anyho
     }
     let request = Request {
         backup: name,
-        requested_at: unix_now(),
+        requested_at,
         pods,
     };
     let text = serde_json::to_string(&request)?;

@@ -7,7 +7,7 @@
 //! * volumes: a directory per PVC that outlives the pod, emptyDirs per pod, Secrets and
 //!   ConfigMaps written out, the service-account token from TokenRequest at the standard
 //!   path (unless `automountServiceAccountToken: false`);
-//! * the container's `command`, `args`, `env` (Downward API filled in), securityContext
+//! * the container's `command`, `args`, `envFrom`, `env` (Downward API filled in), securityContext
 //!   (user, group, fsGroup, read-only root, no_new_privs), as [`crate::container`] runs it;
 //! * startup, liveness and readiness exec probes at their periods and thresholds; the
 //!   Pod's Ready condition follows readiness;
@@ -680,6 +680,38 @@ async fn environment(
         ("KUBERNETES_SERVICE_PORT_HTTPS".into(), port.clone()),
         ("KUBERNETES_PORT".into(), format!("tcp://{host}:{port}")),
     ];
+    // `envFrom` first (every key of a ConfigMap or Secret, with its prefix), so that `env`
+    // overrides it, as in Kubernetes.
+    for source in container.env_from.iter().flatten() {
+        let prefix = source.prefix.clone().unwrap_or_default();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        if let Some(cm) = &source.config_map_ref {
+            let api: Api<ConfigMap> = Api::namespaced(shared.client.clone(), &ctx.namespace);
+            match api.get_opt(&cm.name).await? {
+                Some(c) => pairs.extend(c.data.unwrap_or_default()),
+                None if cm.optional == Some(true) => {}
+                None => bail!("envFrom: configMap {} not found", cm.name),
+            }
+        }
+        if let Some(sr) = &source.secret_ref {
+            let api: Api<Secret> = Api::namespaced(shared.client.clone(), &ctx.namespace);
+            match api.get_opt(&sr.name).await? {
+                Some(s) => pairs.extend(
+                    s.data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned())),
+                ),
+                None if sr.optional == Some(true) => {}
+                None => bail!("envFrom: secret {} not found", sr.name),
+            }
+        }
+        for (key, value) in pairs {
+            let name = format!("{prefix}{key}");
+            defined.retain(|(k, _)| k != &name);
+            defined.push((name, value));
+        }
+    }
     for var in container.env.iter().flatten() {
         let value = value_of(ctx, pod, container, var, shared).await?;
         let value = if var.value.is_some() {
@@ -689,9 +721,6 @@ async fn environment(
         };
         defined.retain(|(k, _)| k != &var.name);
         defined.push((var.name.clone(), value));
-    }
-    if container.env_from.is_some() {
-        bail!("envFrom is not run by the pod runner");
     }
     // The container's environment: the image's ENV, HOSTNAME, then what is defined.
     let mut env: Vec<(String, String)> = super::image::ENV
