@@ -146,7 +146,7 @@ fn snapshots_left(dir: &Path, tag: &str, found: &mut Vec<PathBuf>) {
 #[ignore = "needs root, Java and real Cassandra nodes: run scripts/test"]
 fn a_node_backs_up_incrementally_and_verify_names_damage() {
     // Built (or found in the cache) before the node is reserved.
-    let gateway = s3_gateway_binary();
+    let gateway = common::s3::gateway_binary();
     let _nodes = nodes(1);
     let mut ring = new_ring("backup");
     let store = ring.spec.dir.join("store");
@@ -655,70 +655,28 @@ fn count_rows(ring: &Ring) -> usize {
     common::count_rows(ring, ring::default_ip(0), "bk")
 }
 
-/// The test S3 store's binary (`tests/s3/build`: built from the Go module proxy once,
-/// cached by version).
-fn s3_gateway_binary() -> PathBuf {
-    let out = std::process::Command::new(ring::repo_root().join("tests/s3/build"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "tests/s3/build: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// The S3 gateway this test started, stopped (by its PID, through its handle) when the
-/// test ends however it ends.
-struct Gateway(std::process::Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const S3_ACCESS: &str = "ringkeeper-test";
-const S3_SECRET: &str = "s3cret-of-the-test-store";
-
 /// Backups into Versity's S3 gateway (a bucket on its POSIX backend) inside the ring's
 /// namespace: the first uploads every distinct file, the next only the new ones; `verify`
 /// reads every object back through S3 and names a corrupt one; wrong credentials and an
 /// unreachable store are errors (exit 2) that say which, without the secret.
 fn into_s3(ring: &Ring, gateway: &Path) {
-    let root = ring.spec.dir.join("s3");
-    std::fs::create_dir_all(root.join("ringkeeper")).unwrap();
-    let _gateway = Gateway(
-        ring.netns()
-            .command(gateway)
-            .args(["--access", S3_ACCESS, "--secret", S3_SECRET])
-            .args(["--port", "127.0.0.1:7070", "posix"])
-            .arg(&root)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(ring.spec.dir.join("s3.log")).unwrap())
-            .spawn()
-            .unwrap(),
+    let gateway = common::s3::start(
+        gateway,
+        ring.netns(),
+        "127.0.0.1:7070".parse().unwrap(),
+        &ring.spec.dir.join("s3"),
     );
-    let addr = "127.0.0.1:7070".parse().unwrap();
-    common::eventually(std::time::Duration::from_secs(30), || {
-        ring.port_open(addr)
-            .unwrap()
-            .then_some(())
-            .ok_or("the S3 gateway does not listen yet".to_owned())
-    });
     let s3 = |secret: &str, endpoint: &str| Target {
         store: "s3://ringkeeper/ring-a".into(),
         env: vec![
-            ("AWS_ACCESS_KEY_ID", S3_ACCESS.into()),
+            ("AWS_ACCESS_KEY_ID", common::s3::ACCESS.into()),
             ("AWS_SECRET_ACCESS_KEY", secret.into()),
             ("AWS_ENDPOINT_URL", endpoint.into()),
             ("AWS_ALLOW_HTTP", "true".into()),
             ("AWS_REGION", "us-east-1".into()),
         ],
     };
-    let target = s3(S3_SECRET, "http://127.0.0.1:7070");
+    let target = s3(common::s3::SECRET, "http://127.0.0.1:7070");
 
     let (code, out, err) = create(ring, &target, "s3-first");
     eprintln!("first backup to S3: {out}");
@@ -733,7 +691,7 @@ fn into_s3(ring: &Ring, gateway: &Path) {
     let second = json(&out);
     assert!(second["hashes_reused"].as_u64().unwrap() > 0, "{out}");
     // Exactly the contents the first lacks: nothing stored is uploaded again.
-    let bucket = root.join("ringkeeper/ring-a");
+    let bucket = gateway.bucket.join("ring-a");
     let hashes = |name: &str| -> BTreeSet<String> {
         let path = bucket.join(format!("backups/{name}/members/cassandra-0.json"));
         json(&std::fs::read_to_string(path).unwrap())["files"]
@@ -776,10 +734,14 @@ fn into_s3(ring: &Ring, gateway: &Path) {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("the store refused the credentials"), "{err}");
     assert!(
-        !err.contains("not-the-secret") && !err.contains(S3_SECRET),
+        !err.contains("not-the-secret") && !err.contains(common::s3::SECRET),
         "{err}"
     );
-    let (code, _, err) = backup(ring, &s3(S3_SECRET, "http://127.0.0.1:1"), &["list"]);
+    let (code, _, err) = backup(
+        ring,
+        &s3(common::s3::SECRET, "http://127.0.0.1:1"),
+        &["list"],
+    );
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("backup store s3://ringkeeper/ring-a: list"),

@@ -60,11 +60,22 @@ fn the_pod_runner_runs_a_statefulset_as_its_spec_says() {
 #[test]
 #[ignore = "needs root, Java, the test API server and real Cassandra nodes: run scripts/test"]
 fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_request() {
+    // Built (or found in the cache) before the nodes are reserved.
+    let s3_gateway = common::s3::gateway_binary();
     let _nodes = common::nodes(3);
     let mut c = cluster("ring", "rkk");
     restricted_namespace(&c, NS);
-    let dir = user_kustomization(&c, NS, &["components/node-topology"]);
-    let dir = dir.to_str().unwrap();
+    let kustomization =
+        user_kustomization(&c, NS, &["components/node-topology", "components/backup"]);
+    backup_store(&c, NS, &kustomization, "cass");
+    let node_ns = ringkeeper_testkit::netns::Netns::existing(c.node_netns());
+    let gateway = common::s3::start(
+        &s3_gateway,
+        &node_ns,
+        std::net::SocketAddr::new(GATEWAY.into(), S3_PORT),
+        &c.dir().join("s3"),
+    );
+    let dir = kustomization.to_str().unwrap();
 
     // Scenario 1: dry run on the server first (a manifest the API server rejects fails
     // here), then apply; the runner brings the set up with its own podManagementPolicy.
@@ -190,7 +201,6 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     // whose statements are not (most applications) may lose only the requests in flight
     // at the instant a node closes its native transport, since that driver keeps sending
     // to a node announced down until its connections close.
-    let node_ns = ringkeeper_testkit::netns::Netns::existing(c.node_netns());
     let rolled_pods: Vec<(String, String)> = pods(&c, NS)
         .iter()
         .map(|p| {
@@ -337,10 +347,290 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
         report.started_unix
     );
 
+    // Scenario 7: backups of the set and a restore of the whole set.
+    the_set_is_backed_up_under_load_and_restored_whole(
+        &c,
+        &kustomization,
+        &node_ns,
+        &gateway.bucket.join("cass"),
+    );
+
     // Scenario 6, from what happened: every request the pods made was made with their
     // ServiceAccount's own token and allowed, and they are exactly what the Role (and
-    // the optional ClusterRole) grant.
+    // the optional ClusterRole) grant. The backups added none: their requests and parts
+    // live in the store.
     least_privilege(&c, NS, true);
+}
+
+/// The CQL address of each pod.
+fn contact_points(c: &Cluster) -> Vec<std::net::SocketAddr> {
+    pods(c, NS)
+        .iter()
+        .map(|p| {
+            std::net::SocketAddr::new(
+                p["status"]["podIP"].as_str().unwrap().parse().unwrap(),
+                9042,
+            )
+        })
+        .collect()
+}
+
+/// `ringkeeper backup <args>` in `pod` (the pods have the store in their environment).
+fn backup_in(c: &Cluster, pod: &str, args: &[&str]) -> (i32, String, String) {
+    let mut argv = vec!["ringkeeper", "backup"];
+    argv.extend_from_slice(args);
+    c.exec(NS, pod, &argv).unwrap()
+}
+
+/// Asks for a backup of the set from a pod (what the component's CronJob runs) and waits
+/// until every pod's entrypoint has taken its part.
+fn request_and_wait(c: &Cluster, name: &str) -> std::time::Duration {
+    let asked = std::time::Instant::now();
+    let (code, out, err) = backup_in(c, "cassandra-0", &["request", name, "--replicas", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    c.wait_for(
+        &format!("backup {name} complete"),
+        Duration::from_secs(300),
+        |c| {
+            let (code, _, _) = backup_in(c, "cassandra-0", &["status", name]);
+            Ok((code == 0).then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:#}\n{:?}\n{}",
+            backup_in(c, "cassandra-0", &["status", name]),
+            container_logs_tail(c, NS)
+        )
+    });
+    asked.elapsed()
+}
+
+/// One pod's manifest in the store (the bucket's directory on the gateway's disk).
+fn manifest_of(bucket: &std::path::Path, backup: &str, pod: &str) -> serde_json::Value {
+    json(
+        &std::fs::read_to_string(bucket.join(format!("backups/{backup}/members/{pod}.json")))
+            .unwrap(),
+    )
+}
+
+/// Issue 19's scenarios 1 and 3 on the ring the manifests made, through the backup
+/// component (requests written by `ringkeeper backup request` as its CronJob does, the
+/// store and its credentials from its ConfigMap and Secret):
+/// 1. under a QUORUM load, a backup of the set completes with no failed request; a second
+///    one after more writes uploads only files the store lacks;
+/// 3. the StatefulSet, its volumes and its identity record deleted, the same manifests
+///    with RINGKEEPER_RESTORE_BACKUP restore every pod before Cassandra starts: the same
+///    host IDs and tokens, no pod founds, joins or streams, every write acknowledged
+///    before the request readable at QUORUM, and at ONE through each node alone.
+fn the_set_is_backed_up_under_load_and_restored_whole(
+    c: &Cluster,
+    kustomization: &std::path::Path,
+    node_ns: &ringkeeper_testkit::netns::Netns,
+    bucket: &std::path::Path,
+) {
+    use ringkeeper_testkit::load::{self, Load, LoadSpec};
+    use scylla::statement::Consistency;
+
+    let mut spec = LoadSpec::new(contact_points(c));
+    spec.keyspace = "backed".into();
+    spec.rate = load::CORRECTNESS_RATE;
+    let writes = Load::start(Some(node_ns), spec).unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    // Acknowledged before the request: what the backup must hold.
+    let before = writes.snapshot();
+    let first_took = request_and_wait(c, "set-1");
+    // More writes, then the second backup.
+    std::thread::sleep(Duration::from_secs(10));
+    let second_took = request_and_wait(c, "set-2");
+    let report = writes.stop().unwrap();
+    assert_eq!(
+        report.failed(),
+        0,
+        "requests failed while the set was backed up: {:?} {:?}",
+        report.failures,
+        report.failure_timeline
+    );
+    assert!(!before.acked.is_empty());
+
+    // The second backup uploaded only contents no earlier backup holds.
+    let members = ["cassandra-0", "cassandra-1", "cassandra-2"];
+    let hashes = |backup: &str, pod: &str| -> std::collections::BTreeMap<String, u64> {
+        manifest_of(bucket, backup, pod)["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["sha256"].as_str().unwrap().to_owned(),
+                    f["size"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first: std::collections::BTreeSet<String> = members
+        .iter()
+        .flat_map(|p| hashes("set-1", p).into_keys())
+        .collect();
+    let (mut full, mut uploaded) = (0, 0);
+    for pod in members {
+        let second = manifest_of(bucket, "set-2", pod);
+        let new: u64 = hashes("set-2", pod)
+            .iter()
+            .filter(|(h, _)| !first.contains(*h))
+            .map(|(_, size)| size)
+            .sum();
+        let sent = second["transfer"]["uploaded"]["bytes"].as_u64().unwrap();
+        assert!(
+            sent <= new,
+            "{pod}: {sent} bytes uploaded, {new} new: {second}"
+        );
+        uploaded += sent;
+        full += manifest_of(bucket, "set-1", pod)["transfer"]["uploaded"]["bytes"]
+            .as_u64()
+            .unwrap();
+    }
+    record_figure(
+        "set_backup",
+        serde_json::json!({
+            "first_s": first_took.as_secs_f64(),
+            "second_s": second_took.as_secs_f64(),
+            "first_uploaded_bytes": full,
+            "second_uploaded_bytes": uploaded,
+            "writes_ok": report.writes_ok,
+            "reads_ok": report.reads_ok,
+        }),
+    );
+
+    // The whole set gone: StatefulSet (its pods drained away), volumes, identity record.
+    let ids = host_ids(c, NS);
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "statefulset",
+        "cassandra",
+        "--wait=false",
+    ])
+    .unwrap();
+    c.wait_for("no pods", Duration::from_secs(300), |c| {
+        Ok(pods(c, NS).is_empty().then_some(()))
+    })
+    .unwrap();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "pvc",
+        "data-cassandra-0",
+        "data-cassandra-1",
+        "data-cassandra-2",
+        "--wait=false",
+    ])
+    .unwrap();
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "configmap",
+        "cassandra-identity",
+        "--ignore-not-found",
+    ])
+    .unwrap();
+    c.wait_for("the volumes gone", Duration::from_secs(60), |c| {
+        Ok(volumes_gone(c).then_some(()))
+    })
+    .unwrap();
+
+    // The same manifests, asked to restore set-1.
+    set_env(kustomization, "RINGKEEPER_RESTORE_BACKUP", "set-1");
+    let restoring = std::time::Instant::now();
+    c.kubectl(&["apply", "-k", kustomization.to_str().unwrap()])
+        .unwrap();
+    let ready = wait_ready(c, NS, 3, UP);
+    let restored_in = restoring.elapsed();
+    assert_eq!(host_ids(c, NS), ids, "host IDs after the restore");
+    for p in &ready {
+        let pod = name_of(p);
+        let manifest = manifest_of(bucket, "set-1", &pod);
+        assert_eq!(ids[&pod], manifest["node"]["host_id"].as_str().unwrap());
+        let (code, out, err) = c.exec(NS, &pod, &["nodetool", "info", "-T"]).unwrap();
+        assert_eq!(code, 0, "{out}{err}");
+        let mut tokens: Vec<String> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("Token"))
+            .filter_map(|l| l.split(':').nth(1))
+            .map(|t| t.trim().to_owned())
+            .collect();
+        let mut want: Vec<String> = manifest["node"]["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        tokens.sort();
+        want.sort();
+        assert_eq!(tokens, want, "{pod}'s tokens");
+        let reasons = reasons_of_uid(c, NS, p["metadata"]["uid"].as_str().unwrap());
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r != "Founded" && r != "Joined" && r != "Replaced"),
+            "{pod} founded, joined or replaced: {reasons:?}"
+        );
+        // No bootstrap, no streaming: the node started from the restored files and its
+        // saved tokens.
+        let (_, log, _) = c
+            .exec(NS, &pod, &["cat", "/var/log/cassandra/system.log"])
+            .unwrap();
+        assert!(log.contains("Using saved tokens"), "{pod}: {log}");
+        assert!(!log.contains("Starting to bootstrap"), "{pod} bootstrapped");
+    }
+    let now = contact_points(c);
+    let missing = load::missing_writes(
+        Some(node_ns),
+        &now,
+        "backed",
+        &before.acked,
+        Consistency::Quorum,
+    )
+    .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost",
+        missing.len()
+    );
+    for addr in &now {
+        let missing = load::missing_writes_through(
+            Some(node_ns),
+            *addr,
+            "backed",
+            &before.acked,
+            Consistency::One,
+        )
+        .unwrap();
+        assert!(
+            missing.is_empty(),
+            "{} acknowledged writes not on {addr} alone",
+            missing.len()
+        );
+    }
+    record_figure(
+        "set_restore",
+        serde_json::json!({
+            "apply_to_3_ready_s": restored_in.as_secs_f64(),
+            "bytes": full,
+        }),
+    );
+}
+
+/// Whether the three data volumes' directories are gone.
+fn volumes_gone(c: &Cluster) -> bool {
+    (0..3).all(|i| {
+        !c.shared
+            .pvc_dir(NS, &format!("data-cassandra-{i}"))
+            .exists()
+    })
 }
 
 /// What the ServiceAccount may do: exactly what ringkeeper uses (read from the audit log

@@ -544,6 +544,38 @@ pub fn missing_writes(
     acked: &[i64],
     consistency: Consistency,
 ) -> Result<Vec<i64>> {
+    check(netns, nodes, None, keyspace, acked, consistency)
+}
+
+/// [`missing_writes`] with every read coordinated by `coordinator` alone (the driver sends
+/// nothing to another node). With a replication factor equal to the ring's size the
+/// coordinator is a replica of every key, and at ONE Cassandra answers from its own data:
+/// what one node holds by itself.
+pub fn missing_writes_through(
+    netns: Option<&Netns>,
+    coordinator: SocketAddr,
+    keyspace: &str,
+    acked: &[i64],
+    consistency: Consistency,
+) -> Result<Vec<i64>> {
+    check(
+        netns,
+        &[coordinator],
+        Some(coordinator),
+        keyspace,
+        acked,
+        consistency,
+    )
+}
+
+fn check(
+    netns: Option<&Netns>,
+    nodes: &[SocketAddr],
+    coordinator: Option<SocketAddr>,
+    keyspace: &str,
+    acked: &[i64],
+    consistency: Consistency,
+) -> Result<Vec<i64>> {
     check_keyspace_name(keyspace)?;
     let nodes = nodes.to_vec();
     let keyspace = keyspace.to_owned();
@@ -552,7 +584,7 @@ pub fn missing_writes(
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        rt.block_on(check_keys(nodes, keyspace, acked, consistency))
+        rt.block_on(check_keys(nodes, coordinator, keyspace, acked, consistency))
     })?
     .join()
     .map_err(|_| anyhow!("the check thread panicked"))??
@@ -560,6 +592,7 @@ pub fn missing_writes(
 
 async fn check_keys(
     nodes: Vec<SocketAddr>,
+    coordinator: Option<SocketAddr>,
     keyspace: String,
     acked: Vec<i64>,
     consistency: Consistency,
@@ -570,6 +603,13 @@ async fn check_keys(
         .await
         .context("preparing the select")?;
     select.set_consistency(consistency);
+    if let Some(addr) = coordinator {
+        use scylla::policies::load_balancing::{NodeIdentifier, SingleTargetLoadBalancingPolicy};
+        select.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+            NodeIdentifier::NodeAddress(addr),
+            None,
+        )));
+    }
     let select = Arc::new(select);
     let permits = Arc::new(Semaphore::new(CHECK_CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();

@@ -151,6 +151,46 @@ pub fn quick_probes(dir: &Path) {
 /// Adds a JSON patch (`ops`, a YAML list) of the StatefulSet to the kustomization in
 /// `dir`, after the patches it already has.
 fn add_patch(dir: &Path, ops: &str) {
+    add_patch_of(dir, "StatefulSet", "cassandra", ops);
+}
+
+/// The backup component's store in the kustomization in `dir`: the test S3 gateway on the
+/// cluster's bridge (`s3://ringkeeper/<prefix>`), its keys in the Secret the component
+/// references (created in `ns`), and the pods looking for requests every 5 s instead of
+/// 30 s (only the schedule of a look is shorter; what a pod does with a request is not).
+pub fn backup_store(c: &Cluster, ns: &str, dir: &Path, prefix: &str) {
+    c.kubectl(&[
+        "-n",
+        ns,
+        "create",
+        "secret",
+        "generic",
+        "cassandra-backup-credentials",
+        &format!("--from-literal=AWS_ACCESS_KEY_ID={}", super::s3::ACCESS),
+        &format!("--from-literal=AWS_SECRET_ACCESS_KEY={}", super::s3::SECRET),
+    ])
+    .unwrap();
+    add_patch_of(
+        dir,
+        "ConfigMap",
+        "cassandra-backup",
+        &format!(
+            "- op: replace\n  path: /data/RINGKEEPER_BACKUP_STORE\n  value: s3://{}/{prefix}\n\
+             - op: add\n  path: /data/AWS_ENDPOINT_URL\n  value: http://{GATEWAY}:{S3_PORT}\n\
+             - op: add\n  path: /data/AWS_ALLOW_HTTP\n  value: \"true\"",
+            super::s3::BUCKET
+        ),
+    );
+    set_env(dir, "RINGKEEPER_BACKUP_POLL", "5s");
+}
+
+/// Where the test S3 gateway listens: the cluster's bridge, reachable from every pod.
+pub const S3_PORT: u16 = 7070;
+pub const GATEWAY: std::net::Ipv4Addr = ringkeeper_testkit::cluster::network::GATEWAY;
+
+/// Adds a JSON patch (`ops`, a YAML list) of the object `kind`/`name` to the kustomization
+/// in `dir`, after the patches it already has.
+fn add_patch_of(dir: &Path, kind: &str, name: &str, ops: &str) {
     let kustomization = dir.join("kustomization.yaml");
     let mut text = std::fs::read_to_string(&kustomization).unwrap();
     if !text.contains("\npatches:\n") {
@@ -158,7 +198,7 @@ fn add_patch(dir: &Path, ops: &str) {
     }
     let ops: String = ops.lines().map(|l| format!("    {l}\n")).collect();
     text.push_str(&format!(
-        "- target: {{kind: StatefulSet, name: cassandra}}\n  patch: |-\n{ops}"
+        "- target: {{kind: {kind}, name: {name}}}\n  patch: |-\n{ops}"
     ));
     std::fs::write(&kustomization, text).unwrap();
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use ringkeeper_testkit::ring::{self, Ring, RingSpec};
 
 pub mod kube;
+pub mod s3;
 
 pub const CASSANDRA: &str = "5.0.8";
 /// The newest 4.1 on Maven Central (4.1 runs on JDK 11 only; the harness fetches one).
