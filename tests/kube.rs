@@ -388,6 +388,12 @@ fn request_and_wait(c: &Cluster, name: &str) -> std::time::Duration {
     let asked = std::time::Instant::now();
     let (code, out, err) = backup_in(c, "cassandra-0", &["request", name, "--replicas", "3"]);
     assert_eq!(code, 0, "{out}{err}");
+    wait_complete(c, name);
+    asked.elapsed()
+}
+
+/// Waits until every part of the backup `name` is complete.
+fn wait_complete(c: &Cluster, name: &str) {
     c.wait_for(
         &format!("backup {name} complete"),
         Duration::from_secs(300),
@@ -403,7 +409,6 @@ fn request_and_wait(c: &Cluster, name: &str) -> std::time::Duration {
             container_logs_tail(c, NS)
         )
     });
-    asked.elapsed()
 }
 
 /// One pod's manifest in the store (the bucket's directory on the gateway's disk).
@@ -502,6 +507,8 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
         }),
     );
 
+    an_upload_cut_by_a_pod_deletion_is_never_complete(c, node_ns, bucket);
+
     // The whole set gone: StatefulSet (its pods drained away), volumes, identity record.
     let ids = host_ids(c, NS);
     c.kubectl(&[
@@ -578,6 +585,10 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
                 .all(|r| r != "Founded" && r != "Joined" && r != "Replaced"),
             "{pod} founded, joined or replaced: {reasons:?}"
         );
+        assert!(
+            reasons.iter().any(|r| r == "Restored"),
+            "{pod}: no Restored Event: {reasons:?}"
+        );
         // No bootstrap, no streaming: the node started from the restored files and its
         // saved tokens.
         let (_, log, _) = c
@@ -622,6 +633,121 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
             "bytes": full,
         }),
     );
+}
+
+/// Issue 19's scenario 4: a pod deleted while it uploads its part leaves that part
+/// without a manifest (the backup is not complete, so no restore takes it); its next start
+/// removes the cut part's snapshot before Cassandra starts, then takes the part again, and
+/// the backup completes with no backup snapshot left on any volume.
+fn an_upload_cut_by_a_pod_deletion_is_never_complete(
+    c: &Cluster,
+    node_ns: &ringkeeper_testkit::netns::Netns,
+    bucket: &std::path::Path,
+) {
+    // 30 MiB more on every node (replication factor 3, incompressible), so that a part's
+    // upload at the test's 1 MiB/s (RINGKEEPER_BACKUP_MAX_RATE) outlasts the deleted
+    // pod's drain.
+    common::cql_in_netns(node_ns, contact_points(c), false, |session| {
+        Box::pin(async move {
+            for statement in [
+                "CREATE KEYSPACE IF NOT EXISTS bulk WITH replication = \
+                 {'class': 'SimpleStrategy', 'replication_factor': 3}",
+                "CREATE TABLE IF NOT EXISTS bulk.blobs (k int PRIMARY KEY, v blob)",
+            ] {
+                session.query_unpaged(statement, &[]).await.unwrap();
+            }
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            for k in 0..300 {
+                let v: Vec<u8> = (0..100 * 1024)
+                    .map(|_| {
+                        // xorshift: bytes no compressor shrinks.
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                session
+                    .query_unpaged("INSERT INTO bulk.blobs (k, v) VALUES (?, ?)", (k, v))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    let old = pods(c, NS)
+        .into_iter()
+        .find(|p| name_of(p) == "cassandra-1")
+        .unwrap()["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, out, err) = backup_in(c, "cassandra-0", &["request", "set-3", "--replicas", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let pending = bucket.join("backups/set-3/pending/cassandra-1.json");
+    let member = bucket.join("backups/set-3/members/cassandra-1.json");
+    c.wait_for("cassandra-1 uploading", Duration::from_secs(120), |_| {
+        Ok(pending.exists().then_some(()))
+    })
+    .unwrap();
+    c.kubectl(&["-n", NS, "delete", "pod", "cassandra-1", "--wait=false"])
+        .unwrap();
+    c.wait_for("the old cassandra-1 gone", Duration::from_secs(300), |c| {
+        let gone = pods(c, NS).iter().all(|p| p["metadata"]["uid"] != old);
+        Ok(gone.then_some(()))
+    })
+    .unwrap();
+    assert!(
+        !member.exists(),
+        "the part finished before the pod was stopped: the upload was not cut"
+    );
+    let (code, out, err) = backup_in(c, "cassandra-0", &["status", "set-3"]);
+    assert_eq!(code, 1, "an incomplete backup: {out}{err}");
+    back_ready(c, "cassandra-1", &old);
+    let new = pods(c, NS)
+        .into_iter()
+        .find(|p| name_of(p) == "cassandra-1")
+        .unwrap();
+    let dir = c.pod_dir("cassandra-1", new["metadata"]["uid"].as_str().unwrap());
+    let log: String = (0..10)
+        .filter_map(|i| std::fs::read_to_string(dir.join(format!("container-{i}.log"))).ok())
+        .collect();
+    assert!(
+        log.contains("a backup's leftover snapshot removed"),
+        "the cut part's snapshot was not removed at the next start: {log}"
+    );
+    wait_complete(c, "set-3");
+    for i in 0..3 {
+        let volume = c.shared.pvc_dir(NS, &format!("data-cassandra-{i}"));
+        let left = backup_snapshots(&volume);
+        assert!(left.is_empty(), "cassandra-{i} keeps {left:?}");
+    }
+}
+
+/// The backup snapshots on a data volume (`data/<ks>/<table>/snapshots/ringkeeper-backup-*`).
+fn backup_snapshots(volume: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let dirs = |d: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
+    };
+    for keyspace in dirs(&volume.join("data")) {
+        for table in dirs(&keyspace) {
+            for snapshot in dirs(&table.join("snapshots")) {
+                if snapshot
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("ringkeeper-backup-"))
+                {
+                    found.push(snapshot);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Whether the three data volumes' directories are gone.

@@ -11,6 +11,7 @@
 //! | `Joined` | Normal | the node finished bootstrapping into an existing ring (a join, a resumed bootstrap) |
 //! | `Replaced` | Normal | the node finished replacing the down member |
 //! | `Reinitialized` | Normal | the volume held a node that was decommissioned, and the ring confirmed that it left: cleared, the pod joins as a new node |
+//! | `Restored` | Normal | an empty volume was filled from this pod's part of a backup (`--restore-backup`): the node starts as the ring member it was |
 //! | `SnapshotsKept` | Normal | before that clear, the node's `snapshots/` and `backups/` were moved to `ringkeeper-kept/` on the volume (never deleted) |
 //! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
 //! | `FoundingRefused` | Warning | ordinal 0 has no data and no ring answers, but the identity record says the cluster exists: it waits instead of founding a second one |
@@ -184,6 +185,24 @@ pub fn reinitialized(what: &str) -> LifecycleEvent {
         format!(
             "the volume held a node that left the ring ({what}); its data had been streamed \
              to the other nodes, so the volume was cleared and this pod joins as a new node"
+        ),
+    )
+}
+
+/// An empty volume was filled from this pod's part of a backup.
+pub fn restored(
+    backup: &str,
+    host_id: &str,
+    files: u64,
+    bytes: u64,
+    seconds: f64,
+) -> LifecycleEvent {
+    event(
+        Severity::Normal,
+        "Restored",
+        "Boot",
+        format!(
+            "restored from backup {backup}: {files} files, {bytes} bytes, checked, in              {seconds:.0} s; the node starts as the ring member it was (host ID {host_id}),              without joining or streaming"
         ),
     )
 }

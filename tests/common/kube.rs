@@ -157,7 +157,8 @@ fn add_patch(dir: &Path, ops: &str) {
 /// The backup component's store in the kustomization in `dir`: the test S3 gateway on the
 /// cluster's bridge (`s3://ringkeeper/<prefix>`), its keys in the Secret the component
 /// references (created in `ns`), and the pods looking for requests every 5 s instead of
-/// 30 s (only the schedule of a look is shorter; what a pod does with a request is not).
+/// 30 s (only the schedule of a look is shorter; what a pod does with a request is not),
+/// uploading at 1 MiB/s.
 pub fn backup_store(c: &Cluster, ns: &str, dir: &Path, prefix: &str) {
     c.kubectl(&[
         "-n",
@@ -182,6 +183,9 @@ pub fn backup_store(c: &Cluster, ns: &str, dir: &Path, prefix: &str) {
         ),
     );
     set_env(dir, "RINGKEEPER_BACKUP_POLL", "5s");
+    // Uploads at 1 MiB/s (the default is 50): a part of tens of MiB then takes longer than
+    // a pod's drain, so a test can stop a pod in the middle of its upload.
+    set_env(dir, "RINGKEEPER_BACKUP_MAX_RATE", "1MiB");
 }
 
 /// Where the test S3 gateway listens: the cluster's bridge, reachable from every pod.

@@ -120,6 +120,7 @@ pub async fn run(
     or_end!(
         restore::if_asked(
             restore.as_ref(),
+            &kube.events(&facts.own_pod),
             &identity,
             &template.dirs,
             template.expected_cluster.as_deref(),

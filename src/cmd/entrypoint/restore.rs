@@ -21,6 +21,8 @@ use crate::decide::backup::manifest::Manifest;
 use crate::decide::backup::restore::{self, Asked, Plan};
 use crate::decide::backup::verify;
 use crate::decide::data::{DataState, JoinRecord, classify};
+use crate::decide::events;
+use crate::edge::kube::Events;
 use crate::edge::{datadir, store};
 use crate::exit::Outcome;
 use crate::render::DataDirs;
@@ -35,6 +37,7 @@ const MOVING: &str = "ringkeeper-restoring";
 /// Restores into an empty volume when asked; `Break` with the refusal otherwise.
 pub(super) async fn if_asked(
     asked: Option<&(StoreUrl, String)>,
+    events: &Events,
     identity: &Identity,
     dirs: &DataDirs,
     cluster: Option<&str>,
@@ -111,12 +114,20 @@ pub(super) async fn if_asked(
     let record = restore::join_record(&manifest);
     std::fs::write(volume.join(MOVING), record.render())?;
     finish_moving(volume)?;
+    let seconds = started.elapsed().as_secs_f64();
     info!(
         backup = %name,
         host_id = %manifest.node.host_id,
-        seconds = started.elapsed().as_secs_f64(),
+        seconds,
         "restored: the node starts as the ring member it was"
     );
+    let _ = events.spawn(events::restored(
+        name,
+        &manifest.node.host_id,
+        total.files,
+        total.bytes,
+        seconds,
+    ));
     Ok(ControlFlow::Continue(()))
 }
 
