@@ -202,7 +202,9 @@ pub fn restored(
         "Restored",
         "Boot",
         format!(
-            "restored from backup {backup}: {files} files, {bytes} bytes, checked, in              {seconds:.0} s; the node starts as the ring member it was (host ID {host_id}),              without joining or streaming"
+            "restored from backup {backup}: {files} files, {bytes} bytes, checked, in \
+             {seconds:.0} s; the node starts as the ring member it was (host ID {host_id}), \
+             without joining or streaming"
         ),
     )
 }

@@ -16,10 +16,12 @@ use tracing::{info, warn};
 
 use super::shutdown::refuse;
 use crate::config::{Identity, StoreUrl};
+use crate::decide::api_facts::Fact;
 use crate::decide::backup::layout;
 use crate::decide::backup::manifest::Manifest;
 use crate::decide::backup::restore::{self, Asked, Plan};
 use crate::decide::backup::verify;
+use crate::decide::cluster_record;
 use crate::decide::data::{DataState, JoinRecord, classify};
 use crate::decide::events;
 use crate::edge::kube::Events;
@@ -42,6 +44,7 @@ pub(super) async fn if_asked(
     dirs: &DataDirs,
     cluster: Option<&str>,
     replicas: Option<u32>,
+    record: &Fact<Option<BTreeMap<String, String>>>,
 ) -> anyhow::Result<ControlFlow<Outcome>> {
     let volume = identity.data_dir.as_path();
     // First, and whether a restore is asked or not (the flag may be gone since): a volume
@@ -61,6 +64,11 @@ pub(super) async fn if_asked(
         .filter_map(|d| d.strip_prefix(volume).ok())
         .map(|d| d.to_string_lossy().into_owned())
         .collect();
+    let unread = match record {
+        Fact::Unknown(why) => Some(why.to_string()),
+        Fact::Known(_) | Fact::NotAsked => None,
+    };
+    let record = cluster_record::facts(record, &pod, cluster);
     let asked = Asked {
         backup: name,
         pod: &pod,
@@ -68,18 +76,26 @@ pub(super) async fn if_asked(
         cluster,
         data,
         data_dirs,
+        recorded_self: record.previous.as_ref().map(|p| p.host_id.as_str()),
+        record_unread: unread.as_deref(),
     };
-    // The usual case on every start after the first: decided without the store.
-    if data != DataState::Empty
-        && let Plan::Skip(why) | Plan::Refuse(why) = restore::plan(&asked, None, None)
-    {
-        return Ok(match data {
-            DataState::Partial => refuse(format!("restore refused: {why}")),
-            _ => {
-                info!(backup = %name, "{why}");
-                ControlFlow::Continue(())
+    // The usual case on every start after the first, and a lost disk: decided without the
+    // store.
+    if data != DataState::Empty || asked.recorded_self.is_some() || asked.record_unread.is_some() {
+        match restore::plan(&asked, None, None) {
+            Plan::Refuse(why) => return Ok(refuse(format!("restore refused: {why}"))),
+            // Not restoring into an empty volume is worth a warning: the person who set
+            // the flag may expect a restore.
+            Plan::Skip(why) if data == DataState::Empty => {
+                warn!(backup = %name, "{why}");
+                return Ok(ControlFlow::Continue(()));
             }
-        });
+            Plan::Skip(why) => {
+                info!(backup = %name, "{why}");
+                return Ok(ControlFlow::Continue(()));
+            }
+            Plan::Restore => {}
+        }
     }
     let store = store::open(url)?;
     let backup = store::backups(&store, &layout::backup_prefix(name))

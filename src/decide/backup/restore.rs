@@ -27,6 +27,13 @@ pub struct Asked<'a> {
     pub data: DataState,
     /// The data directories, relative to the volume (`data`), where the files must land.
     pub data_dirs: Vec<String>,
+    /// The host ID the identity record holds for this pod, when it holds one: the pod ran
+    /// as a ring member of this set since the record was made.
+    pub recorded_self: Option<&'a str>,
+    /// Why the identity record could not be read, when the API was asked and did not
+    /// answer it (denied, late, failed): then a lost disk cannot be told from a set being
+    /// restored.
+    pub record_unread: Option<&'a str>,
 }
 
 /// The answer.
@@ -59,6 +66,26 @@ pub fn plan(asked: &Asked, backup: Option<&Backup>, manifest: Option<&Manifest>)
             ));
         }
         DataState::Empty => {}
+    }
+    // An empty volume of a pod the identity record lists is a lost disk, not a set being
+    // restored (a whole set comes back into a new record): restoring would bring back an
+    // old copy of a member the ring has moved past (writes since missing, deletes
+    // resurrected), so the volume is left to the boot plan, which replaces the lost node.
+    // This is what makes leaving --restore-backup set after a restore harmless.
+    if let Some(why) = asked.record_unread {
+        return Plan::Refuse(format!(
+            "asked to restore backup {name} into an empty volume, but the identity record \
+             could not be read ({why}): without it a pod that lost its disk cannot be told \
+             from a set being restored; the next start asks again"
+        ));
+    }
+    if let Some(host_id) = asked.recorded_self {
+        return Plan::Skip(format!(
+            "the identity record lists this pod as ring member {host_id}: its volume was lost \
+             after it ran, and the ring replaces it; backup {name} is not restored (it would \
+             bring back an old copy of a member the ring has moved past). To restore the whole \
+             set, delete the set, its volumes and its identity record first"
+        ));
     }
     let Some(backup) = backup else {
         return Plan::Refuse(format!(
@@ -321,6 +348,8 @@ mod tests {
                 cluster,
                 data,
                 data_dirs: vec!["data".into()],
+                recorded_self: None,
+                record_unread: None,
             };
             let got = match plan(&asked, listed, m) {
                 Plan::Restore => "restore".to_owned(),
@@ -332,6 +361,50 @@ mod tests {
                 "{data:?} {replicas:?} {cluster:?}: {got}"
             );
         }
+    }
+
+    /// A pod the identity record lists lost its volume after it ran: never restored, even
+    /// from a good backup; the boot plan replaces it.
+    #[test]
+    fn a_pod_the_identity_record_lists_is_not_restored() {
+        use PartState::*;
+        let good = manifest("c-0", "ring", "data/ks/t-1/nb-1-big-Data.db");
+        let three = backup(&[("c-0", Complete), ("c-1", Complete), ("c-2", Complete)]);
+        let asked = |recorded_self| Asked {
+            backup: "b",
+            pod: "c-0",
+            replicas: Some(3),
+            cluster: Some("ring"),
+            data: DataState::Empty,
+            data_dirs: vec!["data".into()],
+            recorded_self,
+            record_unread: None,
+        };
+        assert_eq!(plan(&asked(None), Some(&three), Some(&good)), Plan::Restore);
+        let Plan::Skip(why) = plan(&asked(Some("h0")), Some(&three), Some(&good)) else {
+            panic!("restored a pod the record lists");
+        };
+        assert!(why.contains("ring member h0"), "{why}");
+        // Decided without the store.
+        assert!(matches!(
+            plan(&asked(Some("h0")), None, None),
+            Plan::Skip(_)
+        ));
+        // A record the API did not answer: no restore on unclear evidence.
+        let unread = Asked {
+            record_unread: Some("Kubernetes API denied get configmaps/c-identity"),
+            ..asked(None)
+        };
+        let Plan::Refuse(why) = plan(&unread, Some(&three), Some(&good)) else {
+            panic!("restored without the record");
+        };
+        assert!(why.contains("denied get configmaps"), "{why}");
+        // A volume with data starts as it is, record or not.
+        let present = Asked {
+            data: DataState::Present,
+            ..unread
+        };
+        assert!(matches!(plan(&present, None, None), Plan::Skip(_)));
     }
 
     #[test]
