@@ -511,19 +511,7 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
 
     // The whole set gone: StatefulSet (its pods drained away), volumes, identity record.
     let ids = host_ids(c, NS);
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
-        "statefulset",
-        "cassandra",
-        "--wait=false",
-    ])
-    .unwrap();
-    c.wait_for("no pods", Duration::from_secs(300), |c| {
-        Ok(pods(c, NS).is_empty().then_some(()))
-    })
-    .unwrap();
+    delete_set(c, &[]);
     c.kubectl(&[
         "-n",
         NS,

@@ -361,19 +361,7 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     let ids = host_ids(&c, NS);
     let old_ip_0 = pod_ip(&c, "cassandra-0").unwrap();
     let old_uid_0 = uid_of(&c, "cassandra-0");
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
-        "statefulset",
-        "cassandra",
-        "--wait=false",
-    ])
-    .unwrap();
-    c.wait_for("every pod gone", Duration::from_secs(300), |c| {
-        Ok(pods(c, NS).is_empty().then_some(()))
-    })
-    .unwrap();
+    delete_set(&c, &[]);
     c.kubectl(&[
         "-n",
         NS,

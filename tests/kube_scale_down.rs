@@ -668,20 +668,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
         .iter()
         .map(|p| (name_of(p), uid_of(&c, &name_of(p))))
         .collect();
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
-        "statefulset",
-        "cassandra",
-        "--cascade=foreground",
-        "--wait=false",
-    ])
-    .unwrap();
-    c.wait_for("every pod gone", Duration::from_secs(300), |c| {
-        Ok(pods(c, NS).is_empty().then_some(()))
-    })
-    .unwrap();
+    delete_set(&c, &["--cascade=foreground"]);
     for (pod, uid) in &uids {
         let (log, summary) = prestop(&c, pod, uid);
         let reason = assert_drain(&summary, &log, "drained", "drain");

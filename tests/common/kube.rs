@@ -227,6 +227,26 @@ pub fn back_ready(c: &Cluster, pod: &str, old_uid: &str) {
     .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, NS)));
 }
 
+/// Deletes the StatefulSet `cassandra` in `NS` (with `extra` flags, e.g.
+/// `--cascade=foreground`) and waits until every pod of it is gone, each through its
+/// preStop.
+pub fn delete_set(c: &Cluster, extra: &[&str]) {
+    let mut args = vec![
+        "-n",
+        NS,
+        "delete",
+        "statefulset",
+        "cassandra",
+        "--wait=false",
+    ];
+    args.extend_from_slice(extra);
+    c.kubectl(&args).unwrap();
+    c.wait_for("every pod gone", Duration::from_secs(300), |c| {
+        Ok(pods(c, NS).is_empty().then_some(()))
+    })
+    .unwrap();
+}
+
 /// The pods' JSON.
 pub fn pods(c: &Cluster, ns: &str) -> Vec<serde_json::Value> {
     let v = json(&c.kubectl(&["-n", ns, "get", "pods", "-o", "json"]).unwrap());
