@@ -9,12 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{CqlConfig, Identity, Jmx, StoreUrl};
 use crate::decide::backup::layout::{self, Key};
 use crate::decide::backup::manifest::Request;
 use crate::decide::backup::request;
+use crate::decide::ring::Bootstrapped;
+use crate::edge::cql::{self, CqlSettings};
 use crate::edge::store;
 
 /// What the taker needs to run `backup create` for this pod.
@@ -27,6 +29,9 @@ pub(super) struct Taker {
     pub create_flags: Vec<OsString>,
     /// This pod.
     pub pod: String,
+    /// Its node's address, and how to ask it whether it has joined.
+    pub ip: std::net::IpAddr,
+    pub settings: CqlSettings,
 }
 
 impl Taker {
@@ -34,6 +39,7 @@ impl Taker {
         (store, poll): (StoreUrl, Duration),
         identity: &Identity,
         cql: &CqlConfig,
+        settings: &CqlSettings,
         jmx: &Jmx,
     ) -> Self {
         let mut create_flags: Vec<OsString> = vec![
@@ -51,6 +57,8 @@ impl Taker {
             poll,
             create_flags,
             pod: identity.pod.to_string(),
+            ip: identity.pod_ip,
+            settings: settings.clone(),
         }
     }
 
@@ -67,6 +75,13 @@ impl Taker {
                 }
             };
             let Some(name) = due else { continue };
+            // Not before the node answers as joined: `backup create` would refuse, and the
+            // tries of a start would all be spent while Cassandra starts (after a restart
+            // in the middle of a part, the part would then never be taken again).
+            if !self.node_joined().await {
+                debug!(backup = %name, "a requested backup waits for the node to answer as joined");
+                continue;
+            }
             *tries.entry(name.clone()).or_default() += 1;
             info!(backup = %name, "taking this pod's part of a requested backup");
             if let Err(e) = self.create(&name).await {
@@ -85,6 +100,16 @@ impl Taker {
                 }
             }
         }
+    }
+
+    /// Whether the local node answers CQL with its bootstrap COMPLETED.
+    async fn node_joined(&self) -> bool {
+        let Ok(node) = cql::connect(self.ip, &self.settings).await else {
+            return false;
+        };
+        node.local().await.is_ok_and(|local| {
+            Bootstrapped::parse(local.bootstrapped.as_deref()) == Bootstrapped::Completed
+        })
     }
 
     async fn completed(&self, name: &str) -> anyhow::Result<bool> {

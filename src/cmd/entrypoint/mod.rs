@@ -210,7 +210,7 @@ pub async fn run(
     let recorder = record::Recorder::new(&identity, &cql, record, &kube, &facts, events, mode);
     let watcher = tokio::spawn(recorder.run());
     let taker = backup_requests
-        .map(|requests| backups::Taker::new(requests, &identity, &seeding.cql, &drain.jmx))
+        .map(|requests| backups::Taker::new(requests, &identity, &seeding.cql, &cql, &drain.jmx))
         .map(|taker| tokio::spawn(taker.run()));
     let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
