@@ -125,7 +125,7 @@ pub async fn run(
             &template.dirs,
             template.expected_cluster.as_deref(),
             seeding.replicas,
-            &facts.record,
+            &facts,
         )
         .await?
     );

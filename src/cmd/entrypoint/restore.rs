@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use super::shutdown::refuse;
 use crate::config::{Identity, StoreUrl};
-use crate::decide::api_facts::Fact;
+use crate::decide::api_facts::{Access, ApiFacts, Fact};
 use crate::decide::backup::layout;
 use crate::decide::backup::manifest::Manifest;
 use crate::decide::backup::restore::{self, Asked, Plan};
@@ -44,7 +44,7 @@ pub(super) async fn if_asked(
     dirs: &DataDirs,
     cluster: Option<&str>,
     replicas: Option<u32>,
-    record: &Fact<Option<BTreeMap<String, String>>>,
+    facts: &ApiFacts,
 ) -> anyhow::Result<ControlFlow<Outcome>> {
     let volume = identity.data_dir.as_path();
     // First, and whether a restore is asked or not (the flag may be gone since): a volume
@@ -64,11 +64,14 @@ pub(super) async fn if_asked(
         .filter_map(|d| d.strip_prefix(volume).ok())
         .map(|d| d.to_string_lossy().into_owned())
         .collect();
-    let unread = match record {
-        Fact::Unknown(why) => Some(why.to_string()),
-        Fact::Known(_) | Fact::NotAsked => None,
+    // Unread only when the API was there to ask: without API access (turned off, not in a
+    // pod) there is no record to read, and the rules without it apply (the README says to
+    // remove the flag after a restore then).
+    let unread = match (&facts.access, &facts.record) {
+        (Access::Connected, Fact::Unknown(why)) => Some(why.to_string()),
+        _ => None,
     };
-    let record = cluster_record::facts(record, &pod, cluster);
+    let record = cluster_record::facts(&facts.record, &pod, cluster);
     let asked = Asked {
         backup: name,
         pod: &pod,
