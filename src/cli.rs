@@ -475,9 +475,10 @@ pub enum BackupCommand {
     /// Take this node's part of a backup: snapshot (flush and hard links), upload the
     /// files the store lacks, write the manifest last, clear the snapshot.
     ///
-    /// Prints a JSON summary. Exit 0 when the part is complete; exit 1 when it was refused
-    /// (the node is not joined, the volume lacks room for a snapshot, the part exists) or
-    /// could not complete (nothing is listed as complete then); exit 2 on bad input.
+    /// Prints a JSON summary (on a refusal: backup, pod and `refused`, the reason). Exit 0
+    /// when the part is complete; exit 1 when it was refused (the node is not joined, the
+    /// volume lacks room for a snapshot, the part exists) or could not complete (nothing
+    /// is listed as complete then); exit 2 on bad input.
     Create(Box<BackupCreateArgs>),
     /// The backups in the store, each with its parts' states.
     List(BackupListArgs),

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{BOOT, cql_in_ring, new_ring, nodes};
-use ringkeeper_testkit::ring::{self, Ring, RingSpec};
+use ringkeeper_testkit::ring::{self, Ring};
 
 /// Where `ringkeeper backup` is pointed: a store and the environment that reaches it.
 struct Target {
@@ -30,18 +30,8 @@ impl Target {
 
 /// `ringkeeper backup <args>` in the ring's namespace, against ordinal 0's node.
 fn backup(ring: &Ring, target: &Target, args: &[&str]) -> (i32, String, String) {
-    let spec = &ring.spec;
-    let out = ring
-        .netns()
-        .command(&spec.ringkeeper)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("CASSANDRA_HOME", &spec.cassandra.home)
-        .env("POD_NAME", "cassandra-0")
+    let out = common::backup_command(ring, "cassandra-0", Path::new(&target.store))
         .envs(target.env.iter().map(|(k, v)| (*k, v.as_str())))
-        .arg("backup")
-        .arg("--store")
-        .arg(&target.store)
         .args(args)
         .output()
         .unwrap();
@@ -59,15 +49,8 @@ fn create(ring: &Ring, target: &Target, name: &str) -> (i32, String, String) {
 }
 
 fn create_args(ring: &Ring, name: &str) -> Vec<String> {
-    let mut args = vec![
-        "create".to_owned(),
-        name.to_owned(),
-        "--host".into(),
-        ring::default_ip(0).to_string(),
-        "--data-dir".into(),
-        ring.spec.data_dir(0).display().to_string(),
-    ];
-    args.extend(RingSpec::jmx_args(0));
+    let mut args = vec!["create".to_owned(), name.to_owned()];
+    args.extend(common::backup_node_args(ring, 0, ring::default_ip(0)));
     args
 }
 
@@ -75,14 +58,7 @@ fn create_args(ring: &Ring, name: &str) -> Vec<String> {
 fn spawn_create(ring: &Ring, store: &Path, name: &str, rate: &str) -> std::process::Child {
     let mut args = create_args(ring, name);
     args.extend(["--max-rate".into(), rate.into()]);
-    ring.netns()
-        .command(&ring.spec.ringkeeper)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
-        .env("POD_NAME", "cassandra-0")
-        .args(["backup", "--store"])
-        .arg(store)
+    common::backup_command(ring, "cassandra-0", store)
         .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -250,9 +226,16 @@ fn a_node_backs_up_incrementally_and_verify_names_damage() {
     assert!(second["hashes_reused"].as_u64().unwrap() > 0, "{out}");
 
     // The same part again: refused, nothing changed.
-    let (code, _, err) = create(&ring, &local, "second");
+    let (code, out, err) = create(&ring, &local, "second");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already has cassandra-0's part"), "{err}");
+    assert_eq!(
+        json(&out)["refused"]
+            .as_str()
+            .map(|r| r.contains("already has")),
+        Some(true),
+        "{out}"
+    );
 
     // list, status, verify.
     let (code, out, err) = backup(&ring, &local, &["list", "--format", "json"]);

@@ -441,6 +441,8 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
     spec.keyspace = "backed".into();
     spec.rate = load::CORRECTNESS_RATE;
     let writes = Load::start(Some(node_ns), spec).unwrap();
+    // A second table, for scenario 2 (one table dropped, another truncated).
+    write_notes(node_ns, contact_points(c));
     std::thread::sleep(Duration::from_secs(10));
     // Acknowledged before the request: what the backup must hold.
     let before = writes.snapshot();
@@ -642,6 +644,168 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
         serde_json::json!({
             "apply_to_3_ready_s": restored_in.as_secs_f64(),
             "bytes": full,
+        }),
+    );
+
+    tables_back_online(c, node_ns, &before.acked);
+}
+
+/// Rows in the second table, `backed.notes`, written at QUORUM before set-1.
+const NOTES: i32 = 300;
+
+/// Writes `backed.notes` (the load made the keyspace, replication factor 3).
+fn write_notes(node_ns: &ringkeeper_testkit::netns::Netns, contact: Vec<std::net::SocketAddr>) {
+    common::cql_in_netns(node_ns, contact, false, |session| {
+        Box::pin(async move {
+            session
+                .query_unpaged(
+                    "CREATE TABLE IF NOT EXISTS backed.notes (k int PRIMARY KEY, v text)",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let mut insert =
+                scylla::statement::Statement::new("INSERT INTO backed.notes (k, v) VALUES (?, ?)");
+            insert.set_consistency(scylla::statement::Consistency::Quorum);
+            let insert = session.prepare(insert).await.unwrap();
+            for k in 0..NOTES {
+                session
+                    .execute_unpaged(&insert, (k, format!("note {k}")))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+}
+
+/// The rows of `backed.notes` readable at QUORUM.
+fn notes_readable(
+    node_ns: &ringkeeper_testkit::netns::Netns,
+    contact: Vec<std::net::SocketAddr>,
+) -> usize {
+    common::cql_in_netns(node_ns, contact, false, |session| {
+        Box::pin(async move {
+            let mut select = scylla::statement::Statement::new("SELECT k, v FROM backed.notes");
+            select.set_consistency(scylla::statement::Consistency::Quorum);
+            let rows = session.query_unpaged(select, &[]).await.unwrap();
+            let rows = rows.into_rows_result().unwrap();
+            rows.rows::<(i32, String)>()
+                .unwrap()
+                .filter(|row| {
+                    let (k, v) = row.as_ref().unwrap();
+                    *v == format!("note {k}")
+                })
+                .count()
+        })
+    })
+}
+
+/// Issue 19's scenario 2 on the restored ring: `backed.kv` truncated and `backed.notes`
+/// dropped, then each restored from set-1 by `ringkeeper backup restore-table` in every
+/// pod (the dropped table created from the backup's schema by the first pod only): every
+/// write acknowledged before the backup's request readable again at QUORUM, and no pod or
+/// Cassandra restarted.
+fn tables_back_online(c: &Cluster, node_ns: &ringkeeper_testkit::netns::Netns, acked: &[i64]) {
+    use ringkeeper_testkit::load;
+    use scylla::statement::Consistency;
+
+    let members = ["cassandra-0", "cassandra-1", "cassandra-2"];
+    // Who runs now: each pod's UID and restarts, and each node's starts in its log.
+    let running = |c: &Cluster| -> Vec<(String, String, u64, usize)> {
+        pods(c, NS)
+            .iter()
+            .map(|p| {
+                let pod = name_of(p);
+                let (_, log, _) = c
+                    .exec(NS, &pod, &["cat", "/var/log/cassandra/system.log"])
+                    .unwrap();
+                (
+                    pod,
+                    p["metadata"]["uid"].as_str().unwrap().to_owned(),
+                    p["status"]["containerStatuses"][0]["restartCount"]
+                        .as_u64()
+                        .unwrap(),
+                    log.matches("Startup complete").count(),
+                )
+            })
+            .collect()
+    };
+    let before = running(c);
+    assert_eq!(notes_readable(node_ns, contact_points(c)), NOTES as usize);
+    common::cql_in_netns(node_ns, contact_points(c), false, |session| {
+        Box::pin(async move {
+            for statement in ["TRUNCATE backed.kv", "DROP TABLE backed.notes"] {
+                session.query_unpaged(statement, &[]).await.unwrap();
+            }
+        })
+    });
+    let gone = load::missing_writes(
+        Some(node_ns),
+        &contact_points(c),
+        "backed",
+        acked,
+        Consistency::Quorum,
+    )
+    .unwrap();
+    assert_eq!(gone.len(), acked.len(), "TRUNCATE left rows");
+
+    let restore = |pod: &str, table: &str, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["restore-table", "set-1", table];
+        args.extend_from_slice(extra);
+        let (code, out, err) = backup_in(c, pod, &args);
+        assert_eq!(code, 0, "{pod} {table}: {out}{err}");
+        json(&out)
+    };
+    let started = std::time::Instant::now();
+    let mut parts = Vec::new();
+    for pod in members {
+        parts.push(restore(pod, "backed.kv", &[]));
+    }
+    let kv_s = started.elapsed().as_secs_f64();
+    let missing = load::missing_writes(
+        Some(node_ns),
+        &contact_points(c),
+        "backed",
+        acked,
+        Consistency::Quorum,
+    )
+    .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes not back after the TRUNCATE",
+        missing.len()
+    );
+
+    // The dropped table: without --create-table a pod refuses (two pods creating it at once
+    // could give it two IDs); one pod creates it, then every pod loads its files.
+    let (code, _, err) = backup_in(
+        c,
+        "cassandra-1",
+        &["restore-table", "set-1", "backed.notes"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the table is gone: give --create-table"),
+        "{err}"
+    );
+    let started = std::time::Instant::now();
+    parts.push(restore("cassandra-0", "backed.notes", &["--create-table"]));
+    for pod in &members[1..] {
+        parts.push(restore(pod, "backed.notes", &[]));
+    }
+    let notes_s = started.elapsed().as_secs_f64();
+    assert_eq!(
+        notes_readable(node_ns, contact_points(c)),
+        NOTES as usize,
+        "backed.notes after the DROP"
+    );
+    assert_eq!(running(c), before, "a pod or a node restarted");
+    record_figure(
+        "table_restore",
+        serde_json::json!({
+            "kv_all_pods_s": kv_s,
+            "notes_all_pods_s": notes_s,
+            "parts": parts,
         }),
     );
 }

@@ -12,6 +12,7 @@
 //! | `Replaced` | Normal | the node finished replacing the down member |
 //! | `Reinitialized` | Normal | the volume held a node that was decommissioned, and the ring confirmed that it left: cleared, the pod joins as a new node |
 //! | `Restored` | Normal | an empty volume was filled from this pod's part of a backup (`--restore-backup`): the node starts as the ring member it was |
+//! | `BackupRefused` | Warning | this pod did not take its part of a requested backup (no room for the snapshot, the node not joined): the note says why; tried again up to three times per start |
 //! | `SnapshotsKept` | Normal | before that clear, the node's `snapshots/` and `backups/` were moved to `ringkeeper-kept/` on the volume (never deleted) |
 //! | `Refused` | Warning | the entrypoint did not start Cassandra (the reason it logs) |
 //! | `FoundingRefused` | Warning | ordinal 0 has no data and no ring answers, but the identity record says the cluster exists: it waits instead of founding a second one |
@@ -206,6 +207,18 @@ pub fn restored(
              {seconds:.0} s; the node starts as the ring member it was (host ID {host_id}), \
              without joining or streaming"
         ),
+    )
+}
+
+/// This pod's part of a requested backup was refused by `backup create` (most often: the
+/// volume has no room for the snapshot). The part is tried again (three tries per start,
+/// within the request's hour); a person frees or grows the volume.
+pub fn backup_refused(backup: &str, reason: &str) -> LifecycleEvent {
+    event(
+        Severity::Warning,
+        "BackupRefused",
+        "Backup",
+        format!("this pod's part of backup {backup} was not taken: {reason}"),
     )
 }
 

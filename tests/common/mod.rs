@@ -114,6 +114,36 @@ pub fn cql_in_netns<T: Send + 'static>(
 
 /// The rows of `<keyspace>.t` (`k int PRIMARY KEY`) that `ip` answers with at its default
 /// consistency.
+/// `ringkeeper backup --store <store>` in the ring's namespace, as `kubectl exec` in pod
+/// `pod` runs it (nodetool found through CASSANDRA_HOME); the caller adds the rest.
+pub fn backup_command(ring: &Ring, pod: &str, store: &std::path::Path) -> std::process::Command {
+    let mut command = ring.netns().command(&ring.spec.ringkeeper);
+    command
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("CASSANDRA_HOME", &ring.spec.cassandra.home)
+        .env("POD_NAME", pod)
+        .arg("backup")
+        .arg("--store")
+        .arg(store);
+    command
+}
+
+/// The flags that point `backup create` or `restore-table` at ordinal `ordinal`'s node on
+/// `ip`: its CQL address, data volume, pod name and JMX port.
+pub fn backup_node_args(ring: &Ring, ordinal: u32, ip: std::net::IpAddr) -> Vec<String> {
+    let mut args = vec![
+        "--host".to_owned(),
+        ip.to_string(),
+        "--data-dir".into(),
+        ring.spec.data_dir(ordinal).display().to_string(),
+        "--pod-name".into(),
+        format!("cassandra-{ordinal}"),
+    ];
+    args.extend(ringkeeper_testkit::ring::RingSpec::jmx_args(ordinal));
+    args
+}
+
 pub fn count_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str) -> usize {
     cql_in_ring(ring, ip, move |session| {
         Box::pin(async move {

@@ -31,14 +31,17 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
     let settings = cql::load_settings(cfg.node.cql.port, CQL_LOOK, CQL_LOOK, &cfg.node.cql.access)?;
     let node = match cql::connect(cfg.node.host, &settings).await {
         Ok(node) => node,
-        Err(e) => return Ok(refused(format!("the local node does not answer: {e}"))),
+        Err(e) => return Ok(refused(cfg, format!("the local node does not answer: {e}"))),
     };
     let local = node.local().await?;
     if local.bootstrapped.as_deref() != Some("COMPLETED") {
-        return Ok(refused(format!(
-            "the local node is not joined (bootstrapped = {:?}): a backup of it would miss data",
-            local.bootstrapped
-        )));
+        return Ok(refused(
+            cfg,
+            format!(
+                "the local node is not joined (bootstrapped = {:?}): a backup of it would miss data",
+                local.bootstrapped
+            ),
+        ));
     }
     let identity = NodeIdentity {
         cluster_name: local.cluster_name.unwrap_or_default(),
@@ -56,10 +59,13 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
         .await?
         .is_some()
     {
-        return Ok(refused(format!(
-            "backup {} already has {}'s part; give the new backup another name",
-            cfg.name, cfg.node.pod
-        )));
+        return Ok(refused(
+            cfg,
+            format!(
+                "backup {} already has {}'s part; give the new backup another name",
+                cfg.name, cfg.node.pod
+            ),
+        ));
     }
     let volume = cfg.node.data_dir.clone();
     let live = tokio::task::spawn_blocking({
@@ -70,7 +76,7 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
     let free =
         nix::sys::statvfs::statvfs(&volume).map(|s| s.blocks_available() * s.fragment_size())?;
     if let Err(why) = room::for_snapshot(free, live) {
-        return Ok(refused(why));
+        return Ok(refused(cfg, why));
     }
     let previous = previous_manifest(store, &cfg.node.pod, &identity.host_id).await;
 
@@ -115,9 +121,12 @@ pub(super) async fn run(store: &Store, cfg: &BackupCreateConfig) -> anyhow::Resu
     Ok(Outcome::Answer(serde_json::to_string(&summary)?))
 }
 
-fn refused(reason: String) -> Outcome {
+/// A refusal, also as JSON on stdout: the entrypoint that ran this for a requested backup
+/// reads it there and posts it as a `BackupRefused` Event.
+fn refused(cfg: &BackupCreateConfig, reason: String) -> Outcome {
+    let answer = json!({"backup": cfg.name, "pod": cfg.node.pod, "refused": reason});
     Outcome::Refused {
-        stdout: None,
+        stdout: Some(answer.to_string()),
         reason: format!("backup refused: {reason}"),
     }
 }

@@ -15,8 +15,10 @@ use crate::config::{CqlConfig, Identity, Jmx, StoreUrl};
 use crate::decide::backup::layout::{self, Key};
 use crate::decide::backup::manifest::Request;
 use crate::decide::backup::request;
+use crate::decide::events;
 use crate::decide::ring::Bootstrapped;
 use crate::edge::cql::{self, CqlSettings};
+use crate::edge::kube::Events;
 use crate::edge::store;
 
 /// What the taker needs to run `backup create` for this pod.
@@ -32,6 +34,8 @@ pub(super) struct Taker {
     /// Its node's address, and how to ask it whether it has joined.
     pub ip: std::net::IpAddr,
     pub settings: CqlSettings,
+    /// Where a refused part is reported (`BackupRefused`).
+    pub events: Events,
 }
 
 impl Taker {
@@ -41,6 +45,7 @@ impl Taker {
         cql: &CqlConfig,
         settings: &CqlSettings,
         jmx: &Jmx,
+        events: Events,
     ) -> Self {
         let mut create_flags: Vec<OsString> = vec![
             "--host".into(),
@@ -59,6 +64,7 @@ impl Taker {
             pod: identity.pod.to_string(),
             ip: identity.pod_ip,
             settings: settings.clone(),
+            events,
         }
     }
 
@@ -84,8 +90,18 @@ impl Taker {
             }
             *tries.entry(name.clone()).or_default() += 1;
             info!(backup = %name, "taking this pod's part of a requested backup");
-            if let Err(e) = self.create(&name).await {
-                warn!(backup = %name, error = %e, "could not run backup create");
+            let summary = match self.create(&name).await {
+                Ok(summary) => summary,
+                Err(e) => {
+                    warn!(backup = %name, error = %e, "could not run backup create");
+                    continue;
+                }
+            };
+            if let Some(reason) = refusal(&summary) {
+                warn!(backup = %name, %reason, "this pod's part of the backup was refused");
+                self.events
+                    .publish(&events::backup_refused(&name, &reason))
+                    .await;
                 continue;
             }
             // The store says whether the part is complete (the child's exit status is the
@@ -150,7 +166,7 @@ impl Taker {
     /// exit status of another child is ever taken here and no PID is signalled after it
     /// could be reused. A part running when the entrypoint ends goes on until it ends or
     /// the container stops (it is then incomplete, and taken again after the next start).
-    async fn create(&self, name: &str) -> std::io::Result<()> {
+    async fn create(&self, name: &str) -> std::io::Result<String> {
         let mut last = std::io::Error::other("no way to run it");
         let exe = std::env::current_exe()?;
         let mut args: Vec<OsString> = vec![
@@ -194,7 +210,7 @@ impl Taker {
                     if !summary.trim().is_empty() {
                         info!(backup = %name, summary = %summary.trim(), "backup create answered");
                     }
-                    return Ok(());
+                    return Ok(summary);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !wrapper.is_empty() => {
                     last = e;
@@ -203,5 +219,33 @@ impl Taker {
             }
         }
         Err(last)
+    }
+}
+
+/// The reason `backup create` gave on stdout when it refused the part, if it did.
+fn refusal(summary: &str) -> Option<String> {
+    let answer: serde_json::Value = serde_json::from_str(summary.trim()).ok()?;
+    answer["refused"].as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn a_refusal_is_read_from_the_answer() {
+        // (stdout of `backup create`, the refusal read)
+        let cases = [
+            (
+                r#"{"backup":"b","pod":"cassandra-0","refused":"no room"}"#,
+                Some("no room"),
+            ),
+            (r#"{"backup":"b","pod":"cassandra-0","files":3}"#, None),
+            ("", None),
+            ("not json", None),
+        ];
+        for (summary, want) in cases {
+            assert_eq!(refusal(summary).as_deref(), want, "{summary}");
+        }
     }
 }

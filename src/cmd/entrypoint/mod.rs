@@ -207,10 +207,20 @@ pub async fn run(
         &run,
     )?;
     // Built only for a supervised Cassandra: it watches for the join and keeps the records.
+    let taker_events = events.clone();
     let recorder = record::Recorder::new(&identity, &cql, record, &kube, &facts, events, mode);
     let watcher = tokio::spawn(recorder.run());
     let taker = backup_requests
-        .map(|requests| backups::Taker::new(requests, &identity, &seeding.cql, &cql, &drain.jmx))
+        .map(|requests| {
+            backups::Taker::new(
+                requests,
+                &identity,
+                &seeding.cql,
+                &cql,
+                &drain.jmx,
+                taker_events,
+            )
+        })
         .map(|taker| tokio::spawn(taker.run()));
     let ended = process::supervise(&launch, signals, plan).await;
     watcher.abort();
