@@ -518,27 +518,12 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
         "-n",
         NS,
         "delete",
-        "pvc",
-        "data-cassandra-0",
-        "data-cassandra-1",
-        "data-cassandra-2",
-        "--wait=false",
-    ])
-    .unwrap();
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
         "configmap",
         "cassandra-identity",
         "--ignore-not-found",
     ])
     .unwrap();
-    c.wait_for("the volumes gone", Duration::from_secs(60), |c| {
-        let listed = c.kubectl(&["-n", NS, "get", "pvc", "-o", "name"])?;
-        Ok((volumes_gone(c) && !listed.contains("data-cassandra-")).then_some(()))
-    })
-    .unwrap();
+    delete_volumes(c, &["cassandra-0", "cassandra-1", "cassandra-2"]);
 
     // The same manifests, asked to restore set-1.
     set_env(kustomization, "RINGKEEPER_RESTORE_BACKUP", "set-1");
@@ -947,15 +932,6 @@ fn backup_snapshots(volume: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
-}
-
-/// Whether the three data volumes' directories are gone.
-fn volumes_gone(c: &Cluster) -> bool {
-    (0..3).all(|i| {
-        !c.shared
-            .pvc_dir(NS, &format!("data-cassandra-{i}"))
-            .exists()
-    })
 }
 
 /// What the ServiceAccount may do: exactly what ringkeeper uses (read from the audit log

@@ -362,19 +362,7 @@ fn a_pod_that_lost_its_volume_replaces_its_old_self_and_never_founds_again() {
     let old_ip_0 = pod_ip(&c, "cassandra-0").unwrap();
     let old_uid_0 = uid_of(&c, "cassandra-0");
     delete_set(&c, &[]);
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
-        "pvc",
-        "data-cassandra-0",
-        "--wait=false",
-    ])
-    .unwrap();
-    c.wait_for("the lost PVC gone", Duration::from_secs(60), |c| {
-        Ok((!pvcs(c).contains(&"data-cassandra-0".to_owned())).then_some(()))
-    })
-    .unwrap();
+    delete_volumes(&c, &["cassandra-0"]);
     let record = configmap(&c, NS, "cassandra-identity");
     assert!(record["data"]["cassandra-0"].is_string(), "{record}");
     apply_with_replicas(&c, &dir, 1);

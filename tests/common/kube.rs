@@ -492,6 +492,24 @@ pub fn scale(c: &Cluster, n: usize, timeout: Duration) -> Duration {
     start.elapsed()
 }
 
+/// Deletes the volumes (PVCs `data-<pod>`) of `pods`, as a person deleting them would,
+/// and waits until the API lists none of them and their directories are gone.
+pub fn delete_volumes(c: &Cluster, pods: &[&str]) {
+    let names: Vec<String> = pods.iter().map(|p| format!("data-{p}")).collect();
+    let mut args = vec!["-n", NS, "delete", "pvc"];
+    args.extend(names.iter().map(String::as_str));
+    args.push("--wait=false");
+    c.kubectl(&args).unwrap();
+    c.wait_for("the volumes gone", Duration::from_secs(60), |c| {
+        let listed = pvcs(c);
+        Ok(names
+            .iter()
+            .all(|n| !listed.contains(n) && !c.shared.pvc_dir(NS, n).exists())
+            .then_some(()))
+    })
+    .unwrap();
+}
+
 pub fn pvcs(c: &Cluster) -> Vec<String> {
     let v = json(&c.kubectl(&["-n", NS, "get", "pvc", "-o", "json"]).unwrap());
     v["items"]
