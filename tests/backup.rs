@@ -708,6 +708,41 @@ fn into_s3(ring: &Ring, gateway: &Path) {
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains(&format!("blob {hash} is corrupt")), "{out}");
 
+    // The keys from a shared credentials file (a Secret mounted as a file), none in the
+    // environment; a profile without them is an error that names the file, not a key.
+    let keys = ring.spec.dir.join("aws-credentials");
+    std::fs::write(
+        &keys,
+        format!(
+            "[default]\naws_access_key_id = wrong\n\n[backup]\naws_access_key_id = {}\n\
+             aws_secret_access_key = {}\n[empty]\n",
+            common::s3::ACCESS,
+            common::s3::SECRET
+        ),
+    )
+    .unwrap();
+    let from_file = |profile: &str| Target {
+        store: "s3://ringkeeper/ring-a".into(),
+        env: vec![
+            ("AWS_SHARED_CREDENTIALS_FILE", keys.display().to_string()),
+            ("AWS_PROFILE", profile.into()),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:7070".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ],
+    };
+    let (code, out, err) = backup(ring, &from_file("backup"), &["verify", "s3-first"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = backup(ring, &from_file("empty"), &["list"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "AWS_SHARED_CREDENTIALS_FILE {}: profile [empty] lacks aws_access_key_id",
+            keys.display()
+        )),
+        "{err}"
+    );
+
     // Wrong credentials; no store at the address.
     let (code, _, err) = backup(
         ring,

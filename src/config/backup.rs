@@ -361,6 +361,79 @@ fn parse_bytes(text: &str) -> Option<u64> {
     n.checked_mul(unit)
 }
 
+/// An S3 store's keys from an AWS shared credentials file (the file
+/// `AWS_SHARED_CREDENTIALS_FILE` names, for example a Secret mounted as a file, so the keys
+/// are in no process's environment). Its `Debug` never shows a value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedKeys {
+    /// `aws_access_key_id`.
+    pub access_key_id: String,
+    /// `aws_secret_access_key`.
+    pub secret_access_key: String,
+    /// `aws_session_token`, when the profile has one.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for SharedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedKeys { .. }")
+    }
+}
+
+/// The keys of `profile` in the text of an AWS shared credentials file: INI sections
+/// (`[name]`, or `[profile name]` as in the AWS config file), `key = value` lines, `#` and
+/// `;` comments. The error says what is missing, never a value.
+pub fn shared_keys(text: &str, profile: &str) -> Result<SharedKeys, String> {
+    let mut section: Option<String> = None;
+    let mut found = false;
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let name = name.trim();
+            let name = name.strip_prefix("profile ").map_or(name, str::trim);
+            found |= name == profile;
+            section = Some(name.to_owned());
+            continue;
+        }
+        if section.as_deref() != Some(profile) {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        match key.trim().to_ascii_lowercase().as_str() {
+            "aws_access_key_id" => id = value,
+            "aws_secret_access_key" => secret = value,
+            "aws_session_token" => token = value,
+            _ => {}
+        }
+    }
+    if !found {
+        return Err(format!(
+            "no profile [{profile}] (AWS_PROFILE names another; the default is \"default\")"
+        ));
+    }
+    match (id, secret) {
+        (Some(access_key_id), Some(secret_access_key)) => Ok(SharedKeys {
+            access_key_id,
+            secret_access_key,
+            session_token: token,
+        }),
+        (id, _) => Err(format!(
+            "profile [{profile}] lacks {}",
+            if id.is_none() {
+                "aws_access_key_id"
+            } else {
+                "aws_secret_access_key"
+            }
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,5 +497,39 @@ mod tests {
             );
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn shared_credentials_files_are_read_by_profile_and_never_shown() {
+        let file = "# keys\n[default]\naws_access_key_id = AK1\naws_secret_access_key=SK1\n\n\
+                    [profile backup]\n; comment\nAWS_ACCESS_KEY_ID = AK2\n\
+                    aws_secret_access_key = SK2\naws_session_token = T2\n[half]\n\
+                    aws_access_key_id = AK3\n";
+        let keys = |id: &str, secret: &str, token: Option<&str>| SharedKeys {
+            access_key_id: id.into(),
+            secret_access_key: secret.into(),
+            session_token: token.map(Into::into),
+        };
+        // (profile, keys or the error's words)
+        let cases: [(&str, Result<SharedKeys, &str>); 4] = [
+            ("default", Ok(keys("AK1", "SK1", None))),
+            ("backup", Ok(keys("AK2", "SK2", Some("T2")))),
+            ("half", Err("profile [half] lacks aws_secret_access_key")),
+            ("other", Err("no profile [other]")),
+        ];
+        for (profile, want) in cases {
+            match (shared_keys(file, profile), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{profile}"),
+                (Err(got), Err(words)) => {
+                    assert!(got.contains(words), "{profile}: {got}");
+                    assert!(!got.contains("AK") && !got.contains("SK"), "{got}");
+                }
+                (got, want) => panic!("{profile}: {got:?}, want {want:?}"),
+            }
+        }
+        assert_eq!(
+            format!("{:?}", keys("AK1", "SK1", None)),
+            "SharedKeys { .. }"
+        );
     }
 }

@@ -854,6 +854,206 @@ pub fn parse_share(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Bytes of each row [`fill_blobs`] writes: 1 MiB.
+pub const BLOB_BYTES: usize = 1 << 20;
+/// Attempts per row in [`fill_blobs`] (a 1 MiB write can time out on a busy node; the
+/// same key with the same bytes is written again).
+const FILL_ATTEMPTS: u32 = 5;
+/// Rows per page when [`count_blob_rows`] reads a table of 1 MiB rows.
+const COUNT_PAGE: i32 = 32;
+/// Bound on each request of the blob table helpers (a TRUNCATE flushes and snapshots).
+const BLOB_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What [`fill_blobs`] wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct FillReport {
+    /// `<keyspace>.<table>`.
+    pub table: String,
+    /// The first key written; the rows are `first_key..first_key + rows`.
+    pub first_key: i64,
+    /// Rows written (each acknowledged).
+    pub rows: u64,
+    /// Payload bytes written (`rows` × [`BLOB_BYTES`]).
+    pub bytes: u64,
+    /// Writes sent again after a failed attempt.
+    pub retries: u64,
+    /// From the session's start to the last acknowledgement.
+    #[serde(serialize_with = "as_secs")]
+    pub duration: Duration,
+}
+
+/// The 1 MiB of row `key`: pseudo-random bytes (incompressible: the table's SSTables hold
+/// as many bytes as were written), the same for the same key.
+pub fn blob(key: i64) -> Vec<u8> {
+    let mut rng = SplitMix64::new((key as u64) ^ 0x6a09_e667_f3bc_c908);
+    let mut bytes = Vec::with_capacity(BLOB_BYTES);
+    while bytes.len() < BLOB_BYTES {
+        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    bytes
+}
+
+/// Writes `rows` rows of [`blob`]s into `<keyspace>.<table>` (`k bigint PRIMARY KEY, v
+/// blob`; the keyspace created with SimpleStrategy RF 1 and the table created if missing),
+/// keys `first_key..first_key + rows`, at CL ONE through `node` alone, at most
+/// `concurrency` in flight; each row tried up to [`FILL_ATTEMPTS`] times.
+pub fn fill_blobs(
+    netns: Option<&Netns>,
+    node: SocketAddr,
+    keyspace: &str,
+    table: &str,
+    first_key: i64,
+    rows: u64,
+    concurrency: usize,
+) -> Result<FillReport> {
+    check_keyspace_name(keyspace)?;
+    check_keyspace_name(table)?;
+    if concurrency == 0 || concurrency > Semaphore::MAX_PERMITS {
+        bail!("concurrency {concurrency} is out of range");
+    }
+    let (ks, t) = (keyspace.to_owned(), table.to_owned());
+    on_runtime(netns, "fill", async move {
+        let started = Instant::now();
+        let session = Arc::new(connect(&[node]).await?);
+        for statement in [
+            format!(
+                "CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = \
+                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+            ),
+            format!("CREATE TABLE IF NOT EXISTS {ks}.{t} (k bigint PRIMARY KEY, v blob)"),
+        ] {
+            session
+                .query_unpaged(long_statement(&statement), &[])
+                .await
+                .with_context(|| statement.clone())?;
+        }
+        let mut insert = session
+            .prepare(format!("INSERT INTO {ks}.{t} (k, v) VALUES (?, ?)"))
+            .await
+            .context("preparing the insert")?;
+        insert.set_consistency(Consistency::One);
+        insert.set_is_idempotent(true);
+        let insert = Arc::new(insert);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut written = 0u64;
+        let mut retries = 0u64;
+        let mut collect = |done: Result<Result<u32>, tokio::task::JoinError>| -> Result<()> {
+            let attempts = done??;
+            written += 1;
+            retries += u64::from(attempts - 1);
+            Ok(())
+        };
+        for key in first_key..first_key + i64::try_from(rows)? {
+            // Never closed: acquiring cannot fail. At most `concurrency` blobs in memory.
+            let permit = permits.clone().acquire_owned().await?;
+            let (session, insert) = (session.clone(), insert.clone());
+            tasks.spawn(async move {
+                let value = blob(key);
+                let mut attempt = 1;
+                loop {
+                    match session.execute_unpaged(&insert, (key, &value)).await {
+                        Ok(_) => break,
+                        Err(e) if attempt >= FILL_ATTEMPTS => {
+                            return Err(anyhow!(e).context(format!(
+                                "writing key {key}: {FILL_ATTEMPTS} attempts failed"
+                            )));
+                        }
+                        Err(_) => {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+                drop(permit);
+                Ok(attempt)
+            });
+            while let Some(done) = tasks.try_join_next() {
+                collect(done)?;
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            collect(done)?;
+        }
+        Ok(FillReport {
+            table: format!("{ks}.{t}"),
+            first_key,
+            rows: written,
+            bytes: written * BLOB_BYTES as u64,
+            retries,
+            duration: started.elapsed(),
+        })
+    })
+}
+
+/// The rows of `<keyspace>.<table>` that `node` answers with at CL ONE (only the keys
+/// are selected, a few rows per page: each row may be 1 MiB on disk).
+pub fn count_blob_rows(
+    netns: Option<&Netns>,
+    node: SocketAddr,
+    keyspace: &str,
+    table: &str,
+) -> Result<u64> {
+    check_keyspace_name(keyspace)?;
+    check_keyspace_name(table)?;
+    let query = format!("SELECT k FROM {keyspace}.{table}");
+    on_runtime(netns, "count", async move {
+        let session = connect(&[node]).await?;
+        let mut select = long_statement(&query);
+        select.set_consistency(Consistency::One);
+        select.set_page_size(COUNT_PAGE);
+        let mut count = 0u64;
+        let mut state = scylla::response::PagingState::start();
+        loop {
+            let (result, next) = session
+                .query_single_page(select.clone(), &[], state)
+                .await
+                .with_context(|| query.clone())?;
+            count += result.into_rows_result()?.rows_num() as u64;
+            match next.into_paging_control_flow() {
+                std::ops::ControlFlow::Break(()) => return Ok(count),
+                std::ops::ControlFlow::Continue(s) => state = s,
+            }
+        }
+    })
+}
+
+/// Runs one CQL statement (a TRUNCATE, a schema change) through `node`.
+pub fn run_statement(netns: Option<&Netns>, node: SocketAddr, statement: &str) -> Result<()> {
+    let statement = statement.to_owned();
+    on_runtime(netns, "cql", async move {
+        let session = connect(&[node]).await?;
+        session
+            .query_unpaged(long_statement(&statement), &[])
+            .await
+            .with_context(|| statement.clone())?;
+        Ok(())
+    })
+}
+
+/// A statement with [`BLOB_REQUEST_TIMEOUT`] as its request timeout.
+fn long_statement(text: &str) -> scylla::statement::Statement {
+    let mut statement = scylla::statement::Statement::new(text);
+    statement.set_request_timeout(Some(BLOB_REQUEST_TIMEOUT));
+    statement
+}
+
+/// Runs `work` on a current-thread runtime on a thread that joined `netns`.
+fn on_runtime<T: Send + 'static>(
+    netns: Option<&Netns>,
+    name: &str,
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    spawn_in(netns, name, move || -> Result<T> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(work)
+    })?
+    .join()
+    .map_err(|_| anyhow!("the {name} thread panicked"))??
+}
+
 /// SplitMix64: enough randomness to mix reads and writes and pick keys, no dependency.
 struct SplitMix64(u64);
 
@@ -1152,6 +1352,16 @@ mod tests {
         assert_eq!(json["duration"], 4.0);
         assert_eq!(json["longest_gap"], 3.0);
         assert!(json.get("acked").is_none());
+    }
+
+    #[test]
+    fn blobs_are_a_mebibyte_distinct_and_repeatable() {
+        let a = blob(7);
+        assert_eq!(a.len(), BLOB_BYTES);
+        assert_eq!(a, blob(7));
+        assert_ne!(a, blob(8));
+        // Not a repeated pattern: the first and second halves differ.
+        assert_ne!(a[..BLOB_BYTES / 2], a[BLOB_BYTES / 2..]);
     }
 
     #[test]

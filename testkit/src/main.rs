@@ -1,6 +1,7 @@
 //! `rk-testkit`: the local ring for people (`ring up|down|status`), the DNS server the
-//! ring runs in the background (`dns`), a client load against a ring (`load`), and a
-//! rolling restart under load, side by side with a bare `nodetool drain` (`rolling`).
+//! ring runs in the background (`dns`), a client load against a ring (`load`), a
+//! rolling restart under load, side by side with a bare `nodetool drain` (`rolling`), and
+//! a table of 1 MiB random blobs for the backup benchmark (`blobs fill|count|cql`).
 //! Test-only; not shipped.
 
 use std::net::SocketAddr;
@@ -61,6 +62,12 @@ enum Cmd {
         /// The pods' terminationGracePeriodSeconds.
         #[arg(long, default_value = "60s", value_parser = load::parse_duration)]
         grace: Duration,
+    },
+    /// A table of 1 MiB random blobs (incompressible), for `scripts/bench-backup`: fill
+    /// it, count its rows, or run one statement (a TRUNCATE) through one node.
+    Blobs {
+        #[command(subcommand)]
+        action: BlobsCmd,
     },
     /// The pod runner's container shim: namespaces, then the container's PID 1 (see
     /// `container.rs`); exits as the container did.
@@ -124,6 +131,61 @@ struct LoadArgs {
     check: bool,
 }
 
+/// Where `blobs` connects: one node, from inside a namespace.
+#[derive(clap::Args)]
+struct BlobsTarget {
+    /// Network namespace to run in.
+    #[arg(long)]
+    netns: Option<String>,
+    /// The node's CQL address (the only coordinator).
+    #[arg(long, default_value = "127.0.0.11:9042")]
+    node: SocketAddr,
+}
+
+#[derive(Subcommand)]
+enum BlobsCmd {
+    /// Write `--mib` rows of 1 MiB random bytes (keys from `--first-key`) at CL ONE, the
+    /// keyspace created with RF 1 and the table (`k bigint PRIMARY KEY, v blob`) if
+    /// missing; print a JSON report (rows, bytes, retries, seconds).
+    Fill {
+        #[command(flatten)]
+        target: BlobsTarget,
+        /// Keyspace.
+        #[arg(long)]
+        keyspace: String,
+        /// Table.
+        #[arg(long)]
+        table: String,
+        /// MiB to write: one row each.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        mib: u64,
+        /// The first row's key.
+        #[arg(long, default_value_t = 0)]
+        first_key: i64,
+        /// Writes in flight.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+        concurrency: u32,
+    },
+    /// Print the number of rows of the table (keys only, a few rows per page).
+    Count {
+        #[command(flatten)]
+        target: BlobsTarget,
+        /// Keyspace.
+        #[arg(long)]
+        keyspace: String,
+        /// Table.
+        #[arg(long)]
+        table: String,
+    },
+    /// Run one CQL statement (e.g. `TRUNCATE ks.t`).
+    Cql {
+        #[command(flatten)]
+        target: BlobsTarget,
+        /// The statement.
+        statement: String,
+    },
+}
+
 #[derive(Subcommand)]
 enum RingCmd {
     /// Start N nodes one after another (like an OrderedReady StatefulSet), each through
@@ -175,6 +237,7 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Load(args) => run_load(args),
+        Cmd::Blobs { action } => blobs(action),
         Cmd::Container { spec } => {
             let code = container::shim(&spec)?;
             // The shim's status is its container's, as a runtime reports it.
@@ -338,6 +401,43 @@ fn down(dir: &std::path::Path) -> Result<()> {
     }
     Netns::delete(NETNS);
     eprintln!("ring in {} stopped ({} nodes)", dir.display(), pids.len());
+    Ok(())
+}
+
+fn blobs(action: BlobsCmd) -> Result<()> {
+    let netns = |t: &BlobsTarget| t.netns.as_deref().map(Netns::existing);
+    match action {
+        BlobsCmd::Fill {
+            target,
+            keyspace,
+            table,
+            mib,
+            first_key,
+            concurrency,
+        } => {
+            let report = load::fill_blobs(
+                netns(&target).as_ref(),
+                target.node,
+                &keyspace,
+                &table,
+                first_key,
+                mib,
+                usize::try_from(concurrency)?,
+            )?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        BlobsCmd::Count {
+            target,
+            keyspace,
+            table,
+        } => println!(
+            "{}",
+            load::count_blob_rows(netns(&target).as_ref(), target.node, &keyspace, &table)?
+        ),
+        BlobsCmd::Cql { target, statement } => {
+            load::run_statement(netns(&target).as_ref(), target.node, &statement)?;
+        }
+    }
     Ok(())
 }
 
