@@ -509,6 +509,7 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
         }),
     );
 
+    bad_input_in_a_pod(c);
     an_upload_cut_by_a_pod_deletion_is_never_complete(c, node_ns, bucket);
 
     // The whole set gone: StatefulSet (its pods drained away), volumes, identity record.
@@ -633,6 +634,51 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
     );
 
     tables_back_online(c, node_ns, &before.acked);
+}
+
+/// Issue 19's scenario 6 in a pod of the set, as a person with `kubectl exec` meets it: an
+/// unknown backup, wrong keys and a store that does not answer are errors (exit 2) that
+/// name the input and never show a key; a table restore from a backup with no part for
+/// the pod is refused (exit 1) before anything is written.
+fn bad_input_in_a_pod(c: &Cluster) {
+    let (code, _, err) = backup_in(c, "cassandra-0", &["status", "nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no backup named \"nope\""), "{err}");
+    let (code, _, err) = c
+        .exec(
+            NS,
+            "cassandra-0",
+            &[
+                "env",
+                "AWS_SECRET_ACCESS_KEY=not-the-secret",
+                "ringkeeper",
+                "backup",
+                "list",
+            ],
+        )
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the store refused the credentials"), "{err}");
+    assert!(
+        !err.contains("not-the-secret") && !err.contains(common::s3::SECRET),
+        "{err}"
+    );
+    let nowhere = format!("AWS_ENDPOINT_URL=http://{GATEWAY}:1");
+    let (code, _, err) = c
+        .exec(
+            NS,
+            "cassandra-0",
+            &["env", &nowhere, "ringkeeper", "backup", "list"],
+        )
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("backup store s3://ringkeeper/"), "{err}");
+    let (code, _, err) = backup_in(c, "cassandra-1", &["restore-table", "nope", "backed.kv"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("backup nope has no complete part for pod cassandra-1"),
+        "{err}"
+    );
 }
 
 /// Rows in the second table, `backed.notes`, written at QUORUM before set-1.
