@@ -540,20 +540,7 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
         assert_eq!(ids[&pod], manifest["node"]["host_id"].as_str().unwrap());
         let (code, out, err) = c.exec(NS, &pod, &["nodetool", "info", "-T"]).unwrap();
         assert_eq!(code, 0, "{out}{err}");
-        let mut tokens: Vec<String> = out
-            .lines()
-            .filter_map(|l| l.strip_prefix("Token"))
-            .filter_map(|l| l.split(':').nth(1))
-            .map(|t| t.trim().to_owned())
-            .collect();
-        let mut want: Vec<String> = manifest["node"]["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t.as_str().unwrap().to_owned())
-            .collect();
-        tokens.sort();
-        want.sort();
+        let (tokens, want) = common::tokens_of(&out, &manifest);
         assert_eq!(tokens, want, "{pod}'s tokens");
         let reasons = reasons_of_uid(c, NS, p["metadata"]["uid"].as_str().unwrap());
         assert!(
@@ -770,15 +757,17 @@ fn tables_back_online(c: &Cluster, node_ns: &ringkeeper_testkit::netns::Netns, a
             }
         })
     });
-    let gone = load::missing_writes(
-        Some(node_ns),
-        &contact_points(c),
-        "backed",
-        acked,
-        Consistency::Quorum,
-    )
-    .unwrap();
-    assert_eq!(gone.len(), acked.len(), "TRUNCATE left rows");
+    let missing = || {
+        load::missing_writes(
+            Some(node_ns),
+            &contact_points(c),
+            "backed",
+            acked,
+            Consistency::Quorum,
+        )
+        .unwrap()
+    };
+    assert_eq!(missing().len(), acked.len(), "TRUNCATE left rows");
 
     let restore = |pod: &str, table: &str, extra: &[&str]| -> serde_json::Value {
         let mut args = vec!["restore-table", "set-1", table];
@@ -793,14 +782,7 @@ fn tables_back_online(c: &Cluster, node_ns: &ringkeeper_testkit::netns::Netns, a
         parts.push(restore(pod, "backed.kv", &[]));
     }
     let kv_s = started.elapsed().as_secs_f64();
-    let missing = load::missing_writes(
-        Some(node_ns),
-        &contact_points(c),
-        "backed",
-        acked,
-        Consistency::Quorum,
-    )
-    .unwrap();
+    let missing = missing();
     assert!(
         missing.is_empty(),
         "{} acknowledged writes not back after the TRUNCATE",

@@ -139,22 +139,8 @@ fn backed_up_and_restored(ring: &mut Ring) {
     }
     cql(ring, setup);
     // The driver's default consistency, LOCAL_QUORUM: two of the three replicas.
-    let rows = |ring: &Ring, table: &str| -> usize {
-        let select = format!("SELECT k FROM bk.{table}");
-        cql_in_ring(ring, ips[0], move |session| {
-            Box::pin(async move {
-                session
-                    .query_unpaged(select, &[])
-                    .await
-                    .unwrap()
-                    .into_rows_result()
-                    .unwrap()
-                    .rows::<(i32,)>()
-                    .unwrap()
-                    .count()
-            })
-        })
-    };
+    let rows =
+        |ring: &Ring, table: &str| common::count_rows_of(ring, ips[0], format!("bk.{table}"));
     let backup = |ring: &Ring, ordinal: u32, args: &[&str]| -> serde_json::Value {
         let out = common::backup_command(ring, &format!("cassandra-{ordinal}"), &store)
             .args(args)
@@ -228,20 +214,7 @@ fn backed_up_and_restored(ring: &mut Ring) {
     ring.wait_ready(1, BOOT).unwrap_or_else(|e| panic!("{e:#}"));
     let info = ring.nodetool(1, &["info", "-T"]).unwrap();
     assert!(info.contains(&host_id), "another host ID: {info}");
-    let mut tokens: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.strip_prefix("Token"))
-        .filter_map(|l| l.split(':').nth(1))
-        .map(|t| t.trim().to_owned())
-        .collect();
-    let mut want: Vec<String> = manifest(1)["node"]["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_owned())
-        .collect();
-    tokens.sort();
-    want.sort();
+    let (tokens, want) = common::tokens_of(&info, &manifest(1));
     assert_eq!(tokens, want, "ordinal 1's tokens");
     let system = ring.system_log(1)[log_before..].to_owned();
     assert!(system.contains("Using saved tokens"), "{system}");

@@ -145,10 +145,16 @@ pub fn backup_node_args(ring: &Ring, ordinal: u32, ip: std::net::IpAddr) -> Vec<
 }
 
 pub fn count_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str) -> usize {
+    count_rows_of(ring, ip, format!("{keyspace}.t"))
+}
+
+/// The rows of `table` (`keyspace.name`, key `k int`) read through `ip` at the driver's
+/// default consistency (LOCAL_QUORUM).
+pub fn count_rows_of(ring: &Ring, ip: std::net::IpAddr, table: String) -> usize {
     cql_in_ring(ring, ip, move |session| {
         Box::pin(async move {
             session
-                .query_unpaged(format!("SELECT k FROM {keyspace}.t"), &[])
+                .query_unpaged(format!("SELECT k FROM {table}"), &[])
                 .await
                 .unwrap()
                 .into_rows_result()
@@ -158,4 +164,24 @@ pub fn count_rows(ring: &Ring, ip: std::net::IpAddr, keyspace: &'static str) -> 
                 .count()
         })
     })
+}
+
+/// The tokens `nodetool info -T` lists, and those of the node in a backup's manifest,
+/// each sorted: equal when a restored node came back with its own.
+pub fn tokens_of(info: &str, manifest: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let mut listed: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.strip_prefix("Token"))
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|t| t.trim().to_owned())
+        .collect();
+    let mut recorded: Vec<String> = manifest["node"]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    recorded.sort();
+    (listed, recorded)
 }
