@@ -142,6 +142,17 @@ struct BlobsTarget {
     node: SocketAddr,
 }
 
+/// The blobs' table.
+#[derive(clap::Args)]
+struct BlobsTable {
+    /// Keyspace.
+    #[arg(long)]
+    keyspace: String,
+    /// Table.
+    #[arg(long)]
+    table: String,
+}
+
 #[derive(Subcommand)]
 enum BlobsCmd {
     /// Write `--mib` rows of 1 MiB random bytes (keys from `--first-key`) at CL ONE, the
@@ -150,12 +161,8 @@ enum BlobsCmd {
     Fill {
         #[command(flatten)]
         target: BlobsTarget,
-        /// Keyspace.
-        #[arg(long)]
-        keyspace: String,
-        /// Table.
-        #[arg(long)]
-        table: String,
+        #[command(flatten)]
+        of: BlobsTable,
         /// MiB to write: one row each.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         mib: u64,
@@ -170,12 +177,8 @@ enum BlobsCmd {
     Count {
         #[command(flatten)]
         target: BlobsTarget,
-        /// Keyspace.
-        #[arg(long)]
-        keyspace: String,
-        /// Table.
-        #[arg(long)]
-        table: String,
+        #[command(flatten)]
+        of: BlobsTable,
     },
     /// Run one CQL statement (e.g. `TRUNCATE ks.t`).
     Cql {
@@ -409,8 +412,7 @@ fn blobs(action: BlobsCmd) -> Result<()> {
     match action {
         BlobsCmd::Fill {
             target,
-            keyspace,
-            table,
+            of: BlobsTable { keyspace, table },
             mib,
             first_key,
             concurrency,
@@ -428,8 +430,7 @@ fn blobs(action: BlobsCmd) -> Result<()> {
         }
         BlobsCmd::Count {
             target,
-            keyspace,
-            table,
+            of: BlobsTable { keyspace, table },
         } => println!(
             "{}",
             load::count_blob_rows(netns(&target).as_ref(), target.node, &keyspace, &table)?
