@@ -689,25 +689,6 @@ fn into_s3(ring: &Ring, gateway: &Path) {
     let (code, out, err) = backup(ring, &target, &["verify", "s3-second"]);
     assert_eq!(code, 0, "{out}{err}");
 
-    // An object damaged in the store's own files: verify reads it through S3.
-    let manifest: serde_json::Value = json(
-        &std::fs::read_to_string(bucket.join("backups/s3-second/members/cassandra-0.json"))
-            .unwrap(),
-    );
-    let victim = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"].as_str().unwrap().ends_with("-Data.db"))
-        .unwrap();
-    let hash = victim["sha256"].as_str().unwrap();
-    let object = bucket.join(format!("blobs/sha256/{}/{hash}", &hash[..2]));
-    let size = std::fs::metadata(&object).unwrap().len() as usize;
-    std::fs::write(&object, vec![7u8; size]).unwrap();
-    let (code, out, err) = backup(ring, &target, &["verify", "s3-second"]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains(&format!("blob {hash} is corrupt")), "{out}");
-
     // The keys from a shared credentials file (a Secret mounted as a file), none in the
     // environment; a profile without them is an error that names the file, not a key.
     let keys = ring.spec.dir.join("aws-credentials");
@@ -742,6 +723,25 @@ fn into_s3(ring: &Ring, gateway: &Path) {
         )),
         "{err}"
     );
+
+    // An object damaged in the store's own files: verify reads it through S3.
+    let manifest: serde_json::Value = json(
+        &std::fs::read_to_string(bucket.join("backups/s3-second/members/cassandra-0.json"))
+            .unwrap(),
+    );
+    let victim = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("-Data.db"))
+        .unwrap();
+    let hash = victim["sha256"].as_str().unwrap();
+    let object = bucket.join(format!("blobs/sha256/{}/{hash}", &hash[..2]));
+    let size = std::fs::metadata(&object).unwrap().len() as usize;
+    std::fs::write(&object, vec![7u8; size]).unwrap();
+    let (code, out, err) = backup(ring, &target, &["verify", "s3-second"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains(&format!("blob {hash} is corrupt")), "{out}");
 
     // Wrong credentials; no store at the address.
     let (code, _, err) = backup(
