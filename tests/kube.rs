@@ -525,9 +525,16 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
     ])
     .unwrap();
     delete_volumes(c, &["cassandra-0", "cassandra-1", "cassandra-2"]);
+    // Pod 2's new volume is a 1 GiB filesystem of its own (the others are the host's
+    // disk), so that it can be filled for the refusal below.
+    let _sized = c
+        .shared
+        .sized_volume(NS, "data-cassandra-2", 1 << 30)
+        .unwrap();
 
-    // The same manifests, asked to restore set-1.
+    // The same manifests, asked to restore set-1; first under another cluster name.
     set_env(kustomization, "RINGKEEPER_RESTORE_BACKUP", "set-1");
+    another_clusters_backup_is_refused(c, kustomization);
     let restoring = std::time::Instant::now();
     c.kubectl(&["apply", "-k", kustomization.to_str().unwrap()])
         .unwrap();
@@ -621,6 +628,141 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
     );
 
     tables_back_online(c, node_ns, &before.acked);
+    a_part_without_room_is_refused(c);
+}
+
+/// Issue 19's scenario 6 through the manifests: the set applied under another cluster name
+/// and asked to restore set-1 (a backup of cluster "cassandra"). Every pod refuses before
+/// Cassandra starts, with a `Refused` Event that names both clusters, and leaves its empty
+/// volume empty. The set is then deleted and the manifests put back as they were.
+fn another_clusters_backup_is_refused(c: &Cluster, kustomization: &std::path::Path) {
+    let file = kustomization.join("kustomization.yaml");
+    let as_it_was = std::fs::read_to_string(&file).unwrap();
+    set_env(kustomization, "CASSANDRA_CLUSTER_NAME", "another");
+    c.kubectl(&["apply", "-k", kustomization.to_str().unwrap()])
+        .unwrap();
+    let members = ["cassandra-0", "cassandra-1", "cassandra-2"];
+    c.wait_for(
+        "every pod refuses to restore another cluster's backup",
+        Duration::from_secs(120),
+        |c| {
+            let evs = events(c, NS);
+            Ok(members
+                .iter()
+                .all(|pod| {
+                    evs.iter().any(|e| {
+                        e.0 == *pod
+                            && e.1 == "Refused"
+                            && e.3 == "Warning"
+                            && e.2.contains(
+                                "restore refused: backup set-1 is of cluster \"cassandra\", \
+                                 this set's is \"another\"",
+                            )
+                    })
+                })
+                .then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}\n{:?}\n{}", events(c, NS), container_logs_tail(c, NS)));
+    // Nothing written: no file restored, and no Cassandra started (it would have made its
+    // directories there).
+    for pod in members {
+        let volume = c.shared.pvc_dir(NS, &format!("data-{pod}"));
+        let left: Vec<_> = std::fs::read_dir(&volume)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{pod}'s volume was written: {left:?}");
+        assert!(
+            container_logs_of(c, pod).contains("restore refused"),
+            "{pod}: {}",
+            container_logs_tail(c, NS)
+        );
+    }
+    delete_set(c, &[]);
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "configmap",
+        "cassandra-identity",
+        "--ignore-not-found",
+    ])
+    .unwrap();
+    std::fs::write(&file, as_it_was).unwrap();
+}
+
+/// Issue 19: a part is never taken when its snapshot could fill the volume. Pod 2's volume
+/// (1 GiB since the restore) filled up to 64 MiB free: asked for backup set-3, pod 2
+/// refuses its part with a `BackupRefused` Event saying how much is free and how much its
+/// files take, once per try (three), while the other pods take theirs; set-3 stays
+/// incomplete, also after room is made (a refused part is not retried forever).
+fn a_part_without_room_is_refused(c: &Cluster) {
+    let volume = c.shared.pvc_dir(NS, "data-cassandra-2");
+    let ballast = fill_volume(&volume, 64 << 20);
+    let (code, out, err) = backup_in(c, "cassandra-0", &["request", "set-3", "--replicas", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let refusals = |c: &Cluster| {
+        container_logs_of(c, "cassandra-2")
+            .lines()
+            .filter(|l| {
+                l.contains("this pod's part of the backup was refused") && l.contains("set-3")
+            })
+            .count()
+    };
+    c.wait_for(
+        "pod 2 spends its three tries of set-3",
+        Duration::from_secs(120),
+        |c| Ok((refusals(c) >= 3).then_some(())),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, NS)));
+    std::fs::remove_file(&ballast).unwrap();
+    let note = events(c, NS)
+        .into_iter()
+        .find(|e| e.0 == "cassandra-2" && e.1 == "BackupRefused" && e.2.contains("set-3"))
+        .map(|e| e.2)
+        .unwrap_or_else(|| panic!("no BackupRefused Event: {:?}", events(c, NS)));
+    assert!(
+        note.contains("free and the node's files take") && note.contains("grow the volume"),
+        "{note}"
+    );
+    // The other parts are taken; pod 2's never is, room or not.
+    let states = |c: &Cluster| -> std::collections::BTreeMap<String, String> {
+        let (_, out, _) = backup_in(c, "cassandra-0", &["status", "set-3", "--format", "json"]);
+        serde_json::from_str::<serde_json::Value>(&out).map_or_else(
+            |_| Default::default(),
+            |v| {
+                v["parts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        (
+                            p["pod"].as_str().unwrap_or_default().to_owned(),
+                            p["state"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            },
+        )
+    };
+    c.wait_for("the other parts of set-3", Duration::from_secs(120), |c| {
+        let now = states(c);
+        Ok(["cassandra-0", "cassandra-1"]
+            .iter()
+            .all(|pod| now.get(*pod).is_some_and(|s| s == "complete"))
+            .then_some(()))
+    })
+    .unwrap();
+    // One poll more (5 s) with room: no fourth try.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(refusals(c), 3, "tried again after three refusals");
+    assert_eq!(
+        states(c).get("cassandra-2").map(String::as_str),
+        Some("not started")
+    );
+    let (code, out, err) = backup_in(c, "cassandra-0", &["status", "set-3"]);
+    assert_ne!(code, 0, "set-3 complete without pod 2's part: {out}{err}");
 }
 
 /// Issue 19's scenario 6 in a pod of the set, as a person with `kubectl exec` meets it: an

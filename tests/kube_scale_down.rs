@@ -18,25 +18,6 @@ const ROWS: i32 = 1000;
 /// The size of pod 0's volume (a tmpfs).
 const SIZED_VOLUME: u64 = 1 << 30;
 
-/// Fills the volume at `dir` with a file until `leave` bytes remain free; returns it.
-fn fill(dir: &std::path::Path, leave: u64) -> std::path::PathBuf {
-    use std::io::Write;
-    let stat = nix::sys::statvfs::statvfs(dir).unwrap();
-    let free = stat.blocks_available() * stat.fragment_size();
-    let path = dir.join("ballast");
-    let mut f = std::fs::File::create(&path).unwrap();
-    // Written, not sized: a sparse file takes no room on a tmpfs.
-    let chunk = vec![1u8; 1 << 20];
-    let mut left = free.saturating_sub(leave);
-    while left > 0 {
-        let n = left.min(chunk.len() as u64) as usize;
-        f.write_all(&chunk[..n]).unwrap();
-        left -= n as u64;
-    }
-    f.sync_all().unwrap();
-    path
-}
-
 /// Keys of `app.kv` that do not read back at QUORUM.
 fn missing_rows(c: &Cluster) -> Vec<i32> {
     cql(c, |s| {
@@ -350,7 +331,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     // identity record reports it within a refresh, and 3 -> 2 is refused with the Event,
     // saying how much is missing; nothing leaves. Room made, pod 2 comes back as itself.
     let volume_0 = c.shared.pvc_dir(NS, "data-cassandra-0");
-    let ballast = fill(&volume_0, 80 << 20);
+    let ballast = fill_volume(&volume_0, 80 << 20);
     let reported = c
         .wait_for(
             "pod 0 reports its full volume",

@@ -285,6 +285,15 @@ pub fn wait_ready(c: &Cluster, ns: &str, n: usize, timeout: Duration) -> Vec<ser
     .unwrap_or_else(|e| panic!("{e:#}\n{}", container_logs_tail(c, ns)))
 }
 
+/// Every container log of the pod `pod` (in NS) as it is now, oldest first: what
+/// `kubectl logs` and `--previous` show of it.
+pub fn container_logs_of(c: &Cluster, pod: &str) -> String {
+    let dir = c.pod_dir(pod, &uid_of(c, pod));
+    (0..50)
+        .map_while(|i| std::fs::read_to_string(dir.join(format!("container-{i}.log"))).ok())
+        .collect()
+}
+
 /// The last lines of every pod's current container log (for failure messages).
 pub fn container_logs_tail(c: &Cluster, ns: &str) -> String {
     let mut out = String::new();
@@ -530,4 +539,23 @@ pub fn views(c: &Cluster) -> Vec<(String, Ring)> {
         .filter(|p| is_ready(p))
         .map(|p| (name_of(p), ring_of(c, NS, &name_of(p))))
         .collect()
+}
+
+/// Fills the volume at `dir` with a file until `leave` bytes remain free; returns it.
+pub fn fill_volume(dir: &std::path::Path, leave: u64) -> std::path::PathBuf {
+    use std::io::Write;
+    let stat = nix::sys::statvfs::statvfs(dir).unwrap();
+    let free = stat.blocks_available() * stat.fragment_size();
+    let path = dir.join("ballast");
+    let mut f = std::fs::File::create(&path).unwrap();
+    // Written, not sized: a sparse file takes no room on a tmpfs.
+    let chunk = vec![1u8; 1 << 20];
+    let mut left = free.saturating_sub(leave);
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        f.write_all(&chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.sync_all().unwrap();
+    path
 }

@@ -71,12 +71,28 @@ impl Taker {
     /// Looks every `poll` and takes what is due, for as long as the task lives.
     pub(super) async fn run(self) {
         let mut tries: BTreeMap<String, u32> = BTreeMap::new();
+        // Opened once, and again after a look that failed: keys from a mounted Secret's
+        // file are read again once rotated ones are refused.
+        let mut opened: Option<store::Store> = None;
         loop {
             tokio::time::sleep(self.poll).await;
-            let due = match self.due(&tries).await {
+            if opened.is_none() {
+                match store::open(&self.store) {
+                    Ok(store) => opened = Some(store),
+                    Err(e) => {
+                        warn!(error = %e, "could not open the backup store");
+                        continue;
+                    }
+                }
+            }
+            let Some(store) = opened.as_ref() else {
+                continue;
+            };
+            let due = match self.due(store, &tries).await {
                 Ok(due) => due,
                 Err(e) => {
                     warn!(error = %e, "could not look for requested backups");
+                    opened = None;
                     continue;
                 }
             };
@@ -106,7 +122,7 @@ impl Taker {
             }
             // The store says whether the part is complete (the child's exit status is the
             // supervision loop's: it reaps every child).
-            match self.completed(&name).await {
+            match self.completed(store, &name).await {
                 Ok(true) => info!(backup = %name, "this pod's part of the backup is complete"),
                 Ok(false) => {
                     warn!(backup = %name, "this pod's part of the backup did not complete")
@@ -128,16 +144,18 @@ impl Taker {
         })
     }
 
-    async fn completed(&self, name: &str) -> anyhow::Result<bool> {
-        let store = store::open(&self.store)?;
+    async fn completed(&self, store: &store::Store, name: &str) -> anyhow::Result<bool> {
         Ok(store
             .read(&layout::member_key(name, &self.pod))
             .await?
             .is_some())
     }
 
-    async fn due(&self, tries: &BTreeMap<String, u32>) -> anyhow::Result<Option<String>> {
-        let store = store::open(&self.store)?;
+    async fn due(
+        &self,
+        store: &store::Store,
+        tries: &BTreeMap<String, u32>,
+    ) -> anyhow::Result<Option<String>> {
         let keys = store.keys(layout::BACKUPS).await?;
         let mut requests = Vec::new();
         let mut done = BTreeSet::new();

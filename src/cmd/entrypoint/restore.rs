@@ -86,7 +86,9 @@ pub(super) async fn if_asked(
     // store.
     if data != DataState::Empty || asked.recorded_self.is_some() || asked.record_unread.is_some() {
         match restore::plan(&asked, None, None) {
-            Plan::Refuse(why) => return Ok(refuse(format!("restore refused: {why}"))),
+            Plan::Refuse(why) => {
+                return Ok(refused(events, format!("restore refused: {why}")).await);
+            }
             // Not restoring into an empty volume is worth a warning: the person who set
             // the flag may expect a restore.
             Plan::Skip(why) if data == DataState::Empty => {
@@ -116,7 +118,7 @@ pub(super) async fn if_asked(
             info!(backup = %name, "{why}");
             return Ok(ControlFlow::Continue(()));
         }
-        Plan::Refuse(why) => return Ok(refuse(format!("restore refused: {why}"))),
+        Plan::Refuse(why) => return Ok(refused(events, format!("restore refused: {why}")).await),
         Plan::Restore => {}
     }
     let manifest = manifest.expect("a restore is planned only with a manifest");
@@ -126,9 +128,10 @@ pub(super) async fn if_asked(
     let started = std::time::Instant::now();
     if let Err(why) = download(&store, &manifest, &staging).await {
         let _ = std::fs::remove_dir_all(&staging);
-        return Ok(refuse(format!(
+        let reason = format!(
             "restore refused: backup {name} cannot be restored, the volume is left as it was: {why}"
-        )));
+        );
+        return Ok(refused(events, reason).await);
     }
     let record = restore::join_record(&manifest);
     std::fs::write(volume.join(MOVING), record.render())?;
@@ -148,6 +151,13 @@ pub(super) async fn if_asked(
         seconds,
     ));
     Ok(ControlFlow::Continue(()))
+}
+
+/// A refused restore, also as a `Refused` Event on the pod: a person who asked a whole set
+/// to restore looks at its Events first, and the pods only restart with the same refusal.
+async fn refused(events: &Events, reason: String) -> ControlFlow<Outcome> {
+    events.publish(&events::refused(&reason)).await;
+    refuse(reason)
 }
 
 /// Downloads every file of the part into `staging`, each blob once; Err names every
