@@ -514,16 +514,7 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
 
     // The whole set gone: StatefulSet (its pods drained away), volumes, identity record.
     let ids = host_ids(c, NS);
-    delete_set(c, &[]);
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
-        "configmap",
-        "cassandra-identity",
-        "--ignore-not-found",
-    ])
-    .unwrap();
+    delete_set_and_record(c);
     delete_volumes(c, &["cassandra-0", "cassandra-1", "cassandra-2"]);
     // Pod 2's new volume is a 1 GiB filesystem of its own (the others are the host's
     // disk), so that it can be filled for the refusal below.
@@ -631,6 +622,20 @@ fn the_set_is_backed_up_under_load_and_restored_whole(
     a_part_without_room_is_refused(c);
 }
 
+/// Deletes the StatefulSet (its pods drained away) and its identity record; the volumes stay.
+fn delete_set_and_record(c: &Cluster) {
+    delete_set(c, &[]);
+    c.kubectl(&[
+        "-n",
+        NS,
+        "delete",
+        "configmap",
+        "cassandra-identity",
+        "--ignore-not-found",
+    ])
+    .unwrap();
+}
+
 /// Issue 19's scenario 6 through the manifests: the set applied under another cluster name
 /// and asked to restore set-1 (a backup of cluster "cassandra"). Every pod refuses before
 /// Cassandra starts, with a `Refused` Event that names both clusters, and leaves its empty
@@ -679,16 +684,7 @@ fn another_clusters_backup_is_refused(c: &Cluster, kustomization: &std::path::Pa
             container_logs_tail(c, NS)
         );
     }
-    delete_set(c, &[]);
-    c.kubectl(&[
-        "-n",
-        NS,
-        "delete",
-        "configmap",
-        "cassandra-identity",
-        "--ignore-not-found",
-    ])
-    .unwrap();
+    delete_set_and_record(c);
     std::fs::write(&file, as_it_was).unwrap();
 }
 
