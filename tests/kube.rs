@@ -113,7 +113,7 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     // next look at `system.local` records the join and posts the Event, so wait for them.
     common::eventually(Duration::from_secs(60), || {
         let evs = events(&c, NS);
-        let has = |pod: &str, reason: &str| evs.iter().any(|e| e.0 == pod && e.1 == reason);
+        let has = |pod: &str, reason: &str| evs.iter().any(|e| e.pod == pod && e.reason == reason);
         (has("cassandra-0", "Founded")
             && has("cassandra-1", "Joined")
             && has("cassandra-2", "Joined"))
@@ -188,7 +188,7 @@ fn manifests_applied_as_is_run_a_ring_that_restarts_and_rolls_without_losing_a_r
     assert!(
         events(&c, NS)
             .iter()
-            .any(|e| e.0 == "cassandra-1" && e.1 == "Restarted"),
+            .any(|e| e.pod == "cassandra-1" && e.reason == "Restarted"),
         "{:?}",
         events(&c, NS)
     );
@@ -656,10 +656,10 @@ fn another_clusters_backup_is_refused(c: &Cluster, kustomization: &std::path::Pa
                 .iter()
                 .all(|pod| {
                     evs.iter().any(|e| {
-                        e.0 == *pod
-                            && e.1 == "Refused"
-                            && e.3 == "Warning"
-                            && e.2.contains(
+                        e.pod == *pod
+                            && e.reason == "Refused"
+                            && e.kind == "Warning"
+                            && e.note.contains(
                                 "restore refused: backup set-1 is of cluster \"cassandra\", \
                                  this set's is \"another\"",
                             )
@@ -715,8 +715,8 @@ fn a_part_without_room_is_refused(c: &Cluster) {
     std::fs::remove_file(&ballast).unwrap();
     let note = events(c, NS)
         .into_iter()
-        .find(|e| e.0 == "cassandra-2" && e.1 == "BackupRefused" && e.2.contains("set-3"))
-        .map(|e| e.2)
+        .find(|e| e.pod == "cassandra-2" && e.reason == "BackupRefused" && e.note.contains("set-3"))
+        .map(|e| e.note)
         .unwrap_or_else(|| panic!("no BackupRefused Event: {:?}", events(c, NS)));
     assert!(
         note.contains("free and the node's files take") && note.contains("grow the volume"),
@@ -1302,7 +1302,8 @@ fn ordered_ready_without_api_access_still_boots_serves_and_drains() {
     let from_pods: Vec<_> = events(&c, ns)
         .into_iter()
         .filter(|e| {
-            e.0.strip_prefix("cassandra-")
+            e.pod
+                .strip_prefix("cassandra-")
                 .is_some_and(|o| o.parse::<u32>().is_ok())
         })
         .collect();

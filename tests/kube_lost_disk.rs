@@ -182,8 +182,8 @@ fn log_seconds(line: &str) -> Option<f64> {
 fn events_of(c: &Cluster, pod: &str, reason: &str) -> Vec<String> {
     events(c, NS)
         .into_iter()
-        .filter(|e| e.0 == pod && e.1 == reason)
-        .map(|e| e.2)
+        .filter(|e| e.pod == pod && e.reason == reason)
+        .map(|e| e.note)
         .collect()
 }
 

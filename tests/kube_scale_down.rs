@@ -300,7 +300,8 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     let evs = events(&c, NS);
     for reason in ["Reinitialized", "Joined"] {
         assert!(
-            evs.iter().any(|e| e.0 == "cassandra-2" && e.1 == reason),
+            evs.iter()
+                .any(|e| e.pod == "cassandra-2" && e.reason == reason),
             "{reason}: {evs:?}"
         );
     }
@@ -316,14 +317,14 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     }
     assert!(
         evs.iter()
-            .any(|e| e.0 == "cassandra-2" && e.1 == "SnapshotsKept"),
+            .any(|e| e.pod == "cassandra-2" && e.reason == "SnapshotsKept"),
         "{evs:?}"
     );
     // The record's entry named the node that left on purpose: not reported as one the
     // ring does not confirm.
     assert!(
         !evs.iter()
-            .any(|e| e.0 == "cassandra-2" && e.1 == "RecordIgnored"),
+            .any(|e| e.pod == "cassandra-2" && e.reason == "RecordIgnored"),
         "{evs:?}"
     );
     // Scenario 2b: the volume of a member that would receive the stream (pod 0's, 1 GiB)
@@ -361,9 +362,9 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     assert_eq!(stage_ms(&summary, "decommission"), None, "{summary}");
     let warning = events(&c, NS)
         .into_iter()
-        .find(|e| e.0 == "cassandra-2" && e.1 == "DecommissionRefused")
+        .find(|e| e.pod == "cassandra-2" && e.reason == "DecommissionRefused")
         .unwrap_or_else(|| panic!("{:?}", events(&c, NS)));
-    assert!(warning.2.contains("would not fit"), "{}", warning.2);
+    assert!(warning.note.contains("would not fit"), "{}", warning.note);
     assert!(
         reason.contains("10.0 %") || reason.contains("10%"),
         "{reported}: {reason}"
@@ -443,7 +444,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     c.wait_for("RecordWritten", Duration::from_secs(60), |c| {
         Ok(events(c, NS)
             .iter()
-            .any(|e| e.0 == "cassandra-2" && e.1 == "RecordWritten")
+            .any(|e| e.pod == "cassandra-2" && e.reason == "RecordWritten")
             .then_some(()))
     })
     .unwrap();
@@ -475,9 +476,11 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     // (Scenario 2b's refusal is an Event on the same pod name.)
     let warning = events(&c, NS)
         .into_iter()
-        .find(|e| e.0 == "cassandra-2" && e.1 == "DecommissionRefused" && e.2.contains("app"))
+        .find(|e| {
+            e.pod == "cassandra-2" && e.reason == "DecommissionRefused" && e.note.contains("app")
+        })
         .unwrap_or_else(|| panic!("{:?}", events(&c, NS)));
-    assert_eq!(warning.3, "Warning");
+    assert_eq!(warning.kind, "Warning");
     let ring = ring_of(&c, NS, "cassandra-0");
     let ghost = ring.iter().find(|m| m.address == ip_2).cloned();
     assert_eq!(
@@ -657,7 +660,7 @@ fn a_pod_scaled_away_leaves_the_ring_unless_the_keyspaces_need_it() {
     }
     let decommissions = events(&c, NS)
         .iter()
-        .filter(|e| e.1 == "Decommissioning")
+        .filter(|e| e.reason == "Decommissioning")
         .count();
     assert_eq!(
         decommissions, 3,

@@ -336,8 +336,19 @@ pub fn host_ids(c: &Cluster, ns: &str) -> std::collections::BTreeMap<String, Str
     out
 }
 
-/// events.k8s.io Events in `ns`: (regarding pod, reason, note, type).
-pub fn events(c: &Cluster, ns: &str) -> Vec<(String, String, String, String)> {
+/// An Event of the namespace (events.k8s.io), as a person on call reads it.
+#[derive(Debug, Clone)]
+pub struct PodEvent {
+    /// The object it is about (`regarding.name`): for ringkeeper's, the pod.
+    pub pod: String,
+    pub reason: String,
+    pub note: String,
+    /// `Normal` or `Warning`.
+    pub kind: String,
+}
+
+/// Every Event of the namespace.
+pub fn events(c: &Cluster, ns: &str) -> Vec<PodEvent> {
     let v = json(
         &c.kubectl(&["-n", ns, "get", "events.events.k8s.io", "-o", "json"])
             .unwrap(),
@@ -348,12 +359,12 @@ pub fn events(c: &Cluster, ns: &str) -> Vec<(String, String, String, String)> {
         .flatten()
         .map(|e| {
             let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
-            (
-                s(&e["regarding"]["name"]),
-                s(&e["reason"]),
-                s(&e["note"]),
-                s(&e["type"]),
-            )
+            PodEvent {
+                pod: s(&e["regarding"]["name"]),
+                reason: s(&e["reason"]),
+                note: s(&e["note"]),
+                kind: s(&e["type"]),
+            }
         })
         .collect()
 }
